@@ -1,0 +1,61 @@
+// Lint: typescript-eslint's recommended rules, plus the one rule that keeps the core pure.
+import js from '@eslint/js';
+import tseslint from 'typescript-eslint';
+
+const infrastructure = ['bullmq', 'ioredis', '@aws-sdk/*', 'node:http', 'node:https', 'node:net', 'node:dns'];
+
+export default tseslint.config(
+  { ignores: ['node_modules/**', '.serverless/**', '.esbuild/**', 'dist/**', '.local/**', 'coverage/**'] },
+  js.configs.recommended,
+  ...tseslint.configs.recommended,
+  {
+    rules: {
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+      '@typescript-eslint/consistent-type-imports': 'error',
+    },
+  },
+  {
+    files: ['**/*.mjs', '**/*.js'],
+    languageOptions: { globals: { console: 'readonly', process: 'readonly' } },
+  },
+  {
+    files: ['test/**/*.ts', 'bench/**/*.ts'],
+    rules: { '@typescript-eslint/no-explicit-any': 'off' },
+  },
+  {
+    // Redis and BullMQ are reached through src/queue only; entry points and tests may wire them directly.
+    files: ['src/**/*.ts'],
+    ignores: ['src/queue/**'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [{ group: ['bullmq', 'ioredis'], message: 'Only src/queue imports bullmq and ioredis.' }],
+        },
+      ],
+    },
+  },
+  {
+    // The pure core: definitions, trigger matching, conditions and planning never touch Redis, queues or AWS.
+    files: [
+      'src/workflows/schema.ts',
+      'src/workflows/graph.ts',
+      'src/triggers/**',
+      'src/engine/plan.ts',
+      'src/engine/conditions.ts',
+    ],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: infrastructure,
+              message: 'The core stays pure: infrastructure lives at the edges (src/queue, src/actions).',
+            },
+          ],
+        },
+      ],
+    },
+  },
+);

@@ -1,0 +1,78 @@
+// What every action receives and returns, and the provider interfaces real integrations implement.
+import type { Lead } from '../leads/store.js';
+import type { NodeOf, NodeType } from '../workflows/schema.js';
+
+export interface ActionContext {
+  orgId: string;
+  executionId: string;
+  workflowId: string;
+  version: number;
+  lead: Lead | undefined;
+  event: Record<string, unknown>;
+  /** Outputs of the nodes that ran before, by node id. */
+  nodes: Record<string, unknown>;
+  /** `executionId:nodeId:iteration`: the same for every retry of this step, passed to providers that dedupe. */
+  idempotencyKey: string;
+  attempt: number;
+}
+
+export interface ActionResult {
+  output?: unknown;
+  /** Edge label to follow (branch and split). */
+  edge?: string;
+  /** The provider's id for the effect (message id, customer id). */
+  providerId?: string;
+  note?: string;
+}
+
+export type ActionHandler<T extends NodeType> = (
+  node: NodeOf<T>,
+  context: ActionContext,
+) => Promise<ActionResult>;
+
+export type Channel = 'email' | 'sms' | 'whatsapp';
+
+export interface OutboundMessage {
+  channel: Channel;
+  to: string;
+  from?: string;
+  subject?: string;
+  body?: string;
+  html?: string;
+  templateName?: string;
+  orgId: string;
+  executionId: string;
+  nodeId: string;
+  idempotencyKey: string;
+}
+
+export interface SendReceipt {
+  providerMessageId: string;
+  provider: string;
+  /** True when the message went to the sandbox outbox rather than a real provider. */
+  sandbox: boolean;
+}
+
+/**
+ * A channel's delivery provider (SMTP or SES for email, Twilio for SMS and WhatsApp). Implementations throw
+ * NonRetryableError for a rejected request, RetryAfterError for 429, RetryableError for 5xx and network failures.
+ */
+export interface CommunicationProvider {
+  readonly name: string;
+  send(message: OutboundMessage): Promise<SendReceipt>;
+}
+
+export interface IntegrationRequest {
+  kind: 'meta_event' | 'stripe_customer';
+  orgId: string;
+  executionId: string;
+  nodeId: string;
+  idempotencyKey: string;
+  payload: Record<string, unknown>;
+}
+
+/** An outside system the engine writes to (Meta Conversions API, Stripe). Same error contract as above. */
+export interface IntegrationProvider {
+  readonly name: string;
+  call(request: IntegrationRequest): Promise<{ providerId: string; sandbox: boolean; response?: unknown }>;
+}

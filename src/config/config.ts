@@ -1,0 +1,70 @@
+// Configuration: parsed once from the environment by a zod schema whose errors name the variable.
+import { z } from 'zod';
+
+const intFrom = (fallback: number, min = 0) => z.coerce.number().int().min(min).default(fallback);
+const list = z
+  .string()
+  .default('')
+  .transform((text) =>
+    text
+      .split(',')
+      .map((item) => item.trim())
+      .filter(Boolean),
+  );
+
+export const ConfigSchema = z.object({
+  NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
+  /** Redis for a single node; ignored when REDIS_CLUSTER_NODES is set. */
+  REDIS_URL: z.url({ protocol: /^rediss?$/ }).default('redis://127.0.0.1:6379'),
+  /** Comma-separated host:port seeds of a Redis Cluster (ElastiCache cluster mode). */
+  REDIS_CLUSTER_NODES: list.pipe(z.array(z.string().regex(/^[^:\s]+:\d+$/, 'each node must be host:port'))),
+  REDIS_TLS: z.stringbool().default(false),
+  REDIS_PASSWORD: z.string().optional(),
+  /** Prefix of every key and queue; one Redis can hold several isolated engines. */
+  QUEUE_PREFIX: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]{1,40}$/, 'letters, digits, _ and - only')
+    .default('atlas'),
+  PORT: intFrom(3000, 0).pipe(z.number().max(65535)),
+  HOST: z.string().default('127.0.0.1'),
+  /** Token for the admin API (creating organizations). Required outside development. */
+  ADMIN_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  WORKER_CONCURRENCY: intFrom(50, 1),
+  /** Attempts per job before it is dead-lettered. */
+  JOB_ATTEMPTS: intFrom(3, 1),
+  /** First backoff delay; doubles on each attempt. */
+  JOB_BACKOFF_MS: intFrom(2000, 0),
+  /** How long an event id is remembered for deduplication. */
+  EVENT_DEDUPE_TTL_SECONDS: intFrom(7 * 24 * 3600, 60),
+  /** Default retention of executions and their step logs; organizations may override it. */
+  RETENTION_DAYS: intFrom(30, 1),
+  CLEANUP_INTERVAL_MS: intFrom(60_000, 100),
+  /** Hosts, IPs or CIDR ranges that outbound webhooks may reach even though they are private. */
+  WEBHOOK_ALLOWLIST: list,
+  MAX_BODY_BYTES: intFrom(1024 * 1024, 1024),
+  TWILIO_BASE_URL: z.url().default('https://api.twilio.com'),
+  STRIPE_BASE_URL: z.url().default('https://api.stripe.com'),
+  META_GRAPH_BASE_URL: z.url().default('https://graph.facebook.com'),
+  SMTP_URL: z.string().optional(),
+  AI_BASE_URL: z.url().default('https://api.openai.com/v1'),
+});
+
+export type Config = Readonly<z.output<typeof ConfigSchema>>;
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
+  const parsed = ConfigSchema.safeParse(env);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`);
+    throw new ConfigError(`invalid configuration:\n  ${lines.join('\n  ')}`);
+  }
+  const config = parsed.data;
+  if (config.NODE_ENV === 'production' && !config.ADMIN_TOKEN) {
+    throw new ConfigError('invalid configuration:\n  ADMIN_TOKEN: required in production');
+  }
+  return Object.freeze(config);
+}

@@ -1,0 +1,414 @@
+// Execution state in Redis: one hash, an append-only step log and bookkeeping keys, all under the execution's hash tag.
+// Each state change is one Lua script on that slot, so concurrent arms and retried jobs never corrupt it.
+import type { RedisClient } from '../queue/redis.js';
+import type { Keys } from '../shared/keys.js';
+
+export const executionStatuses = [
+  'running',
+  'waiting',
+  'completed',
+  'failed',
+  'cancelled',
+  'exited',
+] as const;
+export type ExecutionStatus = (typeof executionStatuses)[number];
+export const terminalStatuses: ReadonlySet<string> = new Set(['completed', 'failed', 'cancelled', 'exited']);
+
+export interface StepError {
+  name: string;
+  code: string;
+  message: string;
+  retryable: boolean;
+}
+
+export interface StepRecord {
+  nodeId: string;
+  type: string;
+  status: 'completed' | 'failed' | 'waiting' | 'skipped';
+  attempt: number;
+  startedAt: string;
+  durationMs: number;
+  /** Label of the edge taken out of a branch or split. */
+  edge?: string;
+  output?: unknown;
+  error?: StepError;
+  /** The parallel arms this step ran in. */
+  arms?: string[];
+  /** `replayed`: a retry found this effect in the ledger and did not repeat it. */
+  effect?: 'recorded' | 'replayed';
+  /** For a wait: when the next node is due. */
+  until?: string;
+  note?: string;
+}
+
+/** A job the engine will enqueue next, as stored with the step that planned it (so a retry re-enqueues the same). */
+export interface PlannedJob {
+  nodeId: string;
+  arms: string[];
+  /** Epoch milliseconds when the job is due; absent for immediate jobs. */
+  runAt?: number;
+}
+
+export interface ExecutionState {
+  id: string;
+  orgId: string;
+  workflowId: string;
+  version: number;
+  leadId: string | null;
+  status: ExecutionStatus;
+  triggerNodeId: string;
+  event: Record<string, unknown>;
+  pending: number;
+  startedAt: string;
+  updatedAt: string;
+  finishedAt?: string;
+  waitingUntil?: string;
+  error?: StepError;
+}
+
+const createScript = `
+-- KEYS[1] state, KEYS[2] steps, KEYS[3] done
+-- ARGV[1] state fields as JSON object, ARGV[2] trigger step JSON, ARGV[3] done field, ARGV[4] plan JSON
+-- returns 1 when created, 0 when the execution already existed
+if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+local fields = cjson.decode(ARGV[1])
+for name, value in pairs(fields) do redis.call('HSET', KEYS[1], name, value) end
+redis.call('RPUSH', KEYS[2], ARGV[2])
+redis.call('HSET', KEYS[3], ARGV[3], ARGV[4])
+return 1
+`;
+
+const commitScript = `
+-- Records the steps one job ran and what it planned next, once per job key.
+-- KEYS[1] state, KEYS[2] steps, KEYS[3] done, KEYS[4] outputs, KEYS[5] timers
+-- ARGV[1] job key, ARGV[2] plan JSON, ARGV[3] pending delta, ARGV[4] delayed delta, ARGV[5] now (ISO),
+-- ARGV[6] waiting-until (ISO or ''), ARGV[7] timer job id to forget ('' for none), ARGV[8] step count n,
+-- ARGV[9..8+n] steps JSON, then output pairs (node id, JSON)
+-- returns { outcome ('committed'|'duplicate'|'missing'), status, pending, plan }
+local status = redis.call('HGET', KEYS[1], 'status')
+if not status then return {'missing', '', '0', '[]'} end
+local previous = redis.call('HGET', KEYS[3], ARGV[1])
+if previous then return {'duplicate', status, redis.call('HGET', KEYS[1], 'pending') or '0', previous} end
+local n = tonumber(ARGV[8])
+for i = 1, n do redis.call('RPUSH', KEYS[2], ARGV[8 + i]) end
+for i = 9 + n, #ARGV, 2 do redis.call('HSET', KEYS[4], ARGV[i], ARGV[i + 1]) end
+if ARGV[7] ~= '' then redis.call('SREM', KEYS[5], ARGV[7]) end
+redis.call('HSET', KEYS[3], ARGV[1], ARGV[2])
+local pending = redis.call('HINCRBY', KEYS[1], 'pending', ARGV[3])
+local delayed = redis.call('HINCRBY', KEYS[1], 'delayed', ARGV[4])
+if status == 'running' or status == 'waiting' then
+  if pending <= 0 then
+    status = 'completed'
+    redis.call('HSET', KEYS[1], 'finishedAt', ARGV[5])
+    redis.call('HDEL', KEYS[1], 'waitingUntil')
+  elseif delayed >= pending then
+    status = 'waiting'
+    if ARGV[6] ~= '' then redis.call('HSET', KEYS[1], 'waitingUntil', ARGV[6]) end
+  else
+    status = 'running'
+    redis.call('HDEL', KEYS[1], 'waitingUntil')
+  end
+  redis.call('HSET', KEYS[1], 'status', status)
+end
+redis.call('HSET', KEYS[1], 'updatedAt', ARGV[5])
+return {'committed', status, tostring(pending), ARGV[2]}
+`;
+
+const failScript = `
+-- Records a failed attempt. On the final attempt the execution becomes 'failed' (its job is parked, still pending).
+-- KEYS[1] state, KEYS[2] steps, KEYS[3] effects
+-- ARGV[1] now, ARGV[2] final ('1'|'0'), ARGV[3] error JSON, ARGV[4] step count n, ARGV[5..4+n] steps, then effect pairs
+local status = redis.call('HGET', KEYS[1], 'status')
+if not status then return '' end
+local n = tonumber(ARGV[4])
+for i = 1, n do redis.call('RPUSH', KEYS[2], ARGV[4 + i]) end
+for i = 5 + n, #ARGV, 2 do redis.call('HSET', KEYS[3], ARGV[i], ARGV[i + 1]) end
+if ARGV[2] == '1' and (status == 'running' or status == 'waiting') then
+  status = 'failed'
+  redis.call('HSET', KEYS[1], 'status', 'failed', 'error', ARGV[3], 'finishedAt', ARGV[1])
+end
+redis.call('HSET', KEYS[1], 'updatedAt', ARGV[1])
+return status
+`;
+
+const reviveScript = `
+-- A dead-lettered step is retried: the failed execution runs again.
+-- KEYS[1] state; ARGV[1] now; returns the status after
+local status = redis.call('HGET', KEYS[1], 'status')
+if status == 'failed' then
+  redis.call('HSET', KEYS[1], 'status', 'running', 'updatedAt', ARGV[1])
+  redis.call('HDEL', KEYS[1], 'error', 'finishedAt')
+  return 'running'
+end
+return status or ''
+`;
+
+const endScript = `
+-- Ends a live execution with a final status (cancelled, exited) and returns its pending timer job ids.
+-- KEYS[1] state, KEYS[2] timers; ARGV[1] status, ARGV[2] now, ARGV[3] reason
+local status = redis.call('HGET', KEYS[1], 'status')
+if not status then return {'missing'} end
+if status ~= 'running' and status ~= 'waiting' and status ~= 'failed' then return {status} end
+redis.call('HSET', KEYS[1], 'status', ARGV[1], 'finishedAt', ARGV[2], 'updatedAt', ARGV[2], 'endReason', ARGV[3])
+redis.call('HDEL', KEYS[1], 'waitingUntil')
+local result = {ARGV[1]}
+for _, id in ipairs(redis.call('SMEMBERS', KEYS[2])) do table.insert(result, id) end
+return result
+`;
+
+const joinScript = `
+-- One arm arrives at a join. Only the arm whose arrival completes the set proceeds, even when retried.
+-- KEYS[1] joins hash; ARGV[1] join key, ARGV[2] arm, ARGV[3] expected arm count
+-- returns 1 for the arm that proceeds, 0 otherwise
+local arms = cjson.decode(redis.call('HGET', KEYS[1], ARGV[1]) or '[]')
+local present = false
+for _, arm in ipairs(arms) do if arm == ARGV[2] then present = true end end
+if not present then
+  table.insert(arms, ARGV[2])
+  redis.call('HSET', KEYS[1], ARGV[1], cjson.encode(arms))
+end
+local completer = redis.call('HGET', KEYS[1], ARGV[1] .. '#by')
+if not completer and #arms >= tonumber(ARGV[3]) then
+  redis.call('HSET', KEYS[1], ARGV[1] .. '#by', ARGV[2])
+  completer = ARGV[2]
+end
+if completer == ARGV[2] then return 1 end
+return 0
+`;
+
+const releaseScript = `
+-- Deletes a lock only if it still holds the given value. KEYS[1] lock; ARGV[1] value
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+`;
+
+interface ScriptClient {
+  atlasCreateExecution(...args: (string | number)[]): Promise<number>;
+  atlasCommit(...args: (string | number)[]): Promise<[string, string, string, string]>;
+  atlasFail(...args: (string | number)[]): Promise<string>;
+  atlasRevive(...args: (string | number)[]): Promise<string>;
+  atlasEnd(...args: (string | number)[]): Promise<string[]>;
+  atlasJoin(...args: (string | number)[]): Promise<number>;
+  atlasRelease(...args: (string | number)[]): Promise<number>;
+}
+
+function defineScripts(redis: RedisClient): ScriptClient {
+  const scripts: [string, number, string][] = [
+    ['atlasCreateExecution', 3, createScript],
+    ['atlasCommit', 5, commitScript],
+    ['atlasFail', 3, failScript],
+    ['atlasRevive', 1, reviveScript],
+    ['atlasEnd', 2, endScript],
+    ['atlasJoin', 1, joinScript],
+    ['atlasRelease', 1, releaseScript],
+  ];
+  for (const [name, numberOfKeys, lua] of scripts) {
+    if (!(name in redis)) redis.defineCommand(name, { numberOfKeys, lua });
+  }
+  return redis as unknown as ScriptClient;
+}
+
+export interface NewExecution {
+  id: string;
+  orgId: string;
+  workflowId: string;
+  version: number;
+  leadId: string | null;
+  triggerNodeId: string;
+  event: Record<string, unknown>;
+  triggerStep: StepRecord;
+  plan: PlannedJob[];
+}
+
+export interface CommitInput {
+  jobKey: string;
+  steps: StepRecord[];
+  outputs: Record<string, unknown>;
+  plan: PlannedJob[];
+  /** This job's own pending slot is released: planned jobs minus one. */
+  pendingDelta: number;
+  delayedDelta: number;
+  waitingUntil?: string;
+  /** The job id of the delayed job now running, removed from the timers set. */
+  timerDone?: string;
+}
+
+export interface CommitResult {
+  outcome: 'committed' | 'duplicate' | 'missing';
+  status: ExecutionStatus;
+  pending: number;
+  plan: PlannedJob[];
+}
+
+export function createExecutionStore(redis: RedisClient, keys: Keys) {
+  const scripts = defineScripts(redis);
+
+  return {
+    /** Creates the execution with its trigger step; returns false when it already existed (a retried trigger job). */
+    async create(input: NewExecution): Promise<boolean> {
+      const k = keys.execution(input.id);
+      const now = input.triggerStep.startedAt;
+      const state = {
+        id: input.id,
+        orgId: input.orgId,
+        workflowId: input.workflowId,
+        version: String(input.version),
+        leadId: input.leadId ?? '',
+        status: input.plan.length === 0 ? 'completed' : 'running',
+        triggerNodeId: input.triggerNodeId,
+        event: JSON.stringify(input.event),
+        pending: String(input.plan.length),
+        delayed: '0',
+        startedAt: now,
+        updatedAt: now,
+        ...(input.plan.length === 0 ? { finishedAt: now } : {}),
+      };
+      const created = await scripts.atlasCreateExecution(
+        k.state,
+        k.steps,
+        k.done,
+        JSON.stringify(state),
+        JSON.stringify(input.triggerStep),
+        `${input.triggerNodeId}.0`,
+        JSON.stringify(input.plan),
+      );
+      return created === 1;
+    },
+
+    async load(executionId: string): Promise<ExecutionState | undefined> {
+      return parseState(await redis.hgetall(keys.execution(executionId).state));
+    },
+
+    async outputs(executionId: string): Promise<Record<string, unknown>> {
+      const raw = await redis.hgetall(keys.execution(executionId).outputs);
+      return Object.fromEntries(Object.entries(raw).map(([id, json]) => [id, JSON.parse(json) as unknown]));
+    },
+
+    async steps(executionId: string, offset = 0, limit = 1000): Promise<StepRecord[]> {
+      const raw = await redis.lrange(keys.execution(executionId).steps, offset, offset + limit - 1);
+      return raw.map((json) => JSON.parse(json) as StepRecord);
+    },
+
+    async commit(executionId: string, input: CommitInput, now: string): Promise<CommitResult> {
+      const k = keys.execution(executionId);
+      const args: (string | number)[] = [
+        k.state,
+        k.steps,
+        k.done,
+        k.outputs,
+        k.timers,
+        input.jobKey,
+        JSON.stringify(input.plan),
+        input.pendingDelta,
+        input.delayedDelta,
+        now,
+        input.waitingUntil ?? '',
+        input.timerDone ?? '',
+        input.steps.length,
+        ...input.steps.map((step) => JSON.stringify(step)),
+      ];
+      for (const [nodeId, output] of Object.entries(input.outputs))
+        args.push(nodeId, JSON.stringify(output ?? null));
+      const [outcome, status, pending, plan] = await scripts.atlasCommit(...args);
+      return {
+        outcome: outcome as CommitResult['outcome'],
+        status: status as ExecutionStatus,
+        pending: Number(pending),
+        plan: JSON.parse(plan) as PlannedJob[],
+      };
+    },
+
+    /** Records a failed attempt and the effects that succeeded before it; `final` parks the execution as failed. */
+    async fail(
+      executionId: string,
+      input: { steps: StepRecord[]; effects: Record<string, unknown>; final: boolean; error: StepError },
+      now: string,
+    ): Promise<string> {
+      const k = keys.execution(executionId);
+      const args: (string | number)[] = [
+        k.state,
+        k.steps,
+        k.effects,
+        now,
+        input.final ? '1' : '0',
+        JSON.stringify(input.error),
+        input.steps.length,
+        ...input.steps.map((step) => JSON.stringify(step)),
+      ];
+      for (const [key, effect] of Object.entries(input.effects)) args.push(key, JSON.stringify(effect));
+      return scripts.atlasFail(...args);
+    },
+
+    async revive(executionId: string, now: string): Promise<string> {
+      return scripts.atlasRevive(keys.execution(executionId).state, now);
+    },
+
+    /** Ends a live execution (cancel, goal reached). Returns the final status and the delayed jobs to remove. */
+    async end(executionId: string, status: 'cancelled' | 'exited', reason: string, now: string) {
+      const k = keys.execution(executionId);
+      const [result, ...timers] = await scripts.atlasEnd(k.state, k.timers, status, now, reason);
+      return { status: result as string, timers };
+    },
+
+    async recordEffect(executionId: string, effectKey: string, effect: unknown): Promise<void> {
+      await redis.hset(keys.execution(executionId).effects, effectKey, JSON.stringify(effect));
+    },
+
+    async effect(executionId: string, effectKey: string): Promise<unknown> {
+      const raw = await redis.hget(keys.execution(executionId).effects, effectKey);
+      return raw === null ? undefined : (JSON.parse(raw) as unknown);
+    },
+
+    async addTimers(executionId: string, jobIds: string[]): Promise<void> {
+      if (jobIds.length > 0) await redis.sadd(keys.execution(executionId).timers, ...jobIds);
+    },
+
+    async arriveAtJoin(
+      executionId: string,
+      joinKey: string,
+      arm: string,
+      expected: number,
+    ): Promise<boolean> {
+      return (await scripts.atlasJoin(keys.execution(executionId).joins, joinKey, arm, expected)) === 1;
+    },
+
+    async releaseLock(lockKey: string, executionId: string): Promise<void> {
+      await scripts.atlasRelease(lockKey, executionId);
+    },
+
+    /** Expires every key of the execution after `seconds` (the retention backstop to the cleanup sweep). */
+    async expire(executionId: string, seconds: number): Promise<void> {
+      const k = keys.execution(executionId);
+      const pipeline = redis.pipeline();
+      for (const key of Object.values(k)) pipeline.expire(key, seconds);
+      await pipeline.exec();
+    },
+
+    async remove(executionId: string): Promise<void> {
+      await redis.del(...Object.values(keys.execution(executionId)));
+    },
+  };
+}
+export type ExecutionStore = ReturnType<typeof createExecutionStore>;
+
+function parseState(hash: Record<string, string>): ExecutionState | undefined {
+  if (!hash.id) return undefined;
+  const state: ExecutionState = {
+    id: hash.id,
+    orgId: hash.orgId ?? '',
+    workflowId: hash.workflowId ?? '',
+    version: Number(hash.version),
+    leadId: hash.leadId ? hash.leadId : null,
+    status: (hash.status ?? 'running') as ExecutionStatus,
+    triggerNodeId: hash.triggerNodeId ?? '',
+    event: JSON.parse(hash.event ?? '{}') as Record<string, unknown>,
+    pending: Number(hash.pending ?? 0),
+    startedAt: hash.startedAt ?? '',
+    updatedAt: hash.updatedAt ?? '',
+  };
+  if (hash.finishedAt) state.finishedAt = hash.finishedAt;
+  if (hash.waitingUntil) state.waitingUntil = hash.waitingUntil;
+  if (hash.error) state.error = JSON.parse(hash.error) as StepError;
+  if (hash.endReason) (state as ExecutionState & { endReason?: string }).endReason = hash.endReason;
+  return state;
+}

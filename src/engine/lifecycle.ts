@@ -1,0 +1,80 @@
+// The end of an execution: finalizing it, cancelling it, and sweeping it away after the retention period.
+import type { Keys } from '../shared/keys.js';
+import type { RedisClient } from '../queue/redis.js';
+import type { OrgStore } from '../orgs/store.js';
+import type { ExecutionState, ExecutionStore } from './executions.js';
+
+const DAY_SECONDS = 24 * 3600;
+
+export interface LifecycleDeps {
+  redis: RedisClient;
+  keys: Keys;
+  executions: ExecutionStore;
+  orgs: Pick<OrgStore, 'get' | 'ids'>;
+  defaultRetentionDays: number;
+  /** Removes delayed jobs (pending waits) by job id. */
+  removeTimers(jobIds: string[]): Promise<void>;
+  now?: () => number;
+}
+
+export function createLifecycle(deps: LifecycleDeps) {
+  const { redis, keys, executions } = deps;
+  const clock = deps.now ?? Date.now;
+  const retentionCache = new Map<string, { days: number; until: number }>();
+
+  async function retentionDays(orgId: string): Promise<number> {
+    const cached = retentionCache.get(orgId);
+    if (cached && cached.until > clock()) return cached.days;
+    const org = await deps.orgs.get(orgId);
+    const days = org?.retentionDays ?? deps.defaultRetentionDays;
+    retentionCache.set(orgId, { days, until: clock() + 60_000 });
+    return days;
+  }
+
+  /**
+   * Releases the lead's enrolment lock, indexes the execution for the retention sweep, counts it, and sets a
+   * backstop expiry on its keys. Safe to call twice.
+   */
+  async function finalize(state: ExecutionState): Promise<void> {
+    const days = await retentionDays(state.orgId);
+    await Promise.all([
+      state.leadId
+        ? executions.releaseLock(keys.active(state.orgId, state.workflowId, state.leadId), state.id)
+        : undefined,
+      redis.zadd(keys.finished(state.orgId), clock(), `${state.workflowId} ${state.id}`),
+      redis.hincrby(keys.stats(state.orgId), `${state.workflowId}:${state.status}`, 1),
+      executions.expire(state.id, days * DAY_SECONDS + DAY_SECONDS),
+    ]);
+  }
+
+  async function end(orgId: string, executionId: string, status: 'cancelled' | 'exited', reason: string) {
+    const state = await executions.load(executionId);
+    if (!state || state.orgId !== orgId) return undefined;
+    const ended = await executions.end(executionId, status, reason, new Date(clock()).toISOString());
+    if (ended.status === status) {
+      await deps.removeTimers(ended.timers);
+      await finalize({ ...state, status });
+    }
+    return ended.status;
+  }
+
+  /** Deletes executions finished longer ago than their organization's retention; returns how many it removed. */
+  async function sweep(batch = 500): Promise<number> {
+    let removed = 0;
+    for (const orgId of await deps.orgs.ids()) {
+      const cutoff = clock() - (await retentionDays(orgId)) * DAY_SECONDS * 1000;
+      const members = await redis.zrangebyscore(keys.finished(orgId), '-inf', cutoff, 'LIMIT', 0, batch);
+      for (const member of members) {
+        const [workflowId, executionId] = member.split(' ') as [string, string];
+        await executions.remove(executionId);
+        await redis.zrem(keys.executionsOf(orgId, workflowId), executionId);
+        await redis.zrem(keys.finished(orgId), member);
+        removed += 1;
+      }
+    }
+    return removed;
+  }
+
+  return { finalize, end, sweep, retentionDays };
+}
+export type Lifecycle = ReturnType<typeof createLifecycle>;

@@ -1,0 +1,81 @@
+// A small router: method and path pattern to handler, plus the mapping of errors to the JSON error of DESIGN.md.
+import type { ZodError } from 'zod';
+import { HttpError, type ApiIssue } from '../shared/errors.js';
+import type { ApiRequest, ApiResponse } from './types.js';
+
+export type Params = Record<string, string>;
+
+export interface Route<Ctx> {
+  method: string;
+  pattern: string;
+  handle(request: ApiRequest, params: Params, context: Ctx): Promise<ApiResponse>;
+}
+
+interface Compiled<Ctx> extends Route<Ctx> {
+  regex: RegExp;
+  names: string[];
+}
+
+export function createRouter<Ctx>(routes: Route<Ctx>[]) {
+  const compiled: Compiled<Ctx>[] = routes.map((route) => {
+    const names: string[] = [];
+    const source = route.pattern.replace(/:([A-Za-z]+)/g, (_, name: string) => {
+      names.push(name);
+      return '([^/]+)';
+    });
+    return { ...route, regex: new RegExp(`^${source}/?$`), names };
+  });
+
+  return function find(method: string, path: string): { route: Route<Ctx>; params: Params } {
+    let pathMatched = false;
+    for (const route of compiled) {
+      const match = route.regex.exec(path);
+      if (!match) continue;
+      pathMatched = true;
+      if (route.method !== method) continue;
+      const params: Params = {};
+      route.names.forEach((name, i) => (params[name] = decodeURIComponent(match[i + 1]!)));
+      return { route, params };
+    }
+    if (pathMatched) throw new HttpError(405, 'method_not_allowed', `${method} is not allowed on ${path}`);
+    throw new HttpError(404, 'not_found', `no route for ${method} ${path}`);
+  };
+}
+
+export function json(status: number, body: unknown, headers: Record<string, string> = {}): ApiResponse {
+  return { status, body, headers };
+}
+
+export function zodIssues(error: ZodError, prefix = ''): ApiIssue[] {
+  return error.issues.map((issue) => ({
+    path: [prefix, ...issue.path.map(String)].filter(Boolean).join('.'),
+    message: issue.message,
+  }));
+}
+
+/** Parses a value with a schema; a failure is a 400 that names each field at fault. */
+export function parseWith<T>(
+  schema: { safeParse(value: unknown): { success: true; data: T } | { success: false; error: ZodError } },
+  value: unknown,
+  prefix = '',
+): T {
+  const result = schema.safeParse(value);
+  if (result.success) return result.data;
+  const issues = zodIssues(result.error, prefix);
+  throw new HttpError(
+    400,
+    'validation_failed',
+    `invalid request: ${issues[0]?.path || 'body'}: ${issues[0]?.message ?? ''}`,
+    issues,
+  );
+}
+
+export function errorResponse(error: HttpError): ApiResponse {
+  return json(error.status, {
+    error: {
+      code: error.code,
+      message: error.message,
+      ...(error.issues.length > 0 ? { issues: error.issues } : {}),
+    },
+  });
+}

@@ -1,0 +1,69 @@
+// The local HTTP server: node:http in front of the same API the Lambda handler serves.
+import { createServer, type IncomingMessage, type Server } from 'node:http';
+import type { Api } from './api.js';
+import type { ApiRequest, ApiResponse } from './types.js';
+
+function readBody(request: IncomingMessage, limit: number): Promise<string | undefined> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    request.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size <= limit) chunks.push(chunk);
+    });
+    request.on('end', () => resolve(size > limit ? undefined : Buffer.concat(chunks).toString('utf8')));
+    request.on('error', reject);
+  });
+}
+
+export function toApiRequest(request: IncomingMessage, body: string): ApiRequest {
+  const url = new URL(request.url ?? '/', 'http://localhost');
+  const headers: Record<string, string> = {};
+  for (const [name, value] of Object.entries(request.headers)) {
+    if (value !== undefined) headers[name.toLowerCase()] = Array.isArray(value) ? value.join(', ') : value;
+  }
+  return {
+    method: request.method ?? 'GET',
+    path: url.pathname,
+    query: Object.fromEntries(url.searchParams),
+    headers,
+    body,
+  };
+}
+
+export function encode(response: ApiResponse): {
+  status: number;
+  headers: Record<string, string>;
+  body: string;
+} {
+  const isText = typeof response.body === 'string';
+  return {
+    status: response.status,
+    headers: {
+      'content-type': isText ? 'text/plain; charset=utf-8' : 'application/json',
+      ...response.headers,
+    },
+    body:
+      response.body === undefined ? '' : isText ? (response.body as string) : JSON.stringify(response.body),
+  };
+}
+
+export function createHttpServer(api: Api, maxBodyBytes: number): Server {
+  return createServer((request, response) => {
+    readBody(request, maxBodyBytes)
+      .then(async (body) => {
+        const result =
+          body === undefined
+            ? {
+                status: 413,
+                body: {
+                  error: { code: 'payload_too_large', message: `request body exceeds ${maxBodyBytes} bytes` },
+                },
+              }
+            : await api(toApiRequest(request, body));
+        const encoded = encode(result);
+        response.writeHead(encoded.status, encoded.headers).end(encoded.body);
+      })
+      .catch(() => response.writeHead(400).end());
+  });
+}

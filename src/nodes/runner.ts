@@ -1,0 +1,348 @@
+// The node runner: runs one node job, and the run of internal nodes after it, then records the steps and plans what is next.
+import { Duration } from 'luxon';
+import type { ActionContext, ActionHandler, ActionResult } from '../actions/types.js';
+import type {
+  ExecutionState,
+  ExecutionStore,
+  PlannedJob,
+  StepError,
+  StepRecord,
+} from '../engine/executions.js';
+import { jobKeyOf, nodeJobId, type NodeJobData, type NodeJobSpec } from '../engine/jobs.js';
+import {
+  armCount,
+  armOf,
+  pickVariant,
+  planNext,
+  type CompiledWorkflow,
+  type NextStep,
+} from '../engine/plan.js';
+import type { Lead, LeadStore } from '../leads/store.js';
+import { AtlasError, NonRetryableError, RetryAfterError, errorMessage } from '../shared/errors.js';
+import { evaluate } from '../triggers/conditions.js';
+import type { WorkflowStore } from '../workflows/store.js';
+import { externalNodeTypes, inlineNodeTypes, type NodeType, type WorkflowNode } from '../workflows/schema.js';
+
+/** Longest run of internal nodes one job executes before handing the rest to a new job. */
+export const MAX_INLINE_RUN = 100;
+
+export type ActionRegistry = { [T in NodeType]?: ActionHandler<T> };
+
+export interface NodeRunnerDeps {
+  executions: ExecutionStore;
+  workflows: Pick<WorkflowStore, 'getVersion'>;
+  leads: Pick<LeadStore, 'get'>;
+  actions: ActionRegistry;
+  /** Enqueues planned node jobs (delayed ones on the wait queue). Must ignore a job id it already holds. */
+  enqueue(jobs: NodeJobSpec[]): Promise<void>;
+  /** Called once an execution has reached a final status (idempotent). */
+  finalize(state: ExecutionState): Promise<void>;
+  now?: () => number;
+}
+
+export interface AttemptInfo {
+  /** Attempts already made before this one. */
+  attemptsMade: number;
+  maxAttempts: number;
+}
+
+/** A step failed. `final` means no attempt is left (or retrying cannot help): the job goes to the dead-letter queue. */
+export class StepFailure extends AtlasError {
+  override name = 'StepFailure';
+  readonly final: boolean;
+  readonly stepError: StepError;
+  constructor(cause: unknown, final: boolean, stepError: StepError) {
+    super(stepError.message, { cause, code: stepError.code });
+    this.final = final;
+    this.stepError = stepError;
+  }
+}
+
+export interface RunOutcome {
+  outcome: 'committed' | 'duplicate' | 'missing' | 'stopped';
+  status?: string;
+  steps?: number;
+}
+
+interface RanNode {
+  result: ActionResult & { proceed?: boolean; runAt?: number };
+  effect?: 'recorded' | 'replayed';
+}
+
+export function toStepError(error: unknown): StepError {
+  if (error instanceof AtlasError) {
+    return { name: error.name, code: error.code, message: error.message, retryable: error.retryable };
+  }
+  return {
+    name: error instanceof Error ? error.name : 'Error',
+    code: 'internal_error',
+    message: errorMessage(error),
+    retryable: true,
+  };
+}
+
+export function createNodeRunner(deps: NodeRunnerDeps) {
+  const clock = deps.now ?? Date.now;
+  const { executions } = deps;
+
+  async function runNode(
+    node: WorkflowNode,
+    arms: readonly string[],
+    job: NodeJobData,
+    context: ActionContext & { conditionScope: Record<string, unknown>; workflow: CompiledWorkflow },
+    replaying: boolean,
+  ): Promise<RanNode> {
+    const effectKey = `${node.id}.${job.iteration}`;
+    switch (node.type) {
+      case 'trigger':
+        return { result: {} };
+      case 'branch': {
+        const passed = evaluate(node.params.condition, context.conditionScope);
+        return { result: { edge: String(passed), output: { result: passed } } };
+      }
+      case 'split': {
+        const variant = pickVariant(node.params.variants, `${job.executionId}:${node.id}`);
+        return { result: { edge: variant, output: { variant } } };
+      }
+      case 'wait': {
+        const now = clock();
+        const runAt = node.params.duration
+          ? now + Duration.fromISO(node.params.duration).toMillis()
+          : Date.parse(node.params.until!);
+        return {
+          result: {
+            runAt: Math.max(runAt, now),
+            output: { until: new Date(Math.max(runAt, now)).toISOString() },
+          },
+        };
+      }
+      case 'parallel':
+        return { result: { output: { arms: armCount(context.workflow, node.id) } } };
+      case 'join': {
+        const arm = armOf(arms, node.params.parallel);
+        const expected = armCount(context.workflow, node.params.parallel);
+        const proceed =
+          arm === undefined || (await executions.arriveAtJoin(job.executionId, effectKey, arm, expected));
+        return { result: { proceed, output: { arm: arm ?? null, proceed } } };
+      }
+      default: {
+        const handler = deps.actions[node.type] as ActionHandler<typeof node.type> | undefined;
+        if (!handler)
+          throw new NonRetryableError(`no action is configured for ${node.type}`, {
+            code: 'action_unavailable',
+          });
+        const external = externalNodeTypes.has(node.type);
+        if (external || replaying) {
+          const recorded = (await executions.effect(job.executionId, effectKey)) as ActionResult | undefined;
+          if (recorded) return { result: recorded, effect: 'replayed' };
+        }
+        const result = await handler(node as never, context);
+        if (external) {
+          await executions.recordEffect(job.executionId, effectKey, result);
+          return { result, effect: 'recorded' };
+        }
+        return { result };
+      }
+    }
+  }
+
+  async function finish(
+    state: ExecutionState,
+    status: string,
+    plan: PlannedJob[],
+    job: NodeJobData,
+  ): Promise<void> {
+    if (status === 'cancelled' || status === 'exited') return;
+    if (plan.length > 0) {
+      const specs = plan.map((next) => toSpec(job, next));
+      const timers = specs.filter((spec) => spec.runAt !== undefined).map((spec) => spec.jobId);
+      await executions.addTimers(job.executionId, timers);
+      await deps.enqueue(specs);
+    }
+    if (status === 'completed') await deps.finalize({ ...state, status: 'completed' });
+  }
+
+  return async function runNodeJob(job: NodeJobData, attempt: AttemptInfo): Promise<RunOutcome> {
+    const [state, outputs] = await Promise.all([
+      executions.load(job.executionId),
+      executions.outputs(job.executionId),
+    ]);
+    if (!state) return { outcome: 'missing' };
+    if (state.status === 'cancelled' || state.status === 'exited')
+      return { outcome: 'stopped', status: state.status };
+
+    const [version, lead] = await Promise.all([
+      deps.workflows.getVersion(job.orgId, job.workflowId, job.version),
+      state.leadId ? deps.leads.get(job.orgId, state.leadId) : Promise.resolve(undefined as Lead | undefined),
+    ]);
+    const attemptNo = attempt.attemptsMade + 1;
+    const steps: StepRecord[] = [];
+    const newOutputs: Record<string, unknown> = {};
+    const internalEffects: Record<string, unknown> = {};
+
+    const fail = async (
+      error: unknown,
+      node: { id: string; type: string } | undefined,
+      startedAt: number,
+    ) => {
+      const stepError = toStepError(error);
+      const delayed = error instanceof RetryAfterError;
+      const final = !delayed && (!stepError.retryable || attemptNo >= attempt.maxAttempts);
+      if (node) {
+        steps.push({
+          nodeId: node.id,
+          type: node.type,
+          status: 'failed',
+          attempt: attemptNo,
+          startedAt: new Date(startedAt).toISOString(),
+          durationMs: clock() - startedAt,
+          error: stepError,
+          ...(delayed
+            ? { note: `delayed ${error.delayMs} ms as the provider asked` }
+            : final
+              ? {}
+              : { note: 'will retry' }),
+        });
+      }
+      await executions.fail(
+        job.executionId,
+        { steps, effects: internalEffects, final, error: stepError },
+        new Date(clock()).toISOString(),
+      );
+      if (final) await deps.finalize({ ...state, status: 'failed' });
+      throw new StepFailure(error, final, stepError);
+    };
+
+    if (!version)
+      return fail(
+        new NonRetryableError(`workflow version ${job.workflowId}@${job.version} is missing`),
+        undefined,
+        clock(),
+      );
+    const workflow: CompiledWorkflow = version.compiled;
+    const context = {
+      orgId: job.orgId,
+      executionId: job.executionId,
+      workflowId: job.workflowId,
+      version: job.version,
+      lead,
+      event: state.event,
+      nodes: { ...outputs },
+      idempotencyKey: '',
+      attempt: attemptNo,
+      workflow,
+      conditionScope: {} as Record<string, unknown>,
+    };
+
+    let current: NextStep = { nodeId: job.nodeId, arms: job.arms };
+    let plan: PlannedJob[] = [];
+    for (let hops = 0; ; hops += 1) {
+      const node = workflow.nodes.get(current.nodeId);
+      const startedAt = clock();
+      if (!node)
+        return fail(
+          new NonRetryableError(`node ${current.nodeId} is not in version ${job.version}`),
+          undefined,
+          startedAt,
+        );
+      context.idempotencyKey = `${job.executionId}:${node.id}:${job.iteration}`;
+      context.conditionScope = {
+        lead: context.lead ?? {},
+        event: state.event,
+        nodes: context.nodes,
+        execution: { id: job.executionId, workflowId: job.workflowId, version: job.version },
+      };
+
+      let ran: RanNode;
+      try {
+        ran = await runNode(node, current.arms, job, context, attempt.attemptsMade > 0);
+      } catch (error) {
+        return fail(error, node, startedAt);
+      }
+      const { result } = ran;
+      const step: StepRecord = {
+        nodeId: node.id,
+        type: node.type,
+        status: node.type === 'wait' ? 'waiting' : 'completed',
+        attempt: attemptNo,
+        startedAt: new Date(startedAt).toISOString(),
+        durationMs: clock() - startedAt,
+        ...(result.edge !== undefined ? { edge: result.edge } : {}),
+        ...(result.output !== undefined ? { output: result.output } : {}),
+        ...(current.arms.length > 0 ? { arms: [...current.arms] } : {}),
+        ...(ran.effect ? { effect: ran.effect } : {}),
+        ...(result.runAt !== undefined ? { until: new Date(result.runAt).toISOString() } : {}),
+        ...(result.note
+          ? { note: result.note }
+          : result.proceed === false
+            ? { note: 'waiting for the other arms' }
+            : {}),
+      };
+      steps.push(step);
+      if (result.output !== undefined) {
+        newOutputs[node.id] = result.output;
+        context.nodes[node.id] = result.output;
+      }
+      if (!externalNodeTypes.has(node.type)) internalEffects[`${node.id}.${job.iteration}`] = result;
+
+      const next = result.proceed === false ? [] : planNext(workflow, node, result, current.arms);
+      if (node.type === 'wait' && result.runAt! > clock()) {
+        plan = next.map((n) => ({ ...n, arms: [...n.arms], runAt: result.runAt! }));
+        break;
+      }
+      const single = next.length === 1 ? next[0]! : undefined;
+      const nextNode = single ? workflow.nodes.get(single.nodeId) : undefined;
+      if (
+        single &&
+        nextNode &&
+        node.type !== 'parallel' &&
+        inlineNodeTypes.has(nextNode.type) &&
+        hops < MAX_INLINE_RUN
+      ) {
+        current = single;
+        continue;
+      }
+      plan = next.map((n) => ({ nodeId: n.nodeId, arms: [...n.arms] }));
+      break;
+    }
+
+    const delayedDelta = plan.filter((p) => p.runAt !== undefined).length - (job.delayed ? 1 : 0);
+    const waitingUntil = plan.reduce<number | undefined>(
+      (min, p) => (p.runAt && (!min || p.runAt < min) ? p.runAt : min),
+      undefined,
+    );
+    const committed = await executions.commit(
+      job.executionId,
+      {
+        jobKey: jobKeyOf(job),
+        steps,
+        outputs: newOutputs,
+        plan,
+        pendingDelta: plan.length - 1,
+        delayedDelta,
+        ...(waitingUntil ? { waitingUntil: new Date(waitingUntil).toISOString() } : {}),
+        ...(job.delayed ? { timerDone: nodeJobId(job) } : {}),
+      },
+      new Date(clock()).toISOString(),
+    );
+    if (committed.outcome === 'missing') return { outcome: 'missing' };
+    await finish(state, committed.status, committed.plan, job);
+    return { outcome: committed.outcome, status: committed.status, steps: steps.length };
+  };
+}
+
+function toSpec(job: NodeJobData, next: PlannedJob): NodeJobSpec {
+  const data: NodeJobData = {
+    orgId: job.orgId,
+    executionId: job.executionId,
+    workflowId: job.workflowId,
+    version: job.version,
+    nodeId: next.nodeId,
+    iteration: job.iteration,
+    arms: next.arms,
+    ...(next.runAt !== undefined ? { delayed: true } : {}),
+  };
+  return { data, jobId: nodeJobId(data), ...(next.runAt !== undefined ? { runAt: next.runAt } : {}) };
+}
+
+export { toSpec as nodeJobSpec };

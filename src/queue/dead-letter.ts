@@ -1,0 +1,98 @@
+// The dead-letter queue: jobs that exhausted their attempts, parked with their full context until retried or discarded.
+import { Job } from 'bullmq';
+import { z } from 'zod';
+import type { StepError } from '../engine/executions.js';
+import type { Keys } from '../shared/keys.js';
+import type { QueueName, Queues } from './queues.js';
+import type { RedisClient } from './redis.js';
+
+export const DeadLetterEntry = z.object({
+  queue: z.string(),
+  jobId: z.string(),
+  name: z.string(),
+  data: z.record(z.string(), z.unknown()),
+  error: z.object({ name: z.string(), code: z.string(), message: z.string(), retryable: z.boolean() }),
+  attempts: z.number().int(),
+  failedAt: z.string(),
+  orgId: z.string().optional(),
+  executionId: z.string().optional(),
+});
+export type DeadLetterEntry = z.output<typeof DeadLetterEntry>;
+
+export interface DeadLetterView extends DeadLetterEntry {
+  id: string;
+}
+
+export interface DeadLetterDeps {
+  redis: RedisClient;
+  keys: Keys;
+  queues: Queues;
+  /** Called before a dead-lettered node job is re-queued, so its failed execution runs again. */
+  revive?(entry: DeadLetterEntry): Promise<void>;
+}
+
+const entryId = (queue: string, jobId: string) => `${queue}.${jobId}`;
+
+export function createDeadLetter(deps: DeadLetterDeps) {
+  const { redis, keys, queues } = deps;
+  const dlq = queues['dead-letter'];
+
+  const toView = (job: Job | undefined): DeadLetterView | undefined => {
+    if (!job?.id) return undefined;
+    const parsed = DeadLetterEntry.safeParse(job.data);
+    return parsed.success ? { id: job.id, ...parsed.data } : undefined;
+  };
+
+  return {
+    /** Parks a job that will not be retried. Idempotent: the entry's id is derived from the queue and job id. */
+    async park(
+      queue: QueueName,
+      job: Pick<Job, 'id' | 'name' | 'data' | 'attemptsMade'>,
+      error: StepError,
+    ): Promise<void> {
+      const data = (job.data ?? {}) as Record<string, unknown>;
+      const entry: DeadLetterEntry = {
+        queue,
+        jobId: String(job.id),
+        name: job.name,
+        data,
+        error,
+        attempts: job.attemptsMade + 1,
+        failedAt: new Date().toISOString(),
+        ...(typeof data.orgId === 'string' ? { orgId: data.orgId } : {}),
+        ...(typeof data.executionId === 'string' ? { executionId: data.executionId } : {}),
+      };
+      const id = entryId(queue, entry.jobId);
+      await dlq.add(job.name, entry, { jobId: id });
+      if (entry.orgId) await redis.zadd(keys.deadLetters(entry.orgId), Date.now(), id);
+    },
+
+    async list(orgId: string | undefined, limit = 100): Promise<DeadLetterView[]> {
+      const ids = orgId
+        ? await redis.zrevrange(keys.deadLetters(orgId), 0, limit - 1)
+        : (await dlq.getJobs(['waiting'], 0, limit - 1)).map((job) => job.id!);
+      const jobs = await Promise.all(ids.map((id) => Job.fromId(dlq, id)));
+      return jobs.map(toView).filter((view): view is DeadLetterView => view !== undefined);
+    },
+
+    async get(id: string): Promise<DeadLetterView | undefined> {
+      return toView(await Job.fromId(dlq, id));
+    },
+
+    /** Puts the job back on its queue with fresh attempts, then forgets the entry. */
+    async retry(view: DeadLetterView): Promise<void> {
+      await deps.revive?.(view);
+      const queue = queues[view.queue as QueueName];
+      const original = await Job.fromId(queue, view.jobId);
+      if (original && (await original.isFailed())) await original.remove();
+      await queue.add(view.name, view.data, { jobId: view.jobId, lifo: true });
+      await this.discard(view);
+    },
+
+    async discard(view: DeadLetterView): Promise<void> {
+      await dlq.remove(view.id);
+      if (view.orgId) await redis.zrem(keys.deadLetters(view.orgId), view.id);
+    },
+  };
+}
+export type DeadLetter = ReturnType<typeof createDeadLetter>;
