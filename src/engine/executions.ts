@@ -64,6 +64,8 @@ export interface ExecutionState {
   finishedAt?: string;
   waitingUntil?: string;
   error?: StepError;
+  /** Why a cancelled or exited execution ended. */
+  endReason?: string;
 }
 
 const createScript = `
@@ -146,12 +148,13 @@ return status or ''
 const endScript = `
 -- Ends a live execution with a final status (cancelled, exited) and returns its pending timer job ids.
 -- KEYS[1] state, KEYS[2] timers; ARGV[1] status, ARGV[2] now, ARGV[3] reason
+-- returns { 'ended'|'unchanged'|'missing', status, timer job ids... }
 local status = redis.call('HGET', KEYS[1], 'status')
-if not status then return {'missing'} end
-if status ~= 'running' and status ~= 'waiting' and status ~= 'failed' then return {status} end
+if not status then return {'missing', ''} end
+if status ~= 'running' and status ~= 'waiting' and status ~= 'failed' then return {'unchanged', status} end
 redis.call('HSET', KEYS[1], 'status', ARGV[1], 'finishedAt', ARGV[2], 'updatedAt', ARGV[2], 'endReason', ARGV[3])
 redis.call('HDEL', KEYS[1], 'waitingUntil')
-local result = {ARGV[1]}
+local result = {'ended', ARGV[1]}
 for _, id in ipairs(redis.call('SMEMBERS', KEYS[2])) do table.insert(result, id) end
 return result
 `;
@@ -289,6 +292,12 @@ export function createExecutionStore(redis: RedisClient, keys: Keys) {
       return raw.map((json) => JSON.parse(json) as StepRecord);
     },
 
+    /** The jobs a job key planned when its steps were committed, or undefined when it has not committed. */
+    async planned(executionId: string, jobKey: string): Promise<PlannedJob[] | undefined> {
+      const raw = await redis.hget(keys.execution(executionId).done, jobKey);
+      return raw === null ? undefined : (JSON.parse(raw) as PlannedJob[]);
+    },
+
     async commit(executionId: string, input: CommitInput, now: string): Promise<CommitResult> {
       const k = keys.execution(executionId);
       const args: (string | number)[] = [
@@ -346,8 +355,8 @@ export function createExecutionStore(redis: RedisClient, keys: Keys) {
     /** Ends a live execution (cancel, goal reached). Returns the final status and the delayed jobs to remove. */
     async end(executionId: string, status: 'cancelled' | 'exited', reason: string, now: string) {
       const k = keys.execution(executionId);
-      const [result, ...timers] = await scripts.atlasEnd(k.state, k.timers, status, now, reason);
-      return { status: result as string, timers };
+      const [outcome, final, ...timers] = await scripts.atlasEnd(k.state, k.timers, status, now, reason);
+      return { ended: outcome === 'ended', status: final ?? '', timers };
     },
 
     async recordEffect(executionId: string, effectKey: string, effect: unknown): Promise<void> {
@@ -409,6 +418,6 @@ function parseState(hash: Record<string, string>): ExecutionState | undefined {
   if (hash.finishedAt) state.finishedAt = hash.finishedAt;
   if (hash.waitingUntil) state.waitingUntil = hash.waitingUntil;
   if (hash.error) state.error = JSON.parse(hash.error) as StepError;
-  if (hash.endReason) (state as ExecutionState & { endReason?: string }).endReason = hash.endReason;
+  if (hash.endReason) state.endReason = hash.endReason;
   return state;
 }

@@ -51,11 +51,11 @@ export function createLifecycle(deps: LifecycleDeps) {
     const state = await executions.load(executionId);
     if (!state || state.orgId !== orgId) return undefined;
     const ended = await executions.end(executionId, status, reason, new Date(clock()).toISOString());
-    if (ended.status === status) {
+    if (ended.ended) {
       await deps.removeTimers(ended.timers);
       await finalize({ ...state, status });
     }
-    return ended.status;
+    return ended;
   }
 
   /** Deletes executions finished longer ago than their organization's retention; returns how many it removed. */

@@ -194,10 +194,9 @@ const routes: Route<Context>[] = [
     async handle(_request, { id }, context) {
       const orgId = await orgOf(context);
       await ownExecution(context, orgId, id!);
-      const status = await context.engine.lifecycle.end(orgId, id!, 'cancelled', 'cancelled through the API');
-      if (status !== 'cancelled')
-        throw new HttpError(409, 'conflict', `execution ${id} is already ${status}`);
-      return json(200, { id, status });
+      const result = await context.engine.lifecycle.end(orgId, id!, 'cancelled', 'cancelled through the API');
+      if (!result?.ended) throw new HttpError(409, 'conflict', `execution ${id} is already ${result?.status}`);
+      return json(200, { id, status: result.status });
     },
   },
   {

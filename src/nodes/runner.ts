@@ -163,13 +163,20 @@ export function createNodeRunner(deps: NodeRunnerDeps) {
   }
 
   return async function runNodeJob(job: NodeJobData, attempt: AttemptInfo): Promise<RunOutcome> {
-    const [state, outputs] = await Promise.all([
+    const [state, outputs, done] = await Promise.all([
       executions.load(job.executionId),
       executions.outputs(job.executionId),
+      executions.planned(job.executionId, jobKeyOf(job)),
     ]);
     if (!state) return { outcome: 'missing' };
-    if (state.status === 'cancelled' || state.status === 'exited')
+    if (state.status === 'cancelled' || state.status === 'exited') {
       return { outcome: 'stopped', status: state.status };
+    }
+    if (done) {
+      // Delivered again after its steps were committed (a crash before the next jobs were added): only finish.
+      await finish(state, state.status, done, job);
+      return { outcome: 'duplicate', status: state.status };
+    }
 
     const [version, lead] = await Promise.all([
       deps.workflows.getVersion(job.orgId, job.workflowId, job.version),

@@ -1,0 +1,105 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { eventually, startHarness, type Harness } from '../support/harness.js';
+import { chain, executionsOf, publishWorkflow, settledExecution, trigger } from '../support/workflows.js';
+
+const waitingFlow = (enrollment?: string) => ({
+  name: 'Waits',
+  ...(enrollment ? { settings: { enrollment } } : {}),
+  nodes: [
+    trigger(),
+    { id: 'pause', type: 'wait', params: { duration: 'PT30S' } },
+    { id: 'tag', type: 'add_tag', params: { tag: 'x' } },
+  ],
+  edges: chain('start', 'pause', 'tag'),
+});
+
+describe('events, enrolment and cancellation', () => {
+  let h: Harness;
+
+  beforeAll(async () => {
+    h = await startHarness();
+  });
+  afterAll(() => h.close());
+
+  it('accepts an event id once, however often it is sent', async () => {
+    const { apiKey } = await h.createOrg();
+    const workflowId = await publishWorkflow(h, apiKey, waitingFlow('always'));
+    const event = { id: 'form-42', type: 'new_lead', lead: { id: 'dup' } };
+
+    const first = await h.call('POST', '/v1/events', event, apiKey);
+    const second = await h.call('POST', '/v1/events', event, apiKey);
+    const batch = await h.call(
+      'POST',
+      '/v1/events',
+      { events: [event, { ...event, id: 'form-43' }, { ...event, id: 'form-43' }] },
+      apiKey,
+    );
+
+    expect(first.body.accepted).toEqual([{ id: 'form-42' }]);
+    expect(second.body.accepted).toEqual([{ id: 'form-42', duplicate: true }]);
+    expect(batch.body.accepted).toEqual([
+      { id: 'form-42', duplicate: true },
+      { id: 'form-43' },
+      { id: 'form-43', duplicate: true },
+    ]);
+    await eventually(async () =>
+      (await executionsOf(h, apiKey, workflowId)).length === 2 ? true : undefined,
+    );
+    await new Promise((r) => setTimeout(r, 200));
+    expect(await executionsOf(h, apiKey, workflowId)).toHaveLength(2);
+  });
+
+  it('starts at most one active execution per lead by default, and one per event with enrollment "always"', async () => {
+    const { apiKey } = await h.createOrg();
+    const once = await publishWorkflow(h, apiKey, waitingFlow());
+    const always = await publishWorkflow(h, apiKey, waitingFlow('always'));
+
+    await h.call('POST', '/v1/events', { type: 'new_lead', lead: { id: 'repeat' } }, apiKey);
+    await h.call('POST', '/v1/events', { type: 'new_lead', lead: { id: 'repeat' } }, apiKey);
+
+    await eventually(async () => ((await executionsOf(h, apiKey, always)).length === 2 ? true : undefined));
+    expect(await executionsOf(h, apiKey, once)).toHaveLength(1);
+  });
+
+  it('cancels a waiting execution, removes its timer and lets the lead enrol again', async () => {
+    const { apiKey } = await h.createOrg();
+    const workflowId = await publishWorkflow(h, apiKey, waitingFlow());
+    await h.call('POST', '/v1/events', { type: 'new_lead', lead: { id: 'cancel-me' } }, apiKey);
+    const waiting = await settledExecution(h, apiKey, workflowId, ['waiting']);
+    const [timer] = await h.engine.redis.smembers(h.engine.keys.execution(waiting.id).timers);
+    expect(await h.engine.queues.wait.getJobState(timer!)).toBe('delayed');
+
+    const cancelled = await h.call('POST', `/v1/executions/${waiting.id}/cancel`, undefined, apiKey);
+    const again = await h.call('POST', `/v1/executions/${waiting.id}/cancel`, undefined, apiKey);
+
+    expect(cancelled.body).toEqual({ id: waiting.id, status: 'cancelled' });
+    expect(again.status).toBe(409);
+    expect(await h.engine.queues.wait.getJobState(timer!)).toBe('unknown');
+    await h.call('POST', '/v1/events', { type: 'new_lead', lead: { id: 'cancel-me' } }, apiKey);
+    await eventually(async () =>
+      (await executionsOf(h, apiKey, workflowId)).length === 2 ? true : undefined,
+    );
+  });
+
+  it('sweeps executions and their step logs away after the retention period', async () => {
+    const { apiKey, orgId } = await h.createOrg();
+    const workflowId = await publishWorkflow(h, apiKey, {
+      name: 'Quick',
+      nodes: [trigger(), { id: 'tag', type: 'add_tag', params: { tag: 'x' } }],
+      edges: chain('start', 'tag'),
+    });
+    await h.call('POST', '/v1/events', { type: 'new_lead', lead: { id: 'old' } }, apiKey);
+    const done = await settledExecution(h, apiKey, workflowId);
+    const { keys, redis } = h.engine;
+    expect(await redis.ttl(keys.execution(done.id).steps)).toBeGreaterThan(30 * 86400);
+
+    const member = `${workflowId} ${done.id}`;
+    await redis.zadd(keys.finished(orgId), String(Date.now() - 31 * 86400 * 1000), member);
+    const removed = await h.engine.lifecycle.sweep();
+
+    expect(removed).toBeGreaterThanOrEqual(1);
+    expect(await redis.exists(keys.execution(done.id).state, keys.execution(done.id).steps)).toBe(0);
+    expect((await h.call('GET', `/v1/executions/${done.id}`, undefined, apiKey)).status).toBe(404);
+    expect(await executionsOf(h, apiKey, workflowId)).toEqual([]);
+  });
+});

@@ -1,0 +1,135 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startFakeServer, type FakeServer } from '../support/fake-http.js';
+import { eventually, startHarness, type Harness } from '../support/harness.js';
+import { chain, publishWorkflow, settledExecution, trigger } from '../support/workflows.js';
+
+const webhookFlow = (url: string) => ({
+  name: 'Notify the CRM',
+  nodes: [
+    trigger(),
+    { id: 'notify', type: 'webhook_call', params: { url, body: { lead: '{{ lead.id }}' } } },
+    { id: 'tag', type: 'add_tag', params: { tag: 'notified' } },
+  ],
+  edges: chain('start', 'notify', 'tag'),
+});
+
+describe('failing steps', () => {
+  let h: Harness;
+  let server: FakeServer;
+
+  beforeAll(async () => {
+    server = await startFakeServer();
+    h = await startHarness({ env: { WEBHOOK_ALLOWLIST: '127.0.0.1' } });
+  });
+  afterAll(async () => {
+    await h.close();
+    await server.close();
+  });
+
+  it('retries a step that fails with a 5xx and completes when the endpoint recovers', async () => {
+    const { apiKey } = await h.createOrg();
+    server.reply({ status: 503 }, { status: 200, body: { received: true } });
+    const workflowId = await publishWorkflow(h, apiKey, webhookFlow(`${server.url}/retry`));
+
+    await h.call('POST', '/v1/events', { type: 'new_lead', lead: { id: 'lead-1' } }, apiKey);
+    const execution = await settledExecution(h, apiKey, workflowId);
+
+    const notify = execution.steps.filter((s: any) => s.nodeId === 'notify');
+    expect(notify.map((s: any) => [s.status, s.attempt])).toEqual([
+      ['failed', 1],
+      ['completed', 2],
+    ]);
+    expect(notify[0].error).toMatchObject({ code: 'http_503', retryable: true });
+    expect(notify[1].output).toEqual({ status: 200, body: { received: true } });
+    expect(server.requests.filter((r) => r.url === '/retry')).toHaveLength(2);
+  });
+
+  it('dead-letters a step after its last attempt, and a retry from the dead-letter queue completes it', async () => {
+    const { apiKey } = await h.createOrg();
+    server.reply({ status: 500, body: { error: 'down' } });
+    const workflowId = await publishWorkflow(h, apiKey, webhookFlow(`${server.url}/dlq`));
+
+    await h.call('POST', '/v1/events', { type: 'new_lead', lead: { id: 'lead-2' } }, apiKey);
+    const failed = await settledExecution(h, apiKey, workflowId, ['failed']);
+    expect(failed.error).toMatchObject({ code: 'http_500' });
+    const entries = await eventually(async () => {
+      const r = await h.call('GET', '/v1/dead-letter', undefined, apiKey);
+      return r.body.entries.length > 0 ? r.body.entries : undefined;
+    });
+
+    expect(entries).toHaveLength(1);
+    expect(entries[0]).toMatchObject({
+      queue: 'actions',
+      attempts: 3,
+      executionId: failed.id,
+      error: { code: 'http_500', retryable: true },
+      data: { nodeId: 'notify', executionId: failed.id },
+    });
+    expect(entries[0].failedAt).toEqual(expect.any(String));
+
+    server.reply({ status: 200 });
+    const retried = await h.call('POST', `/v1/dead-letter/${entries[0].id}/retry`, undefined, apiKey);
+    expect(retried.status).toBe(202);
+    const completed = await settledExecution(h, apiKey, workflowId, ['completed']);
+    expect(completed.steps.at(-1)).toMatchObject({ nodeId: 'tag', status: 'completed' });
+    const after = await h.call('GET', '/v1/dead-letter', undefined, apiKey);
+    expect(after.body.entries).toEqual([]);
+  });
+
+  it('discards a dead-letter entry on request', async () => {
+    const { apiKey } = await h.createOrg();
+    server.reply({ status: 404 });
+    await publishWorkflow(h, apiKey, webhookFlow(`${server.url}/gone`));
+    await h.call('POST', '/v1/events', { type: 'new_lead', lead: { id: 'lead-3' } }, apiKey);
+    const [entry] = await eventually(async () => {
+      const r = await h.call('GET', '/v1/dead-letter', undefined, apiKey);
+      return r.body.entries.length > 0 ? r.body.entries : undefined;
+    });
+
+    expect(entry.attempts).toBe(1);
+    expect(entry.error).toMatchObject({ code: 'http_404', retryable: false });
+    const discarded = await h.call('DELETE', `/v1/dead-letter/${entry.id}`, undefined, apiKey);
+    expect(discarded.status).toBe(200);
+    expect((await h.call('GET', `/v1/dead-letter/${entry.id}`, undefined, apiKey)).status).toBe(404);
+  });
+});
+
+describe('webhook_call address policy', () => {
+  let h: Harness;
+  let server: FakeServer;
+
+  beforeAll(async () => {
+    server = await startFakeServer();
+    h = await startHarness();
+  });
+  afterAll(async () => {
+    await h.close();
+    await server.close();
+  });
+
+  it('refuses a loopback address without an allowlist, at once and without calling it', async () => {
+    const { apiKey } = await h.createOrg();
+    const workflowId = await publishWorkflow(h, apiKey, webhookFlow(`${server.url}/internal`));
+
+    await h.call('POST', '/v1/events', { type: 'new_lead', lead: { id: 'lead-4' } }, apiKey);
+    const failed = await settledExecution(h, apiKey, workflowId, ['failed']);
+
+    const notify = failed.steps.filter((s: any) => s.nodeId === 'notify');
+    expect(notify).toHaveLength(1);
+    expect(notify[0].error).toMatchObject({ code: 'address_refused', retryable: false });
+    expect(notify[0].error.message).toContain('loopback');
+    expect(server.requests).toHaveLength(0);
+  });
+
+  it('refuses a host name that resolves to a loopback address', async () => {
+    const { apiKey } = await h.createOrg();
+    const port = new URL(server.url).port;
+    const workflowId = await publishWorkflow(h, apiKey, webhookFlow(`http://localhost:${port}/internal`));
+
+    await h.call('POST', '/v1/events', { type: 'new_lead', lead: { id: 'lead-5' } }, apiKey);
+    const failed = await settledExecution(h, apiKey, workflowId, ['failed']);
+
+    expect(failed.error).toMatchObject({ code: 'address_refused' });
+    expect(server.requests).toHaveLength(0);
+  });
+});
