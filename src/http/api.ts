@@ -195,7 +195,8 @@ const routes: Route<Context>[] = [
       const orgId = await orgOf(context);
       await ownExecution(context, orgId, id!);
       const result = await context.engine.lifecycle.end(orgId, id!, 'cancelled', 'cancelled through the API');
-      if (!result?.ended) throw new HttpError(409, 'conflict', `execution ${id} is already ${result?.status}`);
+      if (!result?.ended)
+        throw new HttpError(409, 'conflict', `execution ${id} is already ${result?.status}`);
       return json(200, { id, status: result.status });
     },
   },
