@@ -4,7 +4,7 @@ export type Keys = ReturnType<typeof createKeys>;
 
 export function createKeys(prefix: string) {
   const org = (orgId: string) => `${prefix}:{o.${orgId}}`;
-  const exec = (executionId: string) => `${prefix}:x.${executionId}`;
+  const exec = (executionId: string) => `${prefix}:{x.${executionId}}`;
   const lead = (orgId: string, leadId: string) => `${prefix}:{l.${orgId}.${leadId}}`;
   return {
     /** Set of organization ids. */
