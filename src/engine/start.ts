@@ -75,7 +75,10 @@ export function createStarter(deps: StartDeps) {
       leadId,
       executionId,
     );
-    if (refused) return { reason: refused };
+    if (refused) {
+      await redis.hincrby(keys.stats(event.orgId), `${match.workflowId}:skipped`, 1);
+      return { reason: refused };
+    }
 
     const trigger = compiled.nodes.get(match.triggerNodeId)!;
     const plan: PlannedJob[] = planNext(compiled, trigger, {}, []).map((next) => ({

@@ -44,6 +44,24 @@ describe('failing steps', () => {
     expect(server.requests.filter((r) => r.url === '/retry')).toHaveLength(2);
   });
 
+  it('waits as long as a 429 asks without spending an attempt', async () => {
+    const { apiKey } = await h.createOrg();
+    server.reply({ status: 429, headers: { 'retry-after': '1' } }, { status: 200 });
+    const workflowId = await publishWorkflow(h, apiKey, webhookFlow(`${server.url}/limited`));
+
+    await h.call('POST', '/v1/events', { type: 'new_lead', lead: { id: 'lead-429' } }, apiKey);
+    const execution = await settledExecution(h, apiKey, workflowId);
+
+    const notify = execution.steps.filter((s: any) => s.nodeId === 'notify');
+    expect(notify.map((s: any) => [s.status, s.attempt])).toEqual([
+      ['failed', 1],
+      ['completed', 1],
+    ]);
+    expect(notify[0].error).toMatchObject({ code: 'rate_limited' });
+    expect(Date.parse(notify[1].startedAt) - Date.parse(notify[0].startedAt)).toBeGreaterThanOrEqual(900);
+    expect(server.requests.filter((r) => r.url === '/limited')).toHaveLength(2);
+  });
+
   it('dead-letters a step after its last attempt, and a retry from the dead-letter queue completes it', async () => {
     const { apiKey } = await h.createOrg();
     server.reply({ status: 500, body: { error: 'down' } });
