@@ -49,7 +49,7 @@ export async function createEngine(config: Config, logger: Logger, options: Engi
     const delayed = specs.filter((spec) => spec.runAt !== undefined);
     await Promise.all([
       immediate.length > 0
-        ? queues.actions.addBulk(
+        ? queues.actionsFor(immediate[0]!.data.orgId).addBulk(
             immediate.map((spec) => ({
               name: spec.data.nodeId,
               data: spec.data,
@@ -135,7 +135,7 @@ export async function createEngine(config: Config, logger: Logger, options: Engi
         config,
         {
           triggers: (job) => handleEvent(EngineEvent.parse(job.data)),
-          actions: runNode,
+          ...Object.fromEntries(queues.actions.map((queue) => [queue.name, runNode])),
           wait: runNode,
           cleanup: () => lifecycle.sweep(),
         },

@@ -1,5 +1,5 @@
 // The sandbox outbox: the local default provider. It records each message per organization instead of sending it.
-import { stableId } from '../queue/queues.js';
+import { stableId } from '../shared/ids.js';
 import type { RedisClient } from '../queue/redis.js';
 import type { Keys } from '../shared/keys.js';
 import type {

@@ -31,6 +31,8 @@ export const ConfigSchema = z.object({
   ADMIN_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   WORKER_CONCURRENCY: intFrom(50, 1),
+  /** Partitions of the `actions` queue (by organization), to spread node jobs over a cluster's shards. */
+  ACTION_QUEUE_PARTITIONS: intFrom(1, 1).pipe(z.number().max(64)),
   /** Attempts per job before it is dead-lettered. */
   JOB_ATTEMPTS: intFrom(3, 1),
   /** First backoff delay; doubles on each attempt. */

@@ -1,4 +1,5 @@
 // Planning: given a node and what it produced, which nodes run next and in which parallel arm. Pure.
+import { fnv1a } from '../shared/ids.js';
 import type { Edge, WorkflowDefinition, WorkflowNode } from '../workflows/schema.js';
 
 /** A definition indexed for planning; built once per published version and cached. */
@@ -82,13 +83,4 @@ export function pickVariant(variants: readonly { label: string; weight: number }
     point -= variant.weight;
   }
   return variants[variants.length - 1]!.label;
-}
-
-function fnv1a(text: string): number {
-  let hash = 0x811c9dc5;
-  for (let i = 0; i < text.length; i += 1) {
-    hash ^= text.charCodeAt(i);
-    hash = Math.imul(hash, 0x01000193) >>> 0;
-  }
-  return hash;
 }

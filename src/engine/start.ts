@@ -1,7 +1,7 @@
 // The trigger side: match an accepted event to published workflows, apply the enrolment rule, start executions.
 import type { EngineEvent } from '../events/schema.js';
 import type { LeadStore } from '../leads/store.js';
-import { stableId } from '../queue/queues.js';
+import { stableId } from '../shared/ids.js';
 import type { RedisClient } from '../queue/redis.js';
 import type { Keys } from '../shared/keys.js';
 import { matchTriggers, type TriggerMatch } from '../triggers/match.js';

@@ -2,7 +2,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Config } from '../config/config.js';
 import type { Queues } from '../queue/queues.js';
-import { stableId } from '../queue/queues.js';
+import { stableId } from '../shared/ids.js';
 import type { RedisClient } from '../queue/redis.js';
 import type { Keys } from '../shared/keys.js';
 import type { EngineEvent, EventInput } from './schema.js';

@@ -14,7 +14,7 @@ export interface QueueHealth {
 
 export async function queueHealth(queues: Queues): Promise<QueueHealth[]> {
   return Promise.all(
-    Object.entries(queues).map(async ([name, queue]) => {
+    [...queues.all].map(async ([name, queue]) => {
       const [counts, workers] = await Promise.all([
         queue.getJobCounts('waiting', 'active', 'completed', 'failed', 'delayed', 'prioritized'),
         queue.getWorkersCount().catch(() => 0),

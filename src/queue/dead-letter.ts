@@ -2,8 +2,9 @@
 import { Job } from 'bullmq';
 import { z } from 'zod';
 import type { StepError } from '../engine/executions.js';
+import { NonRetryableError } from '../shared/errors.js';
 import type { Keys } from '../shared/keys.js';
-import type { QueueName, Queues } from './queues.js';
+import type { Queues } from './queues.js';
 import type { RedisClient } from './redis.js';
 
 export const DeadLetterEntry = z.object({
@@ -46,7 +47,7 @@ export function createDeadLetter(deps: DeadLetterDeps) {
   return {
     /** Parks a job that will not be retried. Idempotent: the entry's id is derived from the queue and job id. */
     async park(
-      queue: QueueName,
+      queue: string,
       job: Pick<Job, 'id' | 'name' | 'data' | 'attemptsMade'>,
       error: StepError,
     ): Promise<void> {
@@ -82,7 +83,9 @@ export function createDeadLetter(deps: DeadLetterDeps) {
     /** Puts the job back on its queue with fresh attempts, then forgets the entry. */
     async retry(view: DeadLetterView): Promise<void> {
       await deps.revive?.(view);
-      const queue = queues[view.queue as QueueName];
+      const queue = queues.all.get(view.queue);
+      if (!queue)
+        throw new NonRetryableError(`dead-letter entry ${view.id} names an unknown queue ${view.queue}`);
       const original = await Job.fromId(queue, view.jobId);
       if (original && (await original.isFailed())) await original.remove();
       await queue.add(view.name, view.data, { jobId: view.jobId, lifo: true });

@@ -5,7 +5,7 @@ import type { Logger } from '../observability/logger.js';
 import { StepFailure, toStepError } from '../nodes/runner.js';
 import { RetryAfterError } from '../shared/errors.js';
 import type { DeadLetter } from './dead-letter.js';
-import { queuePrefix, type QueueName } from './queues.js';
+import { queuePrefix } from './queues.js';
 import type { RedisClient } from './redis.js';
 
 export type Handler = (job: Job) => Promise<unknown>;
@@ -19,7 +19,7 @@ export interface WorkerSet {
  * Wraps a handler: a delay asked for by a provider moves the job to delayed without spending an attempt;
  * a final failure parks the job in the dead-letter queue before BullMQ marks it failed; anything else is retried.
  */
-export function guard(queue: QueueName, handle: Handler, deadLetter: DeadLetter, logger: Logger): Processor {
+export function guard(queue: string, handle: Handler, deadLetter: DeadLetter, logger: Logger): Processor {
   return async (job, token) => {
     try {
       return await handle(job);
@@ -49,12 +49,13 @@ export function guard(queue: QueueName, handle: Handler, deadLetter: DeadLetter,
 export function startWorkers(
   connection: RedisClient,
   config: Config,
-  handlers: Partial<Record<QueueName, Handler>>,
+  /** Handlers by queue name (partitions included). */
+  handlers: Record<string, Handler>,
   deadLetter: DeadLetter,
   logger: Logger,
 ): WorkerSet {
   const workers = Object.entries(handlers).map(([name, handle]) => {
-    const queue = name as QueueName;
+    const queue = name;
     const worker = new Worker(queue, guard(queue, handle, deadLetter, logger), {
       connection,
       prefix: queuePrefix(config, queue),

@@ -8,7 +8,7 @@ import { eventually, nurtureDefinition, startHarness, type Harness } from '../su
 /** Every error any job of the engine's queues met, even one a retry got past: `queue job: reason`. */
 async function jobErrors(harness: Harness): Promise<string[]> {
   const perQueue = await Promise.all(
-    Object.entries(harness.engine.queues).map(async ([name, queue]) => {
+    [...harness.engine.queues.all].map(async ([name, queue]) => {
       const jobs = await queue.getJobs(['completed', 'failed', 'delayed', 'wait', 'active']);
       return jobs
         .filter((job) => job.failedReason || (job.stacktrace ?? []).length > 0)
@@ -37,7 +37,7 @@ describe('the nurture example on a Redis Cluster', () => {
 
   beforeAll(async () => {
     cluster = await startLocalCluster(3);
-    h = await startHarness({ env: { REDIS_CLUSTER_NODES: cluster.nodes } });
+    h = await startHarness({ env: { REDIS_CLUSTER_NODES: cluster.nodes, ACTION_QUEUE_PARTITIONS: '3' } });
     ({ apiKey } = await h.createOrg());
   }, 60_000);
 

@@ -28,7 +28,7 @@ describe('the effect ledger', () => {
     });
     const { engine } = h;
     // The node workers must not take the job: this test runs it by hand, with a store whose first commit fails.
-    await engine.queues.actions.pause();
+    await engine.queues.actionsFor(orgId).pause();
     await h.call('POST', '/v1/events', { type: 'new_lead', lead: { id: 'once' } }, apiKey);
     const execution = await settledExecution(h, apiKey, workflowId, ['running']);
     let commits = 0;
