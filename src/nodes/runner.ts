@@ -267,10 +267,11 @@ export function createNodeRunner(deps: NodeRunnerDeps) {
         return fail(error, node, startedAt);
       }
       const { result } = ran;
+      const delayedUntil = result.runAt !== undefined && result.runAt > clock() ? result.runAt : undefined;
       const step: StepRecord = {
         nodeId: node.id,
         type: node.type,
-        status: node.type === 'wait' ? 'waiting' : 'completed',
+        status: delayedUntil ? 'waiting' : 'completed',
         attempt: attemptNo,
         startedAt: new Date(startedAt).toISOString(),
         durationMs: clock() - startedAt,
@@ -293,8 +294,8 @@ export function createNodeRunner(deps: NodeRunnerDeps) {
       if (!externalNodeTypes.has(node.type)) internalEffects[`${node.id}.${job.iteration}`] = result;
 
       const next = result.proceed === false ? [] : planNext(workflow, node, result, current.arms);
-      if (node.type === 'wait' && result.runAt! > clock()) {
-        plan = next.map((n) => ({ ...n, arms: [...n.arms], runAt: result.runAt! }));
+      if (delayedUntil) {
+        plan = next.map((n) => ({ nodeId: n.nodeId, arms: [...n.arms], runAt: delayedUntil }));
         break;
       }
       const single = next.length === 1 ? next[0]! : undefined;

@@ -88,6 +88,28 @@ describe('control flow', () => {
     expect(v1.body.definition.nodes[2].params.tag).toBe('v1');
   });
 
+  it('goes straight on past a wait whose time has already come', async () => {
+    const { apiKey } = await h.createOrg();
+    const workflowId = await publishWorkflow(h, apiKey, {
+      name: 'Late',
+      nodes: [
+        trigger(),
+        { id: 'pause', type: 'wait', params: { until: '2020-01-01T09:00:00Z' } },
+        { id: 'tag', type: 'add_tag', params: { tag: 'on-time' } },
+      ],
+      edges: chain('start', 'pause', 'tag'),
+    });
+
+    await h.call('POST', '/v1/events', { type: 'new_lead', lead: { id: 'late-wait' } }, apiKey);
+    const execution = await settledExecution(h, apiKey, workflowId);
+
+    expect(execution.steps.map((s: any) => [s.nodeId, s.status])).toEqual([
+      ['start', 'completed'],
+      ['pause', 'completed'],
+      ['tag', 'completed'],
+    ]);
+  });
+
   it('splits leads between A/B variants by weight and records the variant', async () => {
     const { apiKey } = await h.createOrg();
     const workflowId = await publishWorkflow(h, apiKey, {
