@@ -1,0 +1,202 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from '../../src/config/config.js';
+
+/** The message of the ConfigError that loading `env` throws. */
+function configErrorFor(env: Record<string, string | undefined>): string {
+  try {
+    loadConfig(env);
+  } catch (error) {
+    expect(error).toBeInstanceOf(ConfigError);
+    return (error as ConfigError).message;
+  }
+  throw new Error(`expected loadConfig(${JSON.stringify(env)}) to throw`);
+}
+
+const adminToken = 'a-very-long-admin-token';
+
+describe('loadConfig', () => {
+  it('fills every default from an empty environment', () => {
+    // Act
+    const config = loadConfig({});
+
+    // Assert
+    expect(config).toMatchObject({
+      NODE_ENV: 'development',
+      REDIS_URL: 'redis://127.0.0.1:6379',
+      REDIS_CLUSTER_NODES: [],
+      REDIS_TLS: false,
+      QUEUE_PREFIX: 'atlas',
+      PORT: 3000,
+      HOST: '127.0.0.1',
+      LOG_LEVEL: 'info',
+      WORKER_CONCURRENCY: 50,
+      JOB_ATTEMPTS: 3,
+      JOB_BACKOFF_MS: 2000,
+      EVENT_DEDUPE_TTL_SECONDS: 604_800,
+      RETENTION_DAYS: 30,
+      WEBHOOK_ALLOWLIST: [],
+      MAX_BODY_BYTES: 1_048_576,
+      TWILIO_BASE_URL: 'https://api.twilio.com',
+      STRIPE_BASE_URL: 'https://api.stripe.com',
+      META_GRAPH_BASE_URL: 'https://graph.facebook.com',
+      AI_BASE_URL: 'https://api.openai.com/v1',
+    });
+    expect(config.ADMIN_TOKEN).toBeUndefined();
+    expect(config.SMTP_URL).toBeUndefined();
+  });
+
+  it('returns a frozen object', () => {
+    // Act
+    const config = loadConfig({});
+
+    // Assert
+    expect(Object.isFrozen(config)).toBe(true);
+  });
+
+  it('reads values from the environment it is given, coercing numbers and booleans', () => {
+    // Arrange
+    const env = {
+      PORT: '8080',
+      QUEUE_PREFIX: 'tenant_a-1',
+      REDIS_URL: 'rediss://cache.example.internal:6380',
+      REDIS_TLS: 'true',
+      WORKER_CONCURRENCY: '8',
+      JOB_ATTEMPTS: '5',
+      LOG_LEVEL: 'debug',
+      STRIPE_BASE_URL: 'http://localhost:12111',
+    };
+
+    // Act
+    const config = loadConfig(env);
+
+    // Assert
+    expect(config).toMatchObject({
+      PORT: 8080,
+      QUEUE_PREFIX: 'tenant_a-1',
+      REDIS_URL: 'rediss://cache.example.internal:6380',
+      REDIS_TLS: true,
+      WORKER_CONCURRENCY: 8,
+      JOB_ATTEMPTS: 5,
+      LOG_LEVEL: 'debug',
+      STRIPE_BASE_URL: 'http://localhost:12111',
+    });
+  });
+
+  it('ignores variables it does not know', () => {
+    // Act
+    const config = loadConfig({ PATH: '/usr/bin', HOME: '/root' }) as Record<string, unknown>;
+
+    // Assert
+    expect(config.PATH).toBeUndefined();
+    expect(config.HOME).toBeUndefined();
+  });
+
+  describe('errors name the variable', () => {
+    it.each([
+      ['PORT', 'abc'],
+      ['PORT', '70000'],
+      ['PORT', '80.5'],
+      ['QUEUE_PREFIX', 'my prefix'],
+      ['QUEUE_PREFIX', 'a:b'],
+      ['QUEUE_PREFIX', 'x'.repeat(41)],
+      ['REDIS_URL', 'http://localhost:6379'],
+      ['REDIS_TLS', 'maybe'],
+      ['NODE_ENV', 'staging'],
+      ['LOG_LEVEL', 'verbose'],
+      ['WORKER_CONCURRENCY', '0'],
+      ['JOB_ATTEMPTS', 'three'],
+      ['MAX_BODY_BYTES', '10'],
+      ['STRIPE_BASE_URL', 'not a url'],
+      ['ADMIN_TOKEN', 'short'],
+    ])('rejects %s=%j', (name, value) => {
+      // Act
+      const message = configErrorFor({ [name]: value });
+
+      // Assert
+      expect(message).toMatch(new RegExp(`^\\s*${name}(\\.\\d+)?: `, 'm'));
+    });
+
+    it('names every invalid variable at once', () => {
+      // Act
+      const message = configErrorFor({ PORT: 'abc', QUEUE_PREFIX: 'has spaces' });
+
+      // Assert
+      expect(message).toContain('PORT: ');
+      expect(message).toContain('QUEUE_PREFIX: letters, digits, _ and - only');
+    });
+
+    it('uses the ConfigError name', () => {
+      // Act
+      const error = (() => {
+        try {
+          loadConfig({ PORT: 'abc' });
+        } catch (caught) {
+          return caught as Error;
+        }
+        return undefined;
+      })();
+
+      // Assert
+      expect(error?.name).toBe('ConfigError');
+    });
+  });
+
+  describe('REDIS_CLUSTER_NODES', () => {
+    it('splits a comma-separated list of host:port seeds, trimming blanks', () => {
+      // Act
+      const config = loadConfig({
+        REDIS_CLUSTER_NODES: ' node-a.cache:7000, node-b.cache:7001 ,,10.0.0.3:6379 ',
+      });
+
+      // Assert
+      expect(config.REDIS_CLUSTER_NODES).toEqual(['node-a.cache:7000', 'node-b.cache:7001', '10.0.0.3:6379']);
+    });
+
+    it.each(['node-a:7000,node-b', 'node-a', 'node-a:port', 'node a:7000'])('rejects %j', (value) => {
+      // Act
+      const message = configErrorFor({ REDIS_CLUSTER_NODES: value });
+
+      // Assert
+      expect(message).toMatch(/REDIS_CLUSTER_NODES(\.\d+)?: each node must be host:port/);
+    });
+
+    it('is an empty list when unset or blank', () => {
+      // Act + Assert
+      expect(loadConfig({}).REDIS_CLUSTER_NODES).toEqual([]);
+      expect(loadConfig({ REDIS_CLUSTER_NODES: '' }).REDIS_CLUSTER_NODES).toEqual([]);
+    });
+  });
+
+  it('splits the webhook allowlist', () => {
+    // Act
+    const config = loadConfig({ WEBHOOK_ALLOWLIST: '10.0.0.0/8, 192.168.1.20 ,hooks.internal' });
+
+    // Assert
+    expect(config.WEBHOOK_ALLOWLIST).toEqual(['10.0.0.0/8', '192.168.1.20', 'hooks.internal']);
+  });
+
+  describe('production', () => {
+    it('throws without ADMIN_TOKEN, naming it', () => {
+      // Act
+      const message = configErrorFor({ NODE_ENV: 'production' });
+
+      // Assert
+      expect(message).toContain('ADMIN_TOKEN: required in production');
+    });
+
+    it('loads with an ADMIN_TOKEN of at least 16 characters', () => {
+      // Act
+      const config = loadConfig({ NODE_ENV: 'production', ADMIN_TOKEN: adminToken });
+
+      // Assert
+      expect(config.NODE_ENV).toBe('production');
+      expect(config.ADMIN_TOKEN).toBe(adminToken);
+    });
+
+    it('does not demand ADMIN_TOKEN in development or test', () => {
+      // Act + Assert
+      expect(() => loadConfig({ NODE_ENV: 'development' })).not.toThrow();
+      expect(() => loadConfig({ NODE_ENV: 'test' })).not.toThrow();
+    });
+  });
+});
