@@ -121,12 +121,20 @@ export function classify(response: HttpResponse): Error {
   const message = `webhook answered ${response.status}`;
   const context = { status: response.status, body: response.body.slice(0, 500) };
   if (response.status === 429) {
-    const retryAfter = Number(response.headers['retry-after']);
-    const delayMs = Number.isFinite(retryAfter) ? retryAfter * 1000 : 30_000;
+    const delayMs = retryAfterMs(response.headers['retry-after']) ?? 30_000;
     return new RetryAfterError(message, delayMs, { code: 'rate_limited', context });
   }
   if (response.status >= 400 && response.status < 500 && response.status !== 408) {
     return new NonRetryableError(message, { code: `http_${response.status}`, context });
   }
   return new RetryableError(message, { code: `http_${response.status}`, context });
+}
+
+/** Retry-After as seconds (`120`) or an HTTP date; undefined when absent or unreadable. */
+export function retryAfterMs(header: string | string[] | undefined, now = Date.now()): number | undefined {
+  const value = (Array.isArray(header) ? header[0] : header)?.trim();
+  if (!value) return undefined;
+  if (/^\d+$/.test(value)) return Number(value) * 1000;
+  const at = Date.parse(value);
+  return Number.isNaN(at) ? undefined : Math.max(0, at - now);
 }

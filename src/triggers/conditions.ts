@@ -65,13 +65,31 @@ function looselyEqual(actual: unknown, expected: unknown): boolean {
   if (actual === undefined || actual === null || expected === undefined || expected === null) {
     return (actual ?? null) === (expected ?? null);
   }
-  if (typeof actual === 'string' && typeof expected === 'string')
+  if (typeof actual === 'string' && typeof expected === 'string') {
     return actual.toLowerCase() === expected.toLowerCase();
+  }
   if (typeof actual === 'number' || typeof expected === 'number') {
-    const [a, b] = [Number(actual), Number(expected)];
-    return !Number.isNaN(a) && !Number.isNaN(b) && a === b;
+    const [a, b] = [numeric(actual), numeric(expected)];
+    return a !== undefined && a === b;
   }
   return false;
+}
+
+/** A number, or a string that spells one; blanks, booleans and arrays are not numbers. */
+function numeric(value: unknown): number | undefined {
+  if (typeof value === 'number') return Number.isNaN(value) ? undefined : value;
+  if (typeof value !== 'string' || value.trim() === '') return undefined;
+  const parsed = Number(value);
+  return Number.isNaN(parsed) ? undefined : parsed;
+}
+
+/** Dates are compared only in ISO 8601 form (`2026-11-26`, `2026-11-26T09:00:00Z`), never guessed from "50". */
+const isoDate = /^\d{4}-\d{2}-\d{2}(?:[T ][\d:.]+(?:Z|[+-]\d{2}:?\d{2})?)?$/;
+
+function instant(value: unknown): number | undefined {
+  if (typeof value !== 'string' || !isoDate.test(value.trim())) return undefined;
+  const parsed = Date.parse(value);
+  return Number.isNaN(parsed) ? undefined : parsed;
 }
 
 function order(op: 'gt' | 'gte' | 'lt' | 'lte', actual: unknown, expected: unknown): boolean {
@@ -89,21 +107,9 @@ function order(op: 'gt' | 'gte' | 'lt' | 'lte', actual: unknown, expected: unkno
   }
 }
 
-/** Numbers compare as numbers; two date-like strings compare as instants; anything else is not comparable. */
+/** Numbers (or numeric strings) compare as numbers; two ISO dates compare as instants; nothing else compares. */
 function comparable(actual: unknown, expected: unknown): [number | undefined, number | undefined] {
-  if (typeof expected === 'number') {
-    const a =
-      typeof actual === 'number'
-        ? actual
-        : typeof actual === 'string' && actual.trim() !== ''
-          ? Number(actual)
-          : NaN;
-    return [Number.isNaN(a) ? undefined : a, expected];
-  }
-  if (typeof expected === 'string' && (typeof actual === 'string' || typeof actual === 'number')) {
-    const a = typeof actual === 'number' ? actual : Date.parse(actual);
-    const b = Date.parse(expected);
-    return [Number.isNaN(a) ? undefined : a, Number.isNaN(b) ? undefined : b];
-  }
-  return [undefined, undefined];
+  const [a, b] = [numeric(actual), numeric(expected)];
+  if (a !== undefined && b !== undefined) return [a, b];
+  return [instant(actual), instant(expected)];
 }

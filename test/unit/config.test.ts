@@ -200,3 +200,13 @@ describe('loadConfig', () => {
     });
   });
 });
+
+describe('empty variables', () => {
+  it('treats a variable set to the empty string as unset', () => {
+    const config = loadConfig({ PORT: '', WORKER_CONCURRENCY: '', ACTION_QUEUE_PARTITIONS: '4' });
+
+    expect(config.PORT).toBe(3000);
+    expect(config.WORKER_CONCURRENCY).toBe(50);
+    expect(config.ACTION_QUEUE_PARTITIONS).toBe(4);
+  });
+});

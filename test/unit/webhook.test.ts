@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { classify, type HttpResponse } from '../../src/actions/webhook.js';
+import { classify, retryAfterMs, type HttpResponse } from '../../src/actions/webhook.js';
 import { NonRetryableError, RetryAfterError, RetryableError } from '../../src/shared/errors.js';
 
 const response = (status: number, headers: HttpResponse['headers'] = {}, body = ''): HttpResponse => ({
@@ -71,5 +71,17 @@ describe('classify', () => {
 
     // Assert
     expect(error.context.body).toBe('x'.repeat(500));
+  });
+});
+
+describe('retryAfterMs', () => {
+  it('reads seconds and HTTP dates, and ignores what it cannot read', () => {
+    const now = Date.parse('2026-10-21T07:27:00Z');
+
+    expect(retryAfterMs('120', now)).toBe(120_000);
+    expect(retryAfterMs('Wed, 21 Oct 2026 07:28:00 GMT', now)).toBe(60_000);
+    expect(retryAfterMs('', now)).toBeUndefined();
+    expect(retryAfterMs('soon', now)).toBeUndefined();
+    expect(retryAfterMs(undefined, now)).toBeUndefined();
   });
 });
