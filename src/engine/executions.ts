@@ -47,6 +47,10 @@ export interface PlannedJob {
   arms: string[];
   /** Epoch milliseconds when the job is due; absent for immediate jobs. */
   runAt?: number;
+  /** The job resumes this node rather than entering the next (see NodeJobData). */
+  resume?: 'event' | 'window';
+  outcome?: 'received' | 'timed_out';
+  deferrals?: number;
 }
 
 export interface ExecutionState {

@@ -42,6 +42,18 @@ export function createKeys(prefix: string) {
     finished: (orgId: string) => `${org(orgId)}:finished`,
     /** String: marks an event id as accepted. */
     dedupe: (orgId: string, eventId: string) => `${org(orgId)}:evt:${eventId}`,
+    /** Set: every lead id of the organization (the audience scanned by scheduled and recurring triggers). */
+    leads: (orgId: string) => `${org(orgId)}:leads`,
+    /** Set: leads whose date field holds this date (`YYYY-MM-DD`) or, for yearly triggers, this day (`MM-DD`). */
+    dateIndex: (orgId: string, field: string, day: string) => `${org(orgId)}:dates:${field}:${day}`,
+    /** Set: `workflowId executionId version` of the lead's live executions (goals look here). */
+    leadExecutions: (orgId: string, leadId: string) => `${lead(orgId, leadId)}:execs`,
+    /** Hash: executions waiting for an event of this type for this lead (or execution, `~<id>`). */
+    waiters: (orgId: string, eventType: string, subject: string) =>
+      `${org(orgId)}:waiters:${eventType}:${subject}`,
+    /** String: marks a form abandonment as emitted for a lead and form, so derived and sent ones never double. */
+    formAbandoned: (orgId: string, leadId: string, formId: string) =>
+      `${org(orgId)}:abandoned:${leadId}:${formId}`,
     /** Sorted set: this organization's dead-letter entries by time. */
     deadLetters: (orgId: string) => `${org(orgId)}:dlq`,
     /** List: the sandbox outbox of messages that were not sent to a real provider. */

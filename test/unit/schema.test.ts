@@ -314,17 +314,23 @@ describe('WorkflowDefinition', () => {
       expect(pathsOf(waitWith({ until }))).toEqual(['nodes.2.params.until']);
     });
 
-    it('needs exactly one of duration or until', () => {
+    it('needs exactly one wait mode', () => {
       // Act
       const both = issuesOf(waitWith({ duration: 'PT1H', until: '2030-01-01T09:00:00Z' }));
       const neither = issuesOf(waitWith({}));
 
       // Assert
       expect(both).toEqual([
-        expect.objectContaining({ path: 'nodes.2.params', message: 'give exactly one of duration or until' }),
+        expect.objectContaining({
+          path: 'nodes.2.params',
+          message: 'give exactly one of duration, until, weekday (with at) or event (with timeout)',
+        }),
       ]);
       expect(neither).toEqual([
-        expect.objectContaining({ path: 'nodes.2.params', message: 'give exactly one of duration or until' }),
+        expect.objectContaining({
+          path: 'nodes.2.params',
+          message: 'give exactly one of duration, until, weekday (with at) or event (with timeout)',
+        }),
       ]);
     });
   });
