@@ -7,18 +7,26 @@ import type { CommunicationProvider, IntegrationProvider } from './actions/types
 import { createWebhookAction } from './actions/webhook.js';
 import type { Config } from './config/config.js';
 import { createExecutionStore } from './engine/executions.js';
-import { NodeJobData, type NodeJobSpec } from './engine/jobs.js';
+import { NodeJobData } from './engine/jobs.js';
 import { createLifecycle } from './engine/lifecycle.js';
 import { createStarter } from './engine/start.js';
+import { createWaiters } from './engine/waiters.js';
+import { ingestEvents } from './events/ingest.js';
+import type { EventInput } from './events/schema.js';
+import { createEnqueuers } from './queue/enqueue.js';
+import { createSchedules, FORM_CHECK_JOB, schedulesFor } from './queue/schedules.js';
+import { createFormTracking } from './scheduler/forms.js';
+import { sweep } from './scheduler/time-triggers.js';
+import { FormCheck, TimeTriggerJob } from './scheduler/jobs.js';
 import { EngineEvent } from './events/schema.js';
 import { createLeadStore } from './leads/store.js';
 import { createNodeRunner, type ActionRegistry } from './nodes/runner.js';
 import type { Logger } from './observability/logger.js';
-import { createOrgStore } from './orgs/store.js';
+import { createOrgCache, createOrgStore } from './orgs/store.js';
 import { createDeadLetter } from './queue/dead-letter.js';
 import { closeQueues, createQueues } from './queue/queues.js';
 import { connectRedis } from './queue/redis.js';
-import { startWorkers, type Handler, type WorkerSet } from './queue/workers.js';
+import { startWorkers, type Abandon, type Handler, type WorkerSet } from './queue/workers.js';
 import { createKeys } from './shared/keys.js';
 import { createWorkflowStore } from './workflows/store.js';
 
@@ -42,32 +50,10 @@ export async function createEngine(config: Config, logger: Logger, options: Engi
   const executions = createExecutionStore(redis, keys);
   const outbox = createOutbox(redis, keys);
 
-  /** Continuations go to the head of the queue (LIFO) so running executions never wait behind a backlog of new ones. */
-  const enqueue = (continuation: boolean) => async (specs: NodeJobSpec[]) => {
-    const now = Date.now();
-    const immediate = specs.filter((spec) => spec.runAt === undefined);
-    const delayed = specs.filter((spec) => spec.runAt !== undefined);
-    await Promise.all([
-      immediate.length > 0
-        ? queues.actionsFor(immediate[0]!.data.orgId).addBulk(
-            immediate.map((spec) => ({
-              name: spec.data.nodeId,
-              data: spec.data,
-              opts: { jobId: spec.jobId, lifo: continuation },
-            })),
-          )
-        : undefined,
-      delayed.length > 0
-        ? queues.wait.addBulk(
-            delayed.map((spec) => ({
-              name: spec.data.nodeId,
-              data: spec.data,
-              opts: { jobId: spec.jobId, delay: Math.max(0, spec.runAt! - now) },
-            })),
-          )
-        : undefined,
-    ]);
-  };
+  const enqueuers = createEnqueuers(queues);
+  const orgSettings = createOrgCache(orgs);
+  const waiters = createWaiters(redis, keys);
+  const schedules = createSchedules(queues.scheduled);
 
   const lifecycle = createLifecycle({
     redis,
@@ -75,9 +61,7 @@ export async function createEngine(config: Config, logger: Logger, options: Engi
     executions,
     orgs,
     defaultRetentionDays: config.RETENTION_DAYS,
-    async removeTimers(jobIds) {
-      await Promise.all(jobIds.map((id) => queues.wait.remove(id)));
-    },
+    removeTimers: enqueuers.removeTimers,
   });
 
   const actions: ActionRegistry = {
@@ -92,17 +76,76 @@ export async function createEngine(config: Config, logger: Logger, options: Engi
     workflows,
     leads,
     actions,
-    enqueue: enqueue(true),
+    waiters,
+    org: orgSettings,
+    enqueue: (specs) => enqueuers.nodeJobs(specs, true),
     finalize: lifecycle.finalize,
   });
-  const handleEvent = createStarter({ redis, keys, executions, workflows, leads, enqueue: enqueue(false) });
+
+  const ingest = (orgId: string, events: EventInput[]) =>
+    ingestEvents({ redis, keys, queues, config }, orgId, events);
+  const forms = createFormTracking({
+    redis,
+    keys,
+    org: orgSettings,
+    scheduleCheck: schedules.formStarted,
+    removeJob: schedules.removeJob,
+    ingest,
+  });
+  const handleEvent = createStarter({
+    redis,
+    keys,
+    executions,
+    workflows,
+    leads,
+    lifecycle,
+    waiters,
+    forms,
+    enqueue: enqueuers.nodeJobs,
+    removeTimers: enqueuers.removeTimers,
+  });
+
+  /** Keeps one workflow's job schedulers in step with what is published now (after publish and unpublish). */
+  async function syncSchedules(orgId: string, workflowId: string): Promise<void> {
+    const published = (await workflows.published(orgId)).find((wf) => wf.workflowId === workflowId);
+    const org = await orgs.get(orgId);
+    await schedules.sync(
+      orgId,
+      workflowId,
+      published ? schedulesFor(published, orgId, org, Date.now()) : new Map(),
+    );
+  }
+
+  /** Every published workflow's schedulers, and none for the rest: what each scheduler replica runs periodically. */
+  async function reconcileSchedules(): Promise<number> {
+    const keep = new Set<string>();
+    for (const orgId of await orgs.ids()) {
+      for (const wf of await workflows.published(orgId)) {
+        if (wf.compiled.triggers.some((t) => t.schedule)) {
+          keep.add(`${orgId}.${wf.workflowId}`);
+          await syncSchedules(orgId, wf.workflowId);
+        }
+      }
+    }
+    await schedules.prune(keep);
+    return keep.size;
+  }
+
+  const runScheduled: Handler = async (job) => {
+    if (job.name === FORM_CHECK_JOB) return forms.check(FormCheck.parse(job.data), job.id!);
+    const firing = TimeTriggerJob.parse(job.data);
+    return sweep(
+      { keys, leads, workflows, org: orgSettings, enqueueEvents: enqueuers.triggerEvents },
+      { ...firing, firingId: job.id! },
+    );
+  };
 
   const deadLetter = createDeadLetter({
     redis,
     keys,
     queues,
     async revive(entry) {
-      if (entry.executionId) await executions.revive(entry.executionId, new Date().toISOString());
+      if (entry.executionId) await lifecycle.revive(entry.executionId);
     },
   });
 
@@ -112,7 +155,18 @@ export async function createEngine(config: Config, logger: Logger, options: Engi
       maxAttempts: job.opts.attempts ?? 1,
     });
 
-  let workerSet: WorkerSet | undefined;
+  /** A node job the worker gave up on: its execution fails like after a last attempt. */
+  const abandon: Abandon = async (_queue, job, error) => {
+    const parsed = NodeJobData.safeParse(job.data);
+    if (!parsed.success) return;
+    const now = new Date().toISOString();
+    await executions.fail(parsed.data.executionId, { steps: [], effects: {}, final: true, error }, now);
+    const state = await executions.load(parsed.data.executionId);
+    if (state) await lifecycle.finalize({ ...state, status: 'failed' });
+  };
+
+  const workerSets: WorkerSet[] = [];
+  let reconcileTimer: NodeJS.Timeout | undefined;
 
   return {
     config,
@@ -127,10 +181,15 @@ export async function createEngine(config: Config, logger: Logger, options: Engi
     outbox,
     lifecycle,
     deadLetter,
+    waiters,
+    orgSettings,
+    ingest,
+    syncSchedules,
+    reconcileSchedules,
 
     /** Starts the trigger, node, wait and cleanup workers in this process. */
     async startWorkers(): Promise<WorkerSet> {
-      workerSet = startWorkers(
+      const workerSet = startWorkers(
         connections.queues,
         config,
         {
@@ -141,18 +200,45 @@ export async function createEngine(config: Config, logger: Logger, options: Engi
         },
         deadLetter,
         logger,
+        abandon,
       );
       await queues.cleanup.upsertJobScheduler(
         'retention-sweep',
         { every: config.CLEANUP_INTERVAL_MS },
         { name: 'sweep' },
       );
+      workerSets.push(workerSet);
+      return workerSet;
+    },
+
+    /**
+     * Starts the scheduler in this process: the worker of the `scheduled` queue (time triggers, form checks) and a
+     * periodic reconciliation of job schedulers with published workflows. Replicas are safe: schedulers are upserted
+     * by id and each firing is one BullMQ job.
+     */
+    async startScheduler(): Promise<WorkerSet> {
+      await reconcileSchedules();
+      reconcileTimer = setInterval(() => {
+        reconcileSchedules().catch((error: unknown) =>
+          logger.error({ err: error }, 'schedule reconciliation failed'),
+        );
+      }, config.SCHEDULER_SYNC_MS);
+      const workerSet = startWorkers(
+        connections.queues,
+        config,
+        { scheduled: runScheduled },
+        deadLetter,
+        logger,
+        abandon,
+      );
+      workerSets.push(workerSet);
       return workerSet;
     },
 
     /** Graceful stop: workers finish their active jobs, then queues and connections close. */
     async close(): Promise<void> {
-      await workerSet?.close();
+      clearInterval(reconcileTimer);
+      await Promise.all(workerSets.map((set) => set.close()));
       await closeQueues(queues);
       await connections.close();
     },

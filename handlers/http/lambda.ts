@@ -14,7 +14,10 @@ function apiOnce(): Promise<Api> {
     const config = loadConfig();
     const logger = createLogger(config.LOG_LEVEL);
     return createApi(await createEngine(config, logger), logger);
-  })();
+  })().catch((error: unknown) => {
+    api = undefined; // a failed start (Redis briefly away) is retried by the next invocation
+    throw error;
+  });
   return api;
 }
 

@@ -2,7 +2,19 @@
 import { Liquid } from 'liquidjs';
 import { NonRetryableError } from '../shared/errors.js';
 
-const engine = new Liquid({ strictVariables: true, strictFilters: true, cache: 500 });
+/**
+ * `templates: {}` replaces the file system: `include`, `render` and `layout` can never read a file of the host.
+ * The limits stop a tenant's template from holding a worker (a loop over a huge range, a giant string).
+ */
+const engine = new Liquid({
+  strictVariables: true,
+  strictFilters: true,
+  cache: 500,
+  templates: {},
+  parseLimit: 100_000,
+  renderLimit: 200,
+  memoryLimit: 10_000_000,
+});
 
 export interface TemplateScope {
   lead: unknown;

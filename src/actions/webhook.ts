@@ -62,28 +62,34 @@ function send(
 ): Promise<HttpResponse> {
   const client = url.protocol === 'https:' ? https : http;
   return new Promise((resolve, reject) => {
+    // The timeout bounds the whole exchange, not only idle time: a server dripping bytes cannot hold a worker.
+    const deadline = setTimeout(
+      () =>
+        request.destroy(new RetryableError(`webhook timed out after ${timeoutMs} ms`, { code: 'timeout' })),
+      timeoutMs,
+    );
     const request = client.request(url, { method, headers, lookup, timeout: timeoutMs }, (response) => {
       const chunks: Buffer[] = [];
       let size = 0;
       response.on('data', (chunk: Buffer) => {
         size += chunk.length;
         if (size <= MAX_RESPONSE_BYTES) chunks.push(chunk);
+        else response.destroy(); // the rest is not read: the body is kept only up to the limit
       });
-      response.on('end', () =>
+      response.on('close', () => {
+        clearTimeout(deadline);
         resolve({
           status: response.statusCode ?? 0,
           headers: response.headers,
           body: Buffer.concat(chunks).toString('utf8'),
-        }),
-      );
-      response.on('error', (error) =>
-        reject(new RetryableError(`webhook response failed: ${error.message}`, { cause: error })),
-      );
+        });
+      });
     });
     request.on('timeout', () =>
       request.destroy(new RetryableError(`webhook timed out after ${timeoutMs} ms`, { code: 'timeout' })),
     );
     request.on('error', (error: NodeJS.ErrnoException) => {
+      clearTimeout(deadline);
       if (error instanceof RetryableError) return reject(error);
       if (error.code === 'EADDRREFUSED') {
         return reject(
@@ -123,6 +129,12 @@ export function classify(response: HttpResponse): Error {
   if (response.status === 429) {
     const delayMs = retryAfterMs(response.headers['retry-after']) ?? 30_000;
     return new RetryAfterError(message, delayMs, { code: 'rate_limited', context });
+  }
+  if (response.status >= 300 && response.status < 400) {
+    return new NonRetryableError(`${message}: redirects are not followed`, {
+      code: 'redirect_not_followed',
+      context,
+    });
   }
   if (response.status >= 400 && response.status < 500 && response.status !== 408) {
     return new NonRetryableError(message, { code: `http_${response.status}`, context });

@@ -38,10 +38,12 @@ export const ConfigSchema = z.object({
   /** First backoff delay; doubles on each attempt. */
   JOB_BACKOFF_MS: intFrom(2000, 0),
   /** How long an event id is remembered for deduplication. */
-  EVENT_DEDUPE_TTL_SECONDS: intFrom(7 * 24 * 3600, 60),
+  EVENT_DEDUPE_TTL_SECONDS: intFrom(30 * 24 * 3600, 60),
   /** Default retention of executions and their step logs; organizations may override it. */
   RETENTION_DAYS: intFrom(30, 1),
   CLEANUP_INTERVAL_MS: intFrom(60_000, 100),
+  /** How often a scheduler re-checks its job schedulers against the published workflows. */
+  SCHEDULER_SYNC_MS: intFrom(60_000, 100),
   /** Hosts, IPs or CIDR ranges that outbound webhooks may reach even though they are private. */
   WEBHOOK_ALLOWLIST: list,
   MAX_BODY_BYTES: intFrom(1024 * 1024, 1024),

@@ -70,6 +70,7 @@ export interface ExecutionState {
   error?: StepError;
   /** Why a cancelled or exited execution ended. */
   endReason?: string;
+  priority?: number;
 }
 
 const createScript = `
@@ -121,7 +122,8 @@ return {'committed', status, tostring(pending), ARGV[2]}
 `;
 
 const failScript = `
--- Records a failed attempt. On the final attempt the execution becomes 'failed' (its job is parked, still pending).
+-- Records a failed attempt. On the final attempt the execution becomes 'failed' (its job is parked, still pending)
+-- and 'failedJobs' counts the parked jobs, so it runs again only once every one of them was retried.
 -- KEYS[1] state, KEYS[2] steps, KEYS[3] effects
 -- ARGV[1] now, ARGV[2] final ('1'|'0'), ARGV[3] error JSON, ARGV[4] step count n, ARGV[5..4+n] steps, then effect pairs
 local status = redis.call('HGET', KEYS[1], 'status')
@@ -129,24 +131,29 @@ if not status then return '' end
 local n = tonumber(ARGV[4])
 for i = 1, n do redis.call('RPUSH', KEYS[2], ARGV[4 + i]) end
 for i = 5 + n, #ARGV, 2 do redis.call('HSET', KEYS[3], ARGV[i], ARGV[i + 1]) end
-if ARGV[2] == '1' and (status == 'running' or status == 'waiting') then
-  status = 'failed'
-  redis.call('HSET', KEYS[1], 'status', 'failed', 'error', ARGV[3], 'finishedAt', ARGV[1])
+if ARGV[2] == '1' then
+  redis.call('HINCRBY', KEYS[1], 'failedJobs', 1)
+  if status == 'running' or status == 'waiting' or status == 'failed' then
+    status = 'failed'
+    redis.call('HSET', KEYS[1], 'status', 'failed', 'error', ARGV[3], 'finishedAt', ARGV[1])
+  end
 end
 redis.call('HSET', KEYS[1], 'updatedAt', ARGV[1])
 return status
 `;
 
 const reviveScript = `
--- A dead-lettered step is retried: the failed execution runs again.
--- KEYS[1] state; ARGV[1] now; returns the status after
+-- A dead-lettered job is retried: once no parked job is left, the failed execution runs again and its keys lose
+-- the retention expiry they got when it failed.
+-- KEYS: every key of the execution, state first; ARGV[1] now; returns the status after
 local status = redis.call('HGET', KEYS[1], 'status')
-if status == 'failed' then
-  redis.call('HSET', KEYS[1], 'status', 'running', 'updatedAt', ARGV[1])
-  redis.call('HDEL', KEYS[1], 'error', 'finishedAt')
-  return 'running'
-end
-return status or ''
+if status ~= 'failed' then return status or '' end
+local parked = redis.call('HINCRBY', KEYS[1], 'failedJobs', -1)
+if parked > 0 then return 'failed' end
+redis.call('HSET', KEYS[1], 'status', 'running', 'updatedAt', ARGV[1])
+redis.call('HDEL', KEYS[1], 'error', 'finishedAt')
+for _, key in ipairs(KEYS) do redis.call('PERSIST', key) end
+return 'running'
 `;
 
 const endScript = `
@@ -183,6 +190,12 @@ if completer == ARGV[2] then return 1 end
 return 0
 `;
 
+const swapScript = `
+-- Replaces a lock's holder only if it still holds the given value. KEYS[1] lock; ARGV[1] old, ARGV[2] new
+if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('SET', KEYS[1], ARGV[2]) return 1 end
+return 0
+`;
+
 const releaseScript = `
 -- Deletes a lock only if it still holds the given value. KEYS[1] lock; ARGV[1] value
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
@@ -197,6 +210,7 @@ interface ScriptClient {
   atlasEnd(...args: (string | number)[]): Promise<string[]>;
   atlasJoin(...args: (string | number)[]): Promise<number>;
   atlasRelease(...args: (string | number)[]): Promise<number>;
+  atlasSwap(...args: (string | number)[]): Promise<number>;
 }
 
 function defineScripts(redis: RedisClient): ScriptClient {
@@ -204,10 +218,11 @@ function defineScripts(redis: RedisClient): ScriptClient {
     ['atlasCreateExecution', 3, createScript],
     ['atlasCommit', 5, commitScript],
     ['atlasFail', 3, failScript],
-    ['atlasRevive', 1, reviveScript],
+    ['atlasRevive', 7, reviveScript],
     ['atlasEnd', 2, endScript],
     ['atlasJoin', 1, joinScript],
     ['atlasRelease', 1, releaseScript],
+    ['atlasSwap', 1, swapScript],
   ];
   for (const [name, numberOfKeys, lua] of scripts) {
     if (!(name in redis)) redis.defineCommand(name, { numberOfKeys, lua });
@@ -222,6 +237,8 @@ export interface NewExecution {
   version: number;
   leadId: string | null;
   triggerNodeId: string;
+  /** BullMQ priority of the execution's jobs; absent for high priority. */
+  priority?: number;
   event: Record<string, unknown>;
   triggerStep: StepRecord;
   plan: PlannedJob[];
@@ -263,6 +280,7 @@ export function createExecutionStore(redis: RedisClient, keys: Keys) {
         leadId: input.leadId ?? '',
         status: input.plan.length === 0 ? 'completed' : 'running',
         triggerNodeId: input.triggerNodeId,
+        ...(input.priority ? { priority: String(input.priority) } : {}),
         event: JSON.stringify(input.event),
         pending: String(input.plan.length),
         delayed: '0',
@@ -353,7 +371,8 @@ export function createExecutionStore(redis: RedisClient, keys: Keys) {
     },
 
     async revive(executionId: string, now: string): Promise<string> {
-      return scripts.atlasRevive(keys.execution(executionId).state, now);
+      const k = keys.execution(executionId);
+      return scripts.atlasRevive(k.state, k.steps, k.done, k.outputs, k.effects, k.joins, k.timers, now);
     },
 
     /** Ends a live execution (cancel, goal reached). Returns the final status and the delayed jobs to remove. */
@@ -364,7 +383,31 @@ export function createExecutionStore(redis: RedisClient, keys: Keys) {
     },
 
     async recordEffect(executionId: string, effectKey: string, effect: unknown): Promise<void> {
-      await redis.hset(keys.execution(executionId).effects, effectKey, JSON.stringify(effect));
+      const effects = keys.execution(executionId).effects;
+      await redis
+        .multi()
+        .hset(effects, effectKey, JSON.stringify(effect))
+        .del(`${effects}:claim:${effectKey}`)
+        .exec();
+    },
+
+    async status(executionId: string): Promise<string | null> {
+      return redis.hget(keys.execution(executionId).state, 'status');
+    },
+
+    /**
+     * Claims the right to perform an external effect for `ttlMs`, so two deliveries of one job running at once (a
+     * stalled job re-run while the first still works) never both call the provider. Released when recorded.
+     */
+    async claimEffect(
+      executionId: string,
+      effectKey: string,
+      token: string,
+      ttlMs: number,
+    ): Promise<boolean> {
+      const claim = `${keys.execution(executionId).effects}:claim:${effectKey}`;
+      if ((await redis.set(claim, token, 'PX', ttlMs, 'NX')) === 'OK') return true;
+      return (await redis.get(claim)) === token;
     },
 
     async effect(executionId: string, effectKey: string): Promise<unknown> {
@@ -383,6 +426,10 @@ export function createExecutionStore(redis: RedisClient, keys: Keys) {
       expected: number,
     ): Promise<boolean> {
       return (await scripts.atlasJoin(keys.execution(executionId).joins, joinKey, arm, expected)) === 1;
+    },
+
+    async swapLock(lockKey: string, from: string, to: string): Promise<boolean> {
+      return (await scripts.atlasSwap(lockKey, from, to)) === 1;
     },
 
     async releaseLock(lockKey: string, executionId: string): Promise<void> {
@@ -423,5 +470,6 @@ function parseState(hash: Record<string, string>): ExecutionState | undefined {
   if (hash.waitingUntil) state.waitingUntil = hash.waitingUntil;
   if (hash.error) state.error = JSON.parse(hash.error) as StepError;
   if (hash.endReason) state.endReason = hash.endReason;
+  if (hash.priority) state.priority = Number(hash.priority);
   return state;
 }

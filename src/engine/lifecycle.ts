@@ -2,7 +2,7 @@
 import type { Keys } from '../shared/keys.js';
 import type { RedisClient } from '../queue/redis.js';
 import type { OrgStore } from '../orgs/store.js';
-import type { ExecutionState, ExecutionStore } from './executions.js';
+import { terminalStatuses, type ExecutionState, type ExecutionStore } from './executions.js';
 
 const DAY_SECONDS = 24 * 3600;
 
@@ -42,6 +42,12 @@ export function createLifecycle(deps: LifecycleDeps) {
         ? executions.releaseLock(keys.active(state.orgId, state.workflowId, state.leadId), state.id)
         : undefined,
       redis.zadd(keys.finished(state.orgId), clock(), `${state.workflowId} ${state.id}`),
+      state.leadId
+        ? redis.srem(
+            keys.leadExecutions(state.orgId, state.leadId),
+            `${state.workflowId} ${state.id} ${state.version}`,
+          )
+        : undefined,
       redis.hincrby(keys.stats(state.orgId), `${state.workflowId}:${state.status}`, 1),
       executions.expire(state.id, days * DAY_SECONDS + DAY_SECONDS),
     ]);
@@ -51,9 +57,10 @@ export function createLifecycle(deps: LifecycleDeps) {
     const state = await executions.load(executionId);
     if (!state || state.orgId !== orgId) return undefined;
     const ended = await executions.end(executionId, status, reason, new Date(clock()).toISOString());
-    if (ended.ended) {
-      await deps.removeTimers(ended.timers);
-      await finalize({ ...state, status });
+    if (ended.ended) await deps.removeTimers(ended.timers);
+    // Finalizing again is harmless, and repairs an end whose finalize was interrupted.
+    if (ended.ended || terminalStatuses.has(ended.status)) {
+      await finalize({ ...state, status: ended.ended ? status : (ended.status as ExecutionState['status']) });
     }
     return ended;
   }
@@ -75,6 +82,26 @@ export function createLifecycle(deps: LifecycleDeps) {
     return removed;
   }
 
-  return { finalize, end, sweep, retentionDays };
+  /** A dead-lettered job of the execution is retried: it leaves the retention index and holds its lead again. */
+  async function revive(executionId: string): Promise<void> {
+    const state = await executions.load(executionId);
+    if (!state) return;
+    const status = await executions.revive(executionId, new Date(clock()).toISOString());
+    if (status !== 'running') return;
+    await Promise.all([
+      redis.zrem(keys.finished(state.orgId), `${state.workflowId} ${state.id}`),
+      state.leadId
+        ? redis.set(keys.active(state.orgId, state.workflowId, state.leadId), state.id, 'NX')
+        : undefined,
+      state.leadId
+        ? redis.sadd(
+            keys.leadExecutions(state.orgId, state.leadId),
+            `${state.workflowId} ${state.id} ${state.version}`,
+          )
+        : undefined,
+    ]);
+  }
+
+  return { finalize, end, sweep, revive, retentionDays };
 }
 export type Lifecycle = ReturnType<typeof createLifecycle>;

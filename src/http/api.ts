@@ -3,7 +3,7 @@ import { z } from 'zod';
 import type { Engine } from '../app.js';
 import { ingestEvents } from '../events/ingest.js';
 import { EventBatch, EventInput, LeadId } from '../events/schema.js';
-import { CreateOrgInput, secretsEqual } from '../orgs/store.js';
+import { CreateOrgInput, OrgSettingsInput, secretsEqual } from '../orgs/store.js';
 import type { Logger } from '../observability/logger.js';
 import { queueHealth } from '../observability/queues.js';
 import { HttpError, notFound } from '../shared/errors.js';
@@ -67,8 +67,13 @@ const routes: Route<Context>[] = [
     method: 'GET',
     pattern: '/healthz',
     async handle(_request, _params, { engine }) {
-      const pong = await engine.redis.ping();
-      return json(200, { ok: pong === 'PONG', redis: pong === 'PONG' ? 'up' : 'down' });
+      // A Redis that does not answer within a second is down: the probe must answer, not hang.
+      const pong = await Promise.race([
+        engine.redis.ping().catch(() => 'error'),
+        new Promise<string>((resolve) => setTimeout(() => resolve('timeout'), 1000).unref()),
+      ]);
+      const up = pong === 'PONG';
+      return json(up ? 200 : 503, { ok: up, redis: up ? 'up' : 'down' });
     },
   },
   {
@@ -94,6 +99,14 @@ const routes: Route<Context>[] = [
     async handle(_request, _params, context) {
       const org = await context.engine.orgs.get(await orgOf(context));
       return json(200, org);
+    },
+  },
+  {
+    method: 'PATCH',
+    pattern: '/v1/org',
+    async handle(request, _params, context) {
+      const settings = parseWith(OrgSettingsInput, body(request));
+      return json(200, await context.engine.orgs.update(await orgOf(context), settings));
     },
   },
   {
@@ -146,7 +159,9 @@ const routes: Route<Context>[] = [
     method: 'POST',
     pattern: '/v1/workflows/:id/publish',
     async handle(_request, { id }, context) {
-      const published = await context.engine.workflows.publish(await orgOf(context), id!);
+      const orgId = await orgOf(context);
+      const published = await context.engine.workflows.publish(orgId, id!);
+      await context.engine.syncSchedules(orgId, id!);
       return json(200, { id, version: published.version, publishedAt: published.publishedAt });
     },
   },
@@ -154,7 +169,9 @@ const routes: Route<Context>[] = [
     method: 'POST',
     pattern: '/v1/workflows/:id/unpublish',
     async handle(_request, { id }, context) {
-      await context.engine.workflows.unpublish(await orgOf(context), id!);
+      const orgId = await orgOf(context);
+      await context.engine.workflows.unpublish(orgId, id!);
+      await context.engine.syncSchedules(orgId, id!);
       return json(200, { id, published: false });
     },
   },
@@ -253,7 +270,8 @@ const routes: Route<Context>[] = [
     method: 'GET',
     pattern: '/v1/queues',
     async handle(_request, _params, context) {
-      await context.principal();
+      // Queue depths are the whole engine's, not one organization's: operators only.
+      await requireAdmin(context);
       return json(200, { queues: await queueHealth(context.engine.queues) });
     },
   },
@@ -285,13 +303,14 @@ export function createApi(engine: Engine, logger: Logger) {
           `request body exceeds ${engine.config.MAX_BODY_BYTES} bytes`,
         );
       }
-      const { route, params } = find(request.method.toUpperCase(), request.path);
       let principal: Promise<Principal> | undefined;
       const context: Context = {
         engine,
         principal: () => (principal ??= authenticate(request)),
       };
-      if (!publicRoutes.has(route.pattern)) await context.principal();
+      // Authenticate before routing, so an anonymous caller learns nothing about which routes exist.
+      if (!publicRoutes.has(request.path)) await context.principal();
+      const { route, params } = find(request.method.toUpperCase(), request.path);
       return await route.handle(request, params as Params, context);
     } catch (error) {
       if (error instanceof HttpError) return errorResponse(error);

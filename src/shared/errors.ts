@@ -38,7 +38,8 @@ export class RetryAfterError extends AtlasError {
   readonly delayMs: number;
   constructor(message: string, delayMs: number, options: AtlasErrorOptions = {}) {
     super(message, options);
-    this.delayMs = Math.max(0, Math.min(delayMs, 24 * 60 * 60 * 1000));
+    // At least a second, so `Retry-After: 0` cannot spin a worker; at most a day.
+    this.delayMs = Math.max(1000, Math.min(delayMs, 24 * 60 * 60 * 1000));
   }
 }
 

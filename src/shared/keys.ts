@@ -34,7 +34,7 @@ export function createKeys(prefix: string) {
     /** String: the active execution of a lead in a workflow (the enrolment lock). */
     active: (orgId: string, workflowId: string, leadId: string) =>
       `${org(orgId)}:active:${workflowId}:${leadId}`,
-    /** Set: leads that ever entered a workflow (enrolment `once_ever`). */
+    /** Hash: lead id to the execution it entered a workflow with (enrolment `once_ever`). */
     enrolled: (orgId: string, workflowId: string) => `${org(orgId)}:enrolled:${workflowId}`,
     /** Sorted set: executions of a workflow by start time. */
     executionsOf: (orgId: string, workflowId: string) => `${org(orgId)}:execs:${workflowId}`,

@@ -33,8 +33,12 @@ function at(day: DateTime, time: LocalTime): DateTime {
   return day.set({ hour, minute, second: 0, millisecond: 0 });
 }
 
-/** Whether `now` falls inside the daily window in `zone`. A window whose end is before its start spans midnight. */
+/**
+ * Whether `now` falls inside the daily window in `zone`. A window whose end is before its start spans midnight;
+ * one whose start equals its end is open all day.
+ */
 export function insideWindow(now: number, zone: string, window: SendWindow): boolean {
+  if (window.start === window.end) return true;
   const local = DateTime.fromMillis(now, { zone });
   const minute = local.hour * 60 + local.minute;
   const [start, end] = [minutesOf(window.start), minutesOf(window.end)];

@@ -1,4 +1,5 @@
 // Conditions: field comparisons combined with all/any/not, shared by trigger filters and branch nodes.
+import safeRegex from 'safe-regex2';
 import { z } from 'zod';
 import { weekdays } from '../time/clock.js';
 
@@ -29,6 +30,9 @@ const ScalarValue = z.union([z.string().max(1000), z.number(), z.boolean(), z.nu
 /** Longest regex source accepted for `matches`; longer patterns are a denial-of-service risk. */
 export const MAX_PATTERN_LENGTH = 200;
 
+/** Longest text a `matches` condition tests; lead data past it is cut, bounding the work of any pattern. */
+export const MAX_MATCHED_LENGTH = 1000;
+
 export const Comparison = z
   .strictObject({
     field: FieldPath,
@@ -52,8 +56,10 @@ export const Comparison = z
         try {
           new RegExp(cmp.value, 'u');
         } catch (error) {
-          issue(`invalid regular expression: ${(error as Error).message}`);
+          return issue(`invalid regular expression: ${(error as Error).message}`);
         }
+        if (!safeRegex(cmp.value))
+          issue('pattern may take exponential time (nested quantifiers); simplify it');
         return;
       case 'gt':
       case 'gte':

@@ -1,6 +1,6 @@
 // Evaluates conditions against a plain context object; pure and total (a missing field never throws).
 import { instantOf, matchesTimeWindow } from '../time/clock.js';
-import type { Comparison, Condition, TimeBased } from './condition-schema.js';
+import { MAX_MATCHED_LENGTH, type Comparison, type Condition, type TimeBased } from './condition-schema.js';
 
 export type ConditionContext = Readonly<Record<string, unknown>>;
 
@@ -73,7 +73,7 @@ function compare(cmp: Comparison, actual: unknown): boolean {
         if (regexCache.size > 1000) regexCache.clear();
         regexCache.set(expected, regex);
       }
-      return regex.test(String(actual));
+      return regex.test(String(actual).slice(0, MAX_MATCHED_LENGTH));
     }
     case 'gt':
     case 'gte':

@@ -44,6 +44,8 @@ describe('the effect ledger', () => {
       executions: flaky,
       workflows: engine.workflows,
       leads: engine.leads,
+      waiters: engine.waiters,
+      org: engine.orgSettings,
       actions: { webhook_call: createWebhookAction({ allowlist: ['127.0.0.1'] }) },
       enqueue: async () => {},
       finalize: engine.lifecycle.finalize,

@@ -382,3 +382,12 @@ describe('conditionSchema', () => {
     expect(parses(nested)).toBe(true);
   });
 });
+
+describe('regular expressions from tenants', () => {
+  it('rejects a pattern with nested quantifiers when the workflow is saved', () => {
+    const parsed = Comparison.safeParse({ field: 'lead.firstName', op: 'matches', value: '^(a+)+$' });
+
+    expect(parsed.success).toBe(false);
+    expect(parsed.error?.issues[0]?.message).toContain('exponential');
+  });
+});
