@@ -183,6 +183,7 @@ export async function createEngine(config: Config, logger: Logger, options: Engi
     deadLetter,
     waiters,
     orgSettings,
+    schedules,
     ingest,
     syncSchedules,
     reconcileSchedules,

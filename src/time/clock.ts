@@ -68,7 +68,8 @@ export function durationMs(iso: string): number {
   return Duration.fromISO(iso).toMillis();
 }
 
-export type RecurrenceUnit = 'minutes' | 'hours' | 'days' | 'weeks';
+/** `seconds` is not offered in definitions; tests use it to run real schedules quickly. */
+export type RecurrenceUnit = 'seconds' | 'minutes' | 'hours' | 'days' | 'weeks';
 
 /**
  * The first occurrence of "every N units from anchor" strictly after `now`. Minutes and hours are fixed spans;
@@ -82,8 +83,8 @@ export function nextRecurrence(
   zone: string,
 ): number {
   if (now < anchor) return anchor;
-  if (unit === 'minutes' || unit === 'hours') {
-    const span = every * (unit === 'minutes' ? 60_000 : 3_600_000);
+  if (unit === 'seconds' || unit === 'minutes' || unit === 'hours') {
+    const span = every * { seconds: 1000, minutes: 60_000, hours: 3_600_000 }[unit];
     return anchor + (Math.floor((now - anchor) / span) + 1) * span;
   }
   const start = DateTime.fromMillis(anchor, { zone });
