@@ -26,7 +26,10 @@ export interface BenchOptions {
   loadFraction: number;
   /** Offered load of the latency run in runs per second, overriding `loadFraction` when set. */
   latencyRate: number | undefined;
+  /** Seconds of steady load per side in the latency run. */
   latencySeconds: number;
+  /** Turns the latency run takes, alternating the sides (engine, raw, raw, engine, ...). */
+  latencySegments: number;
   /** Time budget of a run: throughput rounds after the first are skipped once half of it is spent. */
   budgetMs: number;
   /** Longest wait for one phase to drain before the run fails. */
@@ -72,6 +75,7 @@ export function readOptions(): BenchOptions {
     loadFraction: fractionEnv('BENCH_LOAD_FRACTION', 0.5),
     latencyRate: process.env.BENCH_LATENCY_RATE ? intEnv('BENCH_LATENCY_RATE', 1) : undefined,
     latencySeconds: intEnv('BENCH_LATENCY_SECONDS', 10),
+    latencySegments: intEnv('BENCH_LATENCY_SEGMENTS', 2),
     budgetMs: intEnv('BENCH_BUDGET_SECONDS', 150) * 1000,
     phaseTimeoutMs: intEnv('BENCH_PHASE_TIMEOUT_SECONDS', 90) * 1000,
     enginePrefix: `bench${run}`,

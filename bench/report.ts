@@ -198,6 +198,22 @@ function commandsSection(m: Measurements): string[] {
         ];
       }),
     ),
+    table(
+      [
+        'at the steady load of (c), start included',
+        'sent/step',
+        'writes/step',
+        'cmds/step',
+        'redis cpu µs/step',
+      ],
+      [m.latency.engine, m.latency.raw].map((l) => [
+        l.side,
+        round(l.perStep.sent, 2),
+        round(l.perStep.writes, 2),
+        round(l.perStep.commands, 2),
+        round(l.perStep.redisCpuUs, 0),
+      ]),
+    ),
     ...sides.map((t) => `sent per step, ${t.side}: ${top(commandsPerStep(t).processing.topSent)}`),
     ...sides.map((t) => `run by Redis per step, ${t.side}: ${top(commandsPerStep(t).processing.top)}`),
   ];

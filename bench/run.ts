@@ -8,7 +8,7 @@ import { dirname } from 'node:path';
 import type { Redis } from 'ioredis';
 import { installClientCounter } from './client-commands.js';
 import { ingestThroughput } from './ingest.js';
-import { engineLatency, rawLatency } from './latency.js';
+import { latency } from './latency.js';
 import { readOptions, type BenchOptions } from './options.js';
 import { connect, deleteKeys } from './redis-stats.js';
 import {
@@ -73,11 +73,10 @@ async function measure(options: BenchOptions, probe: Redis, startedAt: number): 
   await dropPhase(options, probe, 'ingest');
 
   const rate = options.latencyRate ?? tput.engine.unitsPerSecond * options.loadFraction;
-  log(`(c) latency: ${round(rate)}/s for ${options.latencySeconds} s, engine then raw`);
-  const engine = await engineLatency(options, rate);
-  const raw = await rawLatency(options, rate);
-
-  return { throughput: tput, ingest, latency: { engine, raw } };
+  log(
+    `(c) latency: ${round(rate)}/s for ${options.latencySeconds} s per side in ${options.latencySegments} turns`,
+  );
+  return { throughput: tput, ingest, latency: await latency(options, probe, rate) };
 }
 
 /** The commit measured, and whether the engine's sources had uncommitted changes at the time. */
