@@ -74,14 +74,16 @@ export interface ExecutionState {
 }
 
 const createScript = `
--- KEYS[1] state, KEYS[2] steps, KEYS[3] done
--- ARGV[1] state fields as JSON object, ARGV[2] trigger step JSON, ARGV[3] done field, ARGV[4] plan JSON
+-- KEYS[1] state, KEYS[2] steps, KEYS[3] done, KEYS[4] event
+-- ARGV[1] state fields as JSON object, ARGV[2] trigger step JSON, ARGV[3] done field, ARGV[4] plan JSON,
+-- ARGV[5] the triggering event (kept apart so the state hash stays small enough for Redis's compact encoding)
 -- returns 1 when created, 0 when the execution already existed
 if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
 local fields = cjson.decode(ARGV[1])
 for name, value in pairs(fields) do redis.call('HSET', KEYS[1], name, value) end
 redis.call('RPUSH', KEYS[2], ARGV[2])
 redis.call('HSET', KEYS[3], ARGV[3], ARGV[4])
+redis.call('SET', KEYS[4], ARGV[5])
 return 1
 `;
 
@@ -99,7 +101,7 @@ if previous then return {'duplicate', status, redis.call('HGET', KEYS[1], 'pendi
 local n = tonumber(ARGV[8])
 for i = 1, n do redis.call('RPUSH', KEYS[2], ARGV[8 + i]) end
 for i = 9 + n, #ARGV, 2 do redis.call('HSET', KEYS[4], ARGV[i], ARGV[i + 1]) end
-if ARGV[7] ~= '' then redis.call('SREM', KEYS[5], ARGV[7]) end
+if ARGV[7] ~= '' then redis.call('HDEL', KEYS[5], ARGV[7]) end
 redis.call('HSET', KEYS[3], ARGV[1], ARGV[2])
 local pending = redis.call('HINCRBY', KEYS[1], 'pending', ARGV[3])
 local delayed = redis.call('HINCRBY', KEYS[1], 'delayed', ARGV[4])
@@ -166,7 +168,7 @@ if status ~= 'running' and status ~= 'waiting' and status ~= 'failed' then retur
 redis.call('HSET', KEYS[1], 'status', ARGV[1], 'finishedAt', ARGV[2], 'updatedAt', ARGV[2], 'endReason', ARGV[3])
 redis.call('HDEL', KEYS[1], 'waitingUntil')
 local result = {'ended', ARGV[1]}
-for _, id in ipairs(redis.call('SMEMBERS', KEYS[2])) do table.insert(result, id) end
+for _, id in ipairs(redis.call('HKEYS', KEYS[2])) do table.insert(result, id) end
 return result
 `;
 
@@ -215,10 +217,10 @@ interface ScriptClient {
 
 function defineScripts(redis: RedisClient): ScriptClient {
   const scripts: [string, number, string][] = [
-    ['atlasCreateExecution', 3, createScript],
+    ['atlasCreateExecution', 4, createScript],
     ['atlasCommit', 5, commitScript],
     ['atlasFail', 3, failScript],
-    ['atlasRevive', 7, reviveScript],
+    ['atlasRevive', 8, reviveScript],
     ['atlasEnd', 2, endScript],
     ['atlasJoin', 1, joinScript],
     ['atlasRelease', 1, releaseScript],
@@ -281,7 +283,6 @@ export function createExecutionStore(redis: RedisClient, keys: Keys) {
         status: input.plan.length === 0 ? 'completed' : 'running',
         triggerNodeId: input.triggerNodeId,
         ...(input.priority ? { priority: String(input.priority) } : {}),
-        event: JSON.stringify(input.event),
         pending: String(input.plan.length),
         delayed: '0',
         startedAt: now,
@@ -292,16 +293,20 @@ export function createExecutionStore(redis: RedisClient, keys: Keys) {
         k.state,
         k.steps,
         k.done,
+        k.event,
         JSON.stringify(state),
         JSON.stringify(input.triggerStep),
         `${input.triggerNodeId}.0`,
         JSON.stringify(input.plan),
+        JSON.stringify(input.event),
       );
       return created === 1;
     },
 
     async load(executionId: string): Promise<ExecutionState | undefined> {
-      return parseState(await redis.hgetall(keys.execution(executionId).state));
+      const k = keys.execution(executionId);
+      const [hash, event] = await Promise.all([redis.hgetall(k.state), redis.get(k.event)]);
+      return parseState(hash, event);
     },
 
     async outputs(executionId: string): Promise<Record<string, unknown>> {
@@ -372,7 +377,17 @@ export function createExecutionStore(redis: RedisClient, keys: Keys) {
 
     async revive(executionId: string, now: string): Promise<string> {
       const k = keys.execution(executionId);
-      return scripts.atlasRevive(k.state, k.steps, k.done, k.outputs, k.effects, k.joins, k.timers, now);
+      return scripts.atlasRevive(
+        k.state,
+        k.event,
+        k.steps,
+        k.done,
+        k.outputs,
+        k.effects,
+        k.joins,
+        k.timers,
+        now,
+      );
     },
 
     /** Ends a live execution (cancel, goal reached). Returns the final status and the delayed jobs to remove. */
@@ -416,7 +431,12 @@ export function createExecutionStore(redis: RedisClient, keys: Keys) {
     },
 
     async addTimers(executionId: string, jobIds: string[]): Promise<void> {
-      if (jobIds.length > 0) await redis.sadd(keys.execution(executionId).timers, ...jobIds);
+      if (jobIds.length > 0) {
+        await redis.hset(
+          keys.execution(executionId).timers,
+          Object.fromEntries(jobIds.map((id) => [id, '1'])),
+        );
+      }
     },
 
     async arriveAtJoin(
@@ -451,7 +471,7 @@ export function createExecutionStore(redis: RedisClient, keys: Keys) {
 }
 export type ExecutionStore = ReturnType<typeof createExecutionStore>;
 
-function parseState(hash: Record<string, string>): ExecutionState | undefined {
+function parseState(hash: Record<string, string>, event: string | null): ExecutionState | undefined {
   if (!hash.id) return undefined;
   const state: ExecutionState = {
     id: hash.id,
@@ -461,7 +481,7 @@ function parseState(hash: Record<string, string>): ExecutionState | undefined {
     leadId: hash.leadId ? hash.leadId : null,
     status: (hash.status ?? 'running') as ExecutionStatus,
     triggerNodeId: hash.triggerNodeId ?? '',
-    event: JSON.parse(hash.event ?? '{}') as Record<string, unknown>,
+    event: JSON.parse(event ?? '{}') as Record<string, unknown>,
     pending: Number(hash.pending ?? 0),
     startedAt: hash.startedAt ?? '',
     updatedAt: hash.updatedAt ?? '',

@@ -42,12 +42,7 @@ export function createLifecycle(deps: LifecycleDeps) {
         ? executions.releaseLock(keys.active(state.orgId, state.workflowId, state.leadId), state.id)
         : undefined,
       redis.zadd(keys.finished(state.orgId), clock(), `${state.workflowId} ${state.id}`),
-      state.leadId
-        ? redis.srem(
-            keys.leadExecutions(state.orgId, state.leadId),
-            `${state.workflowId} ${state.id} ${state.version}`,
-          )
-        : undefined,
+      state.leadId ? redis.hdel(keys.leadExecutions(state.orgId, state.leadId), state.id) : undefined,
       redis.hincrby(keys.stats(state.orgId), `${state.workflowId}:${state.status}`, 1),
       executions.expire(state.id, days * DAY_SECONDS + DAY_SECONDS),
     ]);
@@ -94,9 +89,10 @@ export function createLifecycle(deps: LifecycleDeps) {
         ? redis.set(keys.active(state.orgId, state.workflowId, state.leadId), state.id, 'NX')
         : undefined,
       state.leadId
-        ? redis.sadd(
+        ? redis.hset(
             keys.leadExecutions(state.orgId, state.leadId),
-            `${state.workflowId} ${state.id} ${state.version}`,
+            state.id,
+            `${state.workflowId} ${state.version}`,
           )
         : undefined,
     ]);

@@ -146,9 +146,10 @@ export function createStarter(deps: StartDeps) {
     await Promise.all([
       redis.zadd(keys.executionsOf(event.orgId, match.workflowId), 'NX', clock(), executionId),
       leadId
-        ? redis.sadd(
+        ? redis.hset(
             keys.leadExecutions(event.orgId, leadId),
-            `${match.workflowId} ${executionId} ${match.version}`,
+            executionId,
+            `${match.workflowId} ${match.version}`,
           )
         : undefined,
       created ? redis.hincrby(keys.stats(event.orgId), `${match.workflowId}:started`, 1) : undefined,
@@ -172,10 +173,10 @@ export function createStarter(deps: StartDeps) {
 
   /** Ends the lead's live executions whose workflow version names this event as its goal. */
   async function exitByGoals(event: EngineEvent, lead: Lead): Promise<string[]> {
-    const members = await redis.smembers(keys.leadExecutions(event.orgId, lead.id));
+    const live = await redis.hgetall(keys.leadExecutions(event.orgId, lead.id));
     const exited: string[] = [];
-    for (const member of members) {
-      const [workflowId, executionId, version] = member.split(' ') as [string, string, string];
+    for (const [executionId, value] of Object.entries(live)) {
+      const [workflowId, version] = value.split(' ') as [string, string];
       const entry = await deps.workflows.getVersion(event.orgId, workflowId, Number(version));
       const goal = entry?.compiled.definition.settings.goal;
       if (!goal || goal.event !== event.type) continue;

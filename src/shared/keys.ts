@@ -46,7 +46,7 @@ export function createKeys(prefix: string) {
     leads: (orgId: string) => `${org(orgId)}:leads`,
     /** Set: leads whose date field holds this date (`YYYY-MM-DD`) or, for yearly triggers, this day (`MM-DD`). */
     dateIndex: (orgId: string, field: string, day: string) => `${org(orgId)}:dates:${field}:${day}`,
-    /** Set: `workflowId executionId version` of the lead's live executions (goals look here). */
+    /** Hash: the lead's live executions, execution id to `workflowId version` (goals look here). */
     leadExecutions: (orgId: string, leadId: string) => `${lead(orgId, leadId)}:execs`,
     /** Hash: executions waiting for an event of this type for this lead (or execution, `~<id>`). */
     waiters: (orgId: string, eventType: string, subject: string) =>
@@ -62,6 +62,7 @@ export function createKeys(prefix: string) {
     /** The keys of one execution; all share the execution's hash tag. */
     execution: (executionId: string) => ({
       state: `${exec(executionId)}:state`,
+      event: `${exec(executionId)}:event`,
       steps: `${exec(executionId)}:steps`,
       done: `${exec(executionId)}:done`,
       outputs: `${exec(executionId)}:outputs`,

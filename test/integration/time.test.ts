@@ -56,7 +56,7 @@ describe('time', () => {
       ['opened', 'completed', 'received'],
       ['yes', 'completed', undefined],
     ]);
-    expect(await h.engine.redis.scard(h.engine.keys.execution(done.id).timers)).toBe(0);
+    expect(await h.engine.redis.hlen(h.engine.keys.execution(done.id).timers)).toBe(0);
     expect(await h.engine.queues.wait.getDelayedCount()).toBe(0);
   });
 
@@ -107,7 +107,7 @@ describe('time', () => {
     const due = Date.parse(held.waitingUntil);
     expect(Math.abs(due - opens)).toBeLessThan(60_000);
     expect((await h.call('GET', '/v1/outbox', undefined, apiKey)).body.messages).toEqual([]);
-    const [timer] = await h.engine.redis.smembers(h.engine.keys.execution(held.id).timers);
+    const [timer] = await h.engine.redis.hkeys(h.engine.keys.execution(held.id).timers);
     expect(await h.engine.queues.wait.getJobState(timer!)).toBe('delayed');
   });
 
@@ -144,8 +144,8 @@ describe('time', () => {
     expect(exited.endReason).toContain('goal reached');
     const goals = () => h.engine.redis.hget(h.engine.keys.stats(orgId), `${workflowId}:v1:goals`);
     expect(await eventually(async () => (await goals()) ?? undefined)).toBe('1');
-    expect(await h.engine.redis.scard(h.engine.keys.execution(exited.id).timers)).toBe(1);
-    const [timer] = await h.engine.redis.smembers(h.engine.keys.execution(exited.id).timers);
+    expect(await h.engine.redis.hlen(h.engine.keys.execution(exited.id).timers)).toBe(1);
+    const [timer] = await h.engine.redis.hkeys(h.engine.keys.execution(exited.id).timers);
     expect(await h.engine.queues.wait.getJobState(timer!)).toBe('unknown');
   });
 
