@@ -51,7 +51,7 @@ async function throughput(
   for (let n = 1; n <= options.rounds; n += 1) {
     if (n > 1 && now() - startedAt > options.budgetMs / 2) {
       log(
-        `(a) skipping rounds ${n}-${options.rounds}: half of the ${options.budgetMs / 1000} s budget is spent`,
+        `(a) skipping the last ${options.rounds - n + 1} round(s): half of the ${options.budgetMs / 1000} s budget is spent`,
       );
       break;
     }
