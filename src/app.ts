@@ -20,7 +20,8 @@ import { sweep } from './scheduler/time-triggers.js';
 import { FormCheck, TimeTriggerJob } from './scheduler/jobs.js';
 import { EngineEvent } from './events/schema.js';
 import { createLeadStore } from './leads/store.js';
-import { createNodeRunner, type ActionRegistry } from './nodes/runner.js';
+import { createNodeRunner, Deferred, type ActionRegistry } from './nodes/runner.js';
+import { inlineNodeTypes, type NodeType } from './workflows/schema.js';
 import type { Logger } from './observability/logger.js';
 import { createOrgCache, createOrgStore } from './orgs/store.js';
 import { createDeadLetter } from './queue/dead-letter.js';
@@ -92,7 +93,19 @@ export async function createEngine(config: Config, logger: Logger, options: Engi
     removeJob: schedules.removeJob,
     ingest,
   });
+  /** The trigger job runs an execution's first internal nodes itself; any failure sends the job to the queue. */
+  const runInline = async (job: NodeJobData): Promise<boolean> => {
+    try {
+      await runNodeJob(job, { attemptsMade: 0, maxAttempts: config.JOB_ATTEMPTS, inline: true });
+      return true;
+    } catch (error) {
+      if (error instanceof Deferred) return false;
+      throw error;
+    }
+  };
   const handleEvent = createStarter({
+    runInline,
+    inlineNode: (type) => inlineNodeTypes.has(type as NodeType),
     redis,
     keys,
     executions,

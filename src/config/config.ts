@@ -28,7 +28,14 @@ export const ConfigSchema = z.object({
   PORT: intFrom(3000, 0).pipe(z.number().max(65535)),
   HOST: z.string().default('127.0.0.1'),
   /** Token for the admin API (creating organizations). Required outside development. */
-  ADMIN_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
+  ADMIN_TOKEN: z
+    .string()
+    .min(16, 'must be at least 16 characters')
+    .refine(
+      (token) => !token.startsWith('atl_'),
+      'must not start with atl_ (the prefix of organization keys)',
+    )
+    .optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   WORKER_CONCURRENCY: intFrom(50, 1),
   /** Partitions of the `actions` queue (by organization), to spread node jobs over a cluster's shards. */

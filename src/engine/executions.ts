@@ -80,7 +80,12 @@ const createScript = `
 -- returns 1 when created, 0 when the execution already existed
 if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
 local fields = cjson.decode(ARGV[1])
-for name, value in pairs(fields) do redis.call('HSET', KEYS[1], name, value) end
+local pairsList = {}
+for name, value in pairs(fields) do
+  table.insert(pairsList, name)
+  table.insert(pairsList, value)
+end
+redis.call('HSET', KEYS[1], unpack(pairsList))
 redis.call('RPUSH', KEYS[2], ARGV[2])
 redis.call('HSET', KEYS[3], ARGV[3], ARGV[4])
 redis.call('SET', KEYS[4], ARGV[5])
@@ -192,6 +197,12 @@ if completer == ARGV[2] then return 1 end
 return 0
 `;
 
+const expireScript = `
+-- Sets the retention expiry on every key of an execution in one call. KEYS: the keys; ARGV[1] seconds
+for _, key in ipairs(KEYS) do redis.call('EXPIRE', key, ARGV[1]) end
+return #KEYS
+`;
+
 const swapScript = `
 -- Replaces a lock's holder only if it still holds the given value. KEYS[1] lock; ARGV[1] old, ARGV[2] new
 if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('SET', KEYS[1], ARGV[2]) return 1 end
@@ -213,6 +224,7 @@ interface ScriptClient {
   atlasJoin(...args: (string | number)[]): Promise<number>;
   atlasRelease(...args: (string | number)[]): Promise<number>;
   atlasSwap(...args: (string | number)[]): Promise<number>;
+  atlasExpire(...args: (string | number)[]): Promise<number>;
 }
 
 function defineScripts(redis: RedisClient): ScriptClient {
@@ -225,6 +237,7 @@ function defineScripts(redis: RedisClient): ScriptClient {
     ['atlasJoin', 1, joinScript],
     ['atlasRelease', 1, releaseScript],
     ['atlasSwap', 1, swapScript],
+    ['atlasExpire', 8, expireScript],
   ];
   for (const [name, numberOfKeys, lua] of scripts) {
     if (!(name in redis)) redis.defineCommand(name, { numberOfKeys, lua });
@@ -458,10 +471,7 @@ export function createExecutionStore(redis: RedisClient, keys: Keys) {
 
     /** Expires every key of the execution after `seconds` (the retention backstop to the cleanup sweep). */
     async expire(executionId: string, seconds: number): Promise<void> {
-      const k = keys.execution(executionId);
-      const pipeline = redis.pipeline();
-      for (const key of Object.values(k)) pipeline.expire(key, seconds);
-      await pipeline.exec();
+      await scripts.atlasExpire(...Object.values(keys.execution(executionId)), seconds);
     },
 
     async remove(executionId: string): Promise<void> {

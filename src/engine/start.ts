@@ -24,6 +24,13 @@ export interface StartDeps {
   waiters: Waiters;
   /** Enqueues node jobs (first nodes of new executions, resumed waits). Must ignore a job id it already holds. */
   enqueue(jobs: NodeJobSpec[], continuation: boolean): Promise<void>;
+  /**
+   * Runs a first node job of a new execution right here, when it is internal (no provider call), saving a queue hop;
+   * resolves false when the job must go to the queue instead.
+   */
+  runInline?(job: NodeJobData): Promise<boolean>;
+  /** Whether a node of a workflow version may run inline in the trigger job. */
+  inlineNode?(nodeType: string): boolean;
   removeTimers(jobIds: string[]): Promise<void>;
   /** Form abandonment tracking: a check after `form_started`, cancelled by `form_submitted`. */
   forms?: {
@@ -167,7 +174,13 @@ export function createStarter(deps: StartDeps) {
       };
       return { data, jobId: nodeJobId(data) };
     });
-    await deps.enqueue(jobs, false);
+    const queued: NodeJobSpec[] = [];
+    for (const job of jobs) {
+      const nodeType = compiled.nodes.get(job.data.nodeId)?.type ?? '';
+      const ranHere = deps.runInline && deps.inlineNode?.(nodeType) ? await deps.runInline(job.data) : false;
+      if (!ranHere) queued.push(job);
+    }
+    if (queued.length > 0) await deps.enqueue(queued, false);
     return executionId;
   }
 

@@ -61,7 +61,8 @@ export async function ingestEvents(
       data: event,
       opts: { jobId: triggerJobId(orgId, event.id), ...priorityOption(jobPriority(event.type)) },
     }));
-    await deps.queues.triggers.addBulk(jobs);
+    if (jobs.length === 1) await deps.queues.triggers.add(jobs[0]!.name, jobs[0]!.data, jobs[0]!.opts);
+    else await deps.queues.triggers.addBulk(jobs);
     const marks = deps.redis.pipeline();
     for (const id of fresh.keys())
       marks.set(deps.keys.dedupe(orgId, id), '1', 'EX', deps.config.EVENT_DEDUPE_TTL_SECONDS);

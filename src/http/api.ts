@@ -288,7 +288,8 @@ export function createApi(engine: Engine, logger: Logger) {
     const match = /^Bearer\s+(\S+)$/i.exec(header);
     if (!match) throw new HttpError(401, 'unauthorized', 'send Authorization: Bearer <API key>');
     const token = match[1]!;
-    if (adminToken && secretsEqual(token, adminToken)) return { kind: 'admin' };
+    // Organization keys start with atl_ (an admin token may not): they skip the admin comparison.
+    if (adminToken && !token.startsWith('atl_') && secretsEqual(token, adminToken)) return { kind: 'admin' };
     const orgId = await engine.orgs.authenticate(token);
     if (!orgId) throw new HttpError(401, 'unauthorized', 'unknown API key');
     return { kind: 'org', orgId };

@@ -56,6 +56,17 @@ export interface AttemptInfo {
   /** Attempts already made before this one. */
   attemptsMade: number;
   maxAttempts: number;
+  /**
+   * The trigger job runs the first internal nodes itself, saving a queue hop. Then a failure records nothing and
+   * throws `Deferred`: the starter enqueues the node job, which runs the same nodes again with retries and
+   * dead-lettering (the internal nodes are idempotent, so running them twice changes nothing).
+   */
+  inline?: boolean;
+}
+
+/** Thrown by an inline run that hit a failure: the work goes to the node queue instead. */
+export class Deferred extends Error {
+  override name = 'Deferred';
 }
 
 /** A step failed. `final` means no attempt is left (or retrying cannot help): the job goes to the dead-letter queue. */
@@ -247,6 +258,7 @@ export function createNodeRunner(deps: NodeRunnerDeps) {
       node: { id: string; type: string } | undefined,
       startedAt: number,
     ) => {
+      if (attempt.inline) throw new Deferred(errorMessage(error), { cause: error });
       const stepError = toStepError(error);
       const delayed = error instanceof RetryAfterError;
       const final = !delayed && (!stepError.retryable || attemptNo >= attempt.maxAttempts);

@@ -54,6 +54,7 @@ function toHash(settings: z.output<typeof OrgSettingsInput>): Record<string, str
 export const hashKey = (key: string) => createHash('sha256').update(key).digest('hex');
 
 export function createOrgStore(redis: RedisClient, keys: Keys) {
+  const keyCache = new Map<string, { orgId: string; until: number }>();
   return {
     async create(input: CreateOrgInput): Promise<{ org: Organization; apiKey: string }> {
       const id = `org_${randomBytes(8).toString('hex')}`;
@@ -89,10 +90,18 @@ export function createOrgStore(redis: RedisClient, keys: Keys) {
       return org;
     },
 
-    /** The organization an API key belongs to, or undefined. */
+    /** The organization an API key belongs to, or undefined. Known keys are cached for a minute per process. */
     async authenticate(apiKey: string): Promise<string | undefined> {
       if (!apiKey.startsWith('atl_') || apiKey.length > 200) return undefined;
-      return (await redis.get(keys.apiKey(hashKey(apiKey)))) ?? undefined;
+      const hash = hashKey(apiKey);
+      const hit = keyCache.get(hash);
+      if (hit && hit.until > Date.now()) return hit.orgId;
+      const orgId = (await redis.get(keys.apiKey(hash))) ?? undefined;
+      if (orgId) {
+        if (keyCache.size > 10_000) keyCache.clear();
+        keyCache.set(hash, { orgId, until: Date.now() + 60_000 });
+      }
+      return orgId;
     },
 
     async ids(): Promise<string[]> {
