@@ -1,6 +1,6 @@
 // The engine under test: a fresh instance on its own key prefix, an organization, and the published 3-node workflow.
 import { randomBytes } from 'node:crypto';
-import type { Worker } from 'bullmq';
+import type { ExecutionState } from '../src/engine/executions.js';
 import { createEngine, type Engine } from '../src/app.js';
 import { loadConfig } from '../src/config/config.js';
 import { executionIdFor } from '../src/engine/start.js';
@@ -58,8 +58,10 @@ export interface EngineUnderTest {
   executionId(eventId: string): string;
   /** Executions of the bench workflow counted as completed (the engine's stats hash). */
   completed(): Promise<number>;
-  /** Starts the engine's workers; returns its `actions` worker, whose completed jobs end executions. */
-  startWorkers(): Promise<Worker>;
+  /** Starts the engine's workers. */
+  startWorkers(): Promise<void>;
+  /** Called with each execution that reaches a final status. */
+  onFinished(listener: (state: ExecutionState) => void): void;
   close(): Promise<void>;
 }
 
@@ -74,7 +76,10 @@ export async function startEngine(options: BenchOptions, phase: string): Promise
     LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn',
   });
   const logger = createLogger(config.LOG_LEVEL);
-  const engine = await createEngine(config, logger);
+  const finishedListeners: ((state: ExecutionState) => void)[] = [];
+  const engine = await createEngine(config, logger, {
+    onExecutionFinished: (state) => finishedListeners.forEach((listener) => listener(state)),
+  });
   const api = createApi(engine, logger);
 
   const call = async (path: string, token: string, body?: unknown): Promise<ApiResponse> =>
@@ -113,10 +118,10 @@ export async function startEngine(options: BenchOptions, phase: string): Promise
       return Number((await engine.redis.hget(engine.keys.stats(orgId), `${workflowId}:completed`)) ?? 0);
     },
     async startWorkers() {
-      const set = await engine.startWorkers();
-      const actions = set.workers.find((worker) => worker.name === 'actions');
-      if (!actions) throw new Error('the engine started no actions worker');
-      return actions;
+      await engine.startWorkers();
+    },
+    onFinished(listener) {
+      finishedListeners.push(listener);
     },
     close: () => engine.close(),
   };

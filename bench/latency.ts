@@ -76,7 +76,7 @@ async function breakdown(sut: EngineUnderTest, sentAt: Map<string, number>) {
 
 async function engineSide(options: BenchOptions): Promise<Side> {
   const sut = await startEngine(options, 'latency');
-  const actions = await sut.startWorkers();
+  await sut.startWorkers();
   const pending = new Map<string, number>();
   const sentAt = new Map<string, number>();
   return {
@@ -89,10 +89,10 @@ async function engineSide(options: BenchOptions): Promise<Side> {
       await sut.postEvents(event);
     },
     subscribe(completed) {
-      actions.on('completed', (job, returned) => {
-        const dueAt = pending.get(job.data.executionId);
-        if (dueAt === undefined || (returned as { status?: string })?.status !== 'completed') return;
-        pending.delete(job.data.executionId);
+      sut.onFinished((state) => {
+        const dueAt = pending.get(state.id);
+        if (dueAt === undefined || state.status !== 'completed') return;
+        pending.delete(state.id);
         completed(dueAt);
       });
     },

@@ -6,7 +6,7 @@ import { createOutbox } from './actions/outbox.js';
 import type { CommunicationProvider, IntegrationProvider } from './actions/types.js';
 import { createWebhookAction } from './actions/webhook.js';
 import type { Config } from './config/config.js';
-import { createExecutionStore } from './engine/executions.js';
+import { createExecutionStore, type ExecutionState } from './engine/executions.js';
 import { NodeJobData } from './engine/jobs.js';
 import { createLifecycle } from './engine/lifecycle.js';
 import { createStarter } from './engine/start.js';
@@ -35,6 +35,8 @@ export interface EngineOptions {
   /** Providers per channel; the sandbox outbox when absent. */
   communication?: Partial<Record<'email' | 'sms' | 'whatsapp', CommunicationProvider>>;
   integrations?: Partial<Record<'meta' | 'stripe', IntegrationProvider>>;
+  /** Called in this process when an execution reaches a final status (benchmarks, tests). */
+  onExecutionFinished?(state: ExecutionState): void;
 }
 
 export type Engine = Awaited<ReturnType<typeof createEngine>>;
@@ -62,6 +64,7 @@ export async function createEngine(config: Config, logger: Logger, options: Engi
     executions,
     orgs,
     defaultRetentionDays: config.RETENTION_DAYS,
+    ...(options.onExecutionFinished ? { onFinished: options.onExecutionFinished } : {}),
     removeTimers: enqueuers.removeTimers,
   });
 
@@ -94,9 +97,9 @@ export async function createEngine(config: Config, logger: Logger, options: Engi
     ingest,
   });
   /** The trigger job runs an execution's first internal nodes itself; any failure sends the job to the queue. */
-  const runInline = async (job: NodeJobData): Promise<boolean> => {
+  const runInline = async (job: NodeJobData, known: Parameters<typeof runNodeJob>[2]): Promise<boolean> => {
     try {
-      await runNodeJob(job, { attemptsMade: 0, maxAttempts: config.JOB_ATTEMPTS, inline: true });
+      await runNodeJob(job, { attemptsMade: 0, maxAttempts: config.JOB_ATTEMPTS, inline: true }, known);
       return true;
     } catch (error) {
       if (error instanceof Deferred) return false;

@@ -12,6 +12,8 @@ export interface LifecycleDeps {
   executions: ExecutionStore;
   orgs: Pick<OrgStore, 'get' | 'ids'>;
   defaultRetentionDays: number;
+  /** Told, in this process, of each execution that reached a final status (may be told twice). */
+  onFinished?(state: ExecutionState): void;
   /** Removes delayed jobs (pending waits) by job id. */
   removeTimers(jobIds: string[]): Promise<void>;
   now?: () => number;
@@ -46,6 +48,7 @@ export function createLifecycle(deps: LifecycleDeps) {
       redis.hincrby(keys.stats(state.orgId), `${state.workflowId}:${state.status}`, 1),
       executions.expire(state.id, days * DAY_SECONDS + DAY_SECONDS),
     ]);
+    deps.onFinished?.(state);
   }
 
   async function end(orgId: string, executionId: string, status: 'cancelled' | 'exited', reason: string) {

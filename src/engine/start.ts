@@ -7,7 +7,7 @@ import type { Keys } from '../shared/keys.js';
 import { evaluate } from '../triggers/conditions.js';
 import { matchTriggers, type TriggerMatch } from '../triggers/match.js';
 import type { WorkflowStore } from '../workflows/store.js';
-import { terminalStatuses, type ExecutionStore, type PlannedJob } from './executions.js';
+import { terminalStatuses, type ExecutionState, type ExecutionStore, type PlannedJob } from './executions.js';
 import { nodeJobId, type NodeJobData, type NodeJobSpec } from './jobs.js';
 import type { Lifecycle } from './lifecycle.js';
 import { planNext } from './plan.js';
@@ -28,7 +28,7 @@ export interface StartDeps {
    * Runs a first node job of a new execution right here, when it is internal (no provider call), saving a queue hop;
    * resolves false when the job must go to the queue instead.
    */
-  runInline?(job: NodeJobData): Promise<boolean>;
+  runInline?(job: NodeJobData, known: { state: ExecutionState; lead: Lead | undefined }): Promise<boolean>;
   /** Whether a node of a workflow version may run inline in the trigger job. */
   inlineNode?(nodeType: string): boolean;
   removeTimers(jobIds: string[]): Promise<void>;
@@ -95,6 +95,7 @@ export function createStarter(deps: StartDeps) {
     event: EngineEvent,
     leadId: string | null,
     match: TriggerMatch,
+    lead: Lead | undefined,
   ): Promise<string | { reason: string }> {
     const entry = await deps.workflows.getVersion(event.orgId, match.workflowId, match.version);
     if (!entry) return { reason: `version ${match.version} missing` };
@@ -174,10 +175,28 @@ export function createStarter(deps: StartDeps) {
       };
       return { data, jobId: nodeJobId(data) };
     });
+    // What the new execution's state is, as just written: the inline run needs not read it back.
+    const stateOf = (): ExecutionState => ({
+      id: executionId,
+      orgId: event.orgId,
+      workflowId: match.workflowId,
+      version: match.version,
+      leadId,
+      status: 'running',
+      triggerNodeId: trigger.id,
+      event: { id: event.id, type: event.type, occurredAt: event.occurredAt, data: event.data ?? {} },
+      pending: plan.length,
+      startedAt,
+      updatedAt: startedAt,
+      ...(priority ? { priority } : {}),
+    });
     const queued: NodeJobSpec[] = [];
     for (const job of jobs) {
       const nodeType = compiled.nodes.get(job.data.nodeId)?.type ?? '';
-      const ranHere = deps.runInline && deps.inlineNode?.(nodeType) ? await deps.runInline(job.data) : false;
+      const inline = created && plan.length === 1 && deps.runInline && deps.inlineNode?.(nodeType);
+      const ranHere = inline
+        ? await deps.runInline!(job.data, { state: stateOf(), lead: lead && structuredClone(lead) })
+        : false;
       if (!ranHere) queued.push(job);
     }
     if (queued.length > 0) await deps.enqueue(queued, false);
@@ -283,7 +302,7 @@ export function createStarter(deps: StartDeps) {
 
     const matches = await matchesFor(event, lead);
     result.matched = matches.length;
-    const outcomes = await Promise.all(matches.map((match) => start(event, leadId, match)));
+    const outcomes = await Promise.all(matches.map((match) => start(event, leadId, match, lead)));
     outcomes.forEach((outcome, i) => {
       if (typeof outcome === 'string') result.started.push(outcome);
       else result.skipped.push({ workflowId: matches[i]!.workflowId, reason: outcome.reason });

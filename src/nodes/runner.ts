@@ -227,12 +227,22 @@ export function createNodeRunner(deps: NodeRunnerDeps) {
     if (status === 'completed') await deps.finalize({ ...state, status: 'completed' });
   }
 
-  return async function runNodeJob(job: NodeJobData, attempt: AttemptInfo): Promise<RunOutcome> {
-    const [state, outputs, done] = await Promise.all([
-      executions.load(job.executionId),
-      executions.outputs(job.executionId),
-      executions.planned(job.executionId, jobKeyOf(job)),
-    ]);
+  /**
+   * Runs a node job. `known` is what the caller already holds of a brand-new execution (its state and lead), so the
+   * trigger job's inline run reads nothing back.
+   */
+  return async function runNodeJob(
+    job: NodeJobData,
+    attempt: AttemptInfo,
+    known?: { state: ExecutionState; lead: Lead | undefined },
+  ): Promise<RunOutcome> {
+    const [state, outputs, done] = known
+      ? [known.state, {}, undefined]
+      : await Promise.all([
+          executions.load(job.executionId),
+          executions.outputs(job.executionId),
+          executions.planned(job.executionId, jobKeyOf(job)),
+        ]);
     if (!state) return { outcome: 'missing' };
     if (state.status === 'cancelled' || state.status === 'exited') {
       return { outcome: 'stopped', status: state.status };
@@ -245,7 +255,11 @@ export function createNodeRunner(deps: NodeRunnerDeps) {
 
     const [version, lead, org] = await Promise.all([
       deps.workflows.getVersion(job.orgId, job.workflowId, job.version),
-      state.leadId ? deps.leads.get(job.orgId, state.leadId) : Promise.resolve(undefined as Lead | undefined),
+      known
+        ? Promise.resolve(known.lead)
+        : state.leadId
+          ? deps.leads.get(job.orgId, state.leadId)
+          : Promise.resolve(undefined as Lead | undefined),
       deps.org(job.orgId),
     ]);
     const attemptNo = attempt.attemptsMade + 1;
