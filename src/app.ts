@@ -13,6 +13,7 @@ import { createStarter } from './engine/start.js';
 import { EngineEvent } from './events/schema.js';
 import { createLeadStore } from './leads/store.js';
 import { createNodeRunner, type ActionRegistry } from './nodes/runner.js';
+import { createEngineEvents, type EngineEvents } from './observability/engine-events.js';
 import type { Logger } from './observability/logger.js';
 import { createOrgStore } from './orgs/store.js';
 import { createDeadLetter } from './queue/dead-letter.js';
@@ -26,6 +27,8 @@ export interface EngineOptions {
   /** Providers per channel; the sandbox outbox when absent. */
   communication?: Partial<Record<'email' | 'sms' | 'whatsapp', CommunicationProvider>>;
   integrations?: Partial<Record<'meta' | 'stripe', IntegrationProvider>>;
+  /** Engine events out; by default an EventBridge publisher when ENGINE_EVENTS_BUS is set. */
+  engineEvents?: EngineEvents;
 }
 
 export type Engine = Awaited<ReturnType<typeof createEngine>>;
@@ -41,6 +44,8 @@ export async function createEngine(config: Config, logger: Logger, options: Engi
   const leads = createLeadStore(redis, keys);
   const executions = createExecutionStore(redis, keys);
   const outbox = createOutbox(redis, keys);
+  const engineEvents = options.engineEvents ?? createEngineEvents({ config, logger });
+  const publish = engineEvents?.publish;
 
   /** Continuations go to the head of the queue (LIFO) so running executions never wait behind a backlog of new ones. */
   const enqueue = (continuation: boolean) => async (specs: NodeJobSpec[]) => {
@@ -75,6 +80,7 @@ export async function createEngine(config: Config, logger: Logger, options: Engi
     executions,
     orgs,
     defaultRetentionDays: config.RETENTION_DAYS,
+    publish,
     async removeTimers(jobIds) {
       await Promise.all(jobIds.map((id) => queues.wait.remove(id)));
     },
@@ -95,12 +101,21 @@ export async function createEngine(config: Config, logger: Logger, options: Engi
     enqueue: enqueue(true),
     finalize: lifecycle.finalize,
   });
-  const handleEvent = createStarter({ redis, keys, executions, workflows, leads, enqueue: enqueue(false) });
+  const handleEvent = createStarter({
+    redis,
+    keys,
+    executions,
+    workflows,
+    leads,
+    enqueue: enqueue(false),
+    publish,
+  });
 
   const deadLetter = createDeadLetter({
     redis,
     keys,
     queues,
+    publish,
     async revive(entry) {
       if (entry.executionId) await executions.revive(entry.executionId, new Date().toISOString());
     },
@@ -127,6 +142,7 @@ export async function createEngine(config: Config, logger: Logger, options: Engi
     outbox,
     lifecycle,
     deadLetter,
+    engineEvents,
 
     /** Starts the trigger, node, wait and cleanup workers in this process. */
     async startWorkers(): Promise<WorkerSet> {
@@ -153,6 +169,7 @@ export async function createEngine(config: Config, logger: Logger, options: Engi
     /** Graceful stop: workers finish their active jobs, then queues and connections close. */
     async close(): Promise<void> {
       await workerSet?.close();
+      await engineEvents?.close();
       await closeQueues(queues);
       await connections.close();
     },

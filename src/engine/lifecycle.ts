@@ -1,6 +1,7 @@
 // The end of an execution: finalizing it, cancelling it, and sweeping it away after the retention period.
 import type { Keys } from '../shared/keys.js';
 import type { RedisClient } from '../queue/redis.js';
+import type { EngineEventType, PublishEngineEvent } from '../observability/engine-events.js';
 import type { OrgStore } from '../orgs/store.js';
 import type { ExecutionState, ExecutionStore } from './executions.js';
 
@@ -14,8 +15,17 @@ export interface LifecycleDeps {
   defaultRetentionDays: number;
   /** Removes delayed jobs (pending waits) by job id. */
   removeTimers(jobIds: string[]): Promise<void>;
+  /** Announces each execution that ends (engine events out); optional. */
+  publish?: PublishEngineEvent;
   now?: () => number;
 }
+
+const endedEvents: Record<string, EngineEventType> = {
+  completed: 'Execution Completed',
+  failed: 'Execution Failed',
+  exited: 'Execution Exited',
+  cancelled: 'Execution Cancelled',
+};
 
 export function createLifecycle(deps: LifecycleDeps) {
   const { redis, keys, executions } = deps;
@@ -45,6 +55,21 @@ export function createLifecycle(deps: LifecycleDeps) {
       redis.hincrby(keys.stats(state.orgId), `${state.workflowId}:${state.status}`, 1),
       executions.expire(state.id, days * DAY_SECONDS + DAY_SECONDS),
     ]);
+    const detailType = endedEvents[state.status];
+    if (detailType) {
+      deps.publish?.(detailType, {
+        orgId: state.orgId,
+        executionId: state.id,
+        workflowId: state.workflowId,
+        version: state.version,
+        leadId: state.leadId,
+        status: state.status,
+        startedAt: state.startedAt,
+        finishedAt: state.finishedAt ?? new Date(clock()).toISOString(),
+        ...(state.error ? { error: state.error } : {}),
+        ...(state.endReason ? { endReason: state.endReason } : {}),
+      });
+    }
   }
 
   async function end(orgId: string, executionId: string, status: 'cancelled' | 'exited', reason: string) {

@@ -1,6 +1,7 @@
 // The trigger side: match an accepted event to published workflows, apply the enrolment rule, start executions.
 import type { EngineEvent } from '../events/schema.js';
 import type { LeadStore } from '../leads/store.js';
+import type { PublishEngineEvent } from '../observability/engine-events.js';
 import { stableId } from '../shared/ids.js';
 import type { RedisClient } from '../queue/redis.js';
 import type { Keys } from '../shared/keys.js';
@@ -18,6 +19,8 @@ export interface StartDeps {
   leads: Pick<LeadStore, 'upsert' | 'get'>;
   /** Enqueues the first node jobs of new executions. Must ignore a job id it already holds. */
   enqueue(jobs: NodeJobSpec[]): Promise<void>;
+  /** Announces each execution it creates (engine events out); optional. */
+  publish?: PublishEngineEvent;
   now?: () => number;
 }
 
@@ -117,6 +120,16 @@ export function createStarter(deps: StartDeps) {
         redis.zadd(keys.executionsOf(event.orgId, match.workflowId), clock(), executionId),
         redis.hincrby(keys.stats(event.orgId), `${match.workflowId}:started`, 1),
       ]);
+      deps.publish?.('Execution Started', {
+        orgId: event.orgId,
+        executionId,
+        workflowId: match.workflowId,
+        version: match.version,
+        leadId,
+        eventId: event.id,
+        eventType: event.type,
+        startedAt,
+      });
     }
     const jobs = plan.map((next) => {
       const data = {

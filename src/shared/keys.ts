@@ -42,6 +42,11 @@ export function createKeys(prefix: string) {
     finished: (orgId: string) => `${org(orgId)}:finished`,
     /** String: marks an event id as accepted. */
     dedupe: (orgId: string, eventId: string) => `${org(orgId)}:evt:${eventId}`,
+    /** Hash: webhook source to its secrets (JSON), read to verify inbound webhook signatures. */
+    webhookSecrets: (orgId: string) => `${org(orgId)}:webhook-secrets`,
+    /** String with a TTL: a webhook signature already accepted (replay protection). */
+    webhookSeen: (orgId: string, source: string, fingerprint: string) =>
+      `${org(orgId)}:webhook-seen:${source}:${fingerprint}`,
     /** Sorted set: this organization's dead-letter entries by time. */
     deadLetters: (orgId: string) => `${org(orgId)}:dlq`,
     /** List: the sandbox outbox of messages that were not sent to a real provider. */

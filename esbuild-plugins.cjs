@@ -1,0 +1,67 @@
+// esbuild plugins shared by serverless-esbuild (custom.esbuild.plugins), scripts/build-images.ts and the cold-start
+// benchmark. They keep the Lambda bundles small without changing behaviour:
+//  - bullmq ships no `sideEffects` flag, so esbuild keeps every module it re-exports (a Postgres backend with 260 KB of
+//    SQL among them); its ESM build is marked side-effect free so unused modules drop out.
+//  - BullMQ's Lua scripts are strings full of comments and indentation; whole-line comments, `--[[ ]]` block comments
+//    and leading whitespace are removed (Lua ignores them; none of BullMQ's scripts holds a multi-line string).
+//  - zod's classic API re-exports all of its ~50 message locales; only English is ever used, so the locales index is
+//    replaced by one that exports `en` (the default error map) alone.
+const { existsSync, readFileSync } = require('node:fs');
+const path = require('node:path');
+
+const bullmqRoot = path.dirname(require.resolve('bullmq/package.json'));
+const bullmqEsm = path.join(bullmqRoot, 'dist', 'esm');
+const zodLocales = path.join(path.dirname(require.resolve('zod/package.json')), 'v4', 'locales', 'index.js');
+
+/** Removes Lua comments and indentation from a BullMQ script module (`const content = \`...\`;`). */
+function minifyLuaModule(source) {
+  return source.replace(/const content = `([\s\S]*?)`;/, (_match, lua) => {
+    const stripped = lua
+      .replace(/--\[(=*)\[[\s\S]*?\]\1\]/g, '')
+      .split('\n')
+      .map((line) => line.trim())
+      .filter((line) => line !== '' && !line.startsWith('--'))
+      .join('\n');
+    return `const content = \`${stripped}\n\`;`;
+  });
+}
+
+function resolveRelative(resolveDir, request) {
+  const base = path.join(resolveDir, request);
+  for (const candidate of [base, `${base}.js`, path.join(base, 'index.js')]) {
+    if (candidate.endsWith('.js') && existsSync(candidate)) return candidate;
+  }
+  return undefined;
+}
+
+const leanDependencies = {
+  name: 'atlas-lean-dependencies',
+  setup(build) {
+    build.onResolve({ filter: /^bullmq$/ }, () => ({
+      path: path.join(bullmqEsm, 'index.js'),
+      sideEffects: false,
+    }));
+    build.onResolve({ filter: /^\.\.?\// }, (args) => {
+      if (args.resolveDir.startsWith(bullmqEsm)) {
+        const resolved = resolveRelative(args.resolveDir, args.path);
+        return resolved ? { path: resolved, sideEffects: false } : undefined;
+      }
+      if (args.resolveDir.startsWith(path.dirname(zodLocales)) || !args.path.includes('locales'))
+        return undefined;
+      const resolved = resolveRelative(args.resolveDir, args.path);
+      return resolved === zodLocales ? { path: zodLocales, namespace: 'atlas-zod-locales' } : undefined;
+    });
+    build.onLoad({ filter: /.*/, namespace: 'atlas-zod-locales' }, () => ({
+      contents: `export { default as en } from ${JSON.stringify(path.join(path.dirname(zodLocales), 'en.js'))};`,
+      loader: 'js',
+      resolveDir: path.dirname(zodLocales),
+    }));
+    build.onLoad({ filter: /[\\/]bullmq[\\/]dist[\\/]esm[\\/]scripts[\\/][^\\/]+\.js$/ }, (args) => ({
+      contents: minifyLuaModule(readFileSync(args.path, 'utf8')),
+      loader: 'js',
+    }));
+  },
+};
+
+module.exports = [leanDependencies];
+module.exports.minifyLuaModule = minifyLuaModule;
