@@ -4,6 +4,8 @@
 //    SQL among them); its ESM build is marked side-effect free so unused modules drop out.
 //  - BullMQ's Lua scripts are strings full of comments and indentation; whole-line comments, `--[[ ]]` block comments
 //    and leading whitespace are removed (Lua ignores them; none of BullMQ's scripts holds a multi-line string).
+//  - luxon is imported as ESM by the engine and required as CommonJS by cron-parser (through BullMQ's job
+//    schedulers), which would bundle it twice; every import resolves to its ESM build instead.
 //  - zod's classic API re-exports all of its ~50 message locales; only English is ever used, so the locales index is
 //    replaced by one that exports `en` (the default error map) alone.
 const { existsSync, readFileSync } = require('node:fs');
@@ -11,6 +13,7 @@ const path = require('node:path');
 
 const bullmqRoot = path.dirname(require.resolve('bullmq/package.json'));
 const bullmqEsm = path.join(bullmqRoot, 'dist', 'esm');
+const luxonEsm = path.join(path.dirname(require.resolve('luxon/package.json')), 'build', 'es6', 'luxon.mjs');
 const zodLocales = path.join(path.dirname(require.resolve('zod/package.json')), 'v4', 'locales', 'index.js');
 
 /** Removes Lua comments and indentation from a BullMQ script module (`const content = \`...\`;`). */
@@ -41,6 +44,7 @@ const leanDependencies = {
       path: path.join(bullmqEsm, 'index.js'),
       sideEffects: false,
     }));
+    build.onResolve({ filter: /^luxon$/ }, () => ({ path: luxonEsm }));
     build.onResolve({ filter: /^\.\.?\// }, (args) => {
       if (args.resolveDir.startsWith(bullmqEsm)) {
         const resolved = resolveRelative(args.resolveDir, args.path);
