@@ -48,11 +48,18 @@ describe('tracking tokens', () => {
     const token = signTrackingToken(SECRET, click);
     const [payload, signature] = token.split('.') as [string, string];
     const evil = Buffer.from(
-      JSON.stringify({ ...JSON.parse(Buffer.from(payload, 'base64url').toString()), u: 'https://evil.example' }),
+      JSON.stringify({
+        ...JSON.parse(Buffer.from(payload, 'base64url').toString()),
+        u: 'https://evil.example',
+      }),
     ).toString('base64url');
-    expect(refused(() => verifyTrackingToken(SECRET, `${evil}.${signature}`, 'click'))).toBe('403 invalid_token');
+    expect(refused(() => verifyTrackingToken(SECRET, `${evil}.${signature}`, 'click'))).toBe(
+      '403 invalid_token',
+    );
     const flipped = signature.slice(0, -2) + (signature.endsWith('AA') ? 'AB' : 'AA');
-    expect(refused(() => verifyTrackingToken(SECRET, `${payload}.${flipped}`, 'click'))).toBe('403 invalid_token');
+    expect(refused(() => verifyTrackingToken(SECRET, `${payload}.${flipped}`, 'click'))).toBe(
+      '403 invalid_token',
+    );
     expect(refused(() => verifyTrackingToken('another-secret-0123456789abcdef0', token, 'click'))).toBe(
       '403 invalid_token',
     );
@@ -75,7 +82,9 @@ describe('tracking tokens', () => {
     const open = { ...click, kind: 'open' as const, url: undefined };
     expect(trackingEvent(open).id).toBe(trackingEvent({ ...open }).id);
     expect(trackingEvent(open).type).toBe('email_opened');
-    expect(trackingEvent(click).id).not.toBe(trackingEvent({ ...click, url: 'https://gym.example.com/b' }).id);
+    expect(trackingEvent(click).id).not.toBe(
+      trackingEvent({ ...click, url: 'https://gym.example.com/b' }).id,
+    );
     expect(trackingEvent(click)).toMatchObject({
       type: 'link_clicked',
       lead: { id: 'em_123' },

@@ -48,7 +48,9 @@ describe('generic: X-Atlas-Signature t=<unix>,v1=<hex HMAC-SHA256 of "<t>.<body>
       status: 401,
       code: 'signature_invalid',
     });
-    expect(refusal(() => verify(header, ['another-secret-012345']))).toMatchObject({ code: 'signature_invalid' });
+    expect(refusal(() => verify(header, ['another-secret-012345']))).toMatchObject({
+      code: 'signature_invalid',
+    });
     expect(refusal(() => verify(undefined))).toEqual({ status: 401, code: 'signature_missing' });
     expect(refusal(() => verify('v1=abc'))).toEqual({ status: 401, code: 'signature_missing' });
     expect(refusal(() => verify(`t=${NOW},v1=not-hex`))).toMatchObject({ code: 'signature_invalid' });
@@ -117,7 +119,9 @@ describe("twilio: X-Twilio-Signature, Twilio's documented example", () => {
     expect(refusal(() => verify(header, 'https://mycompany.com/myapp.php'))).toMatchObject({
       code: 'signature_invalid',
     });
-    expect(refusal(() => verify(header, url, params, ['54321']))).toMatchObject({ code: 'signature_invalid' });
+    expect(refusal(() => verify(header, url, params, ['54321']))).toMatchObject({
+      code: 'signature_invalid',
+    });
     expect(refusal(() => verify(undefined))).toMatchObject({ status: 401, code: 'signature_missing' });
   });
 
@@ -144,16 +148,24 @@ describe('meta: X-Hub-Signature-256 and the subscription handshake', () => {
     const header = signMeta('app-secret-0123456789', body);
     const verify = (h: string | undefined, raw = body) =>
       verifyMeta({ header: h, body: raw, secrets: ['app-secret-0123456789'] });
-    expect(refusal(() => verify(header, body.replace('page', 'user')))).toMatchObject({ code: 'signature_invalid' });
+    expect(refusal(() => verify(header, body.replace('page', 'user')))).toMatchObject({
+      code: 'signature_invalid',
+    });
     expect(refusal(() => verify('sha1=abcdef'))).toMatchObject({ status: 401, code: 'signature_missing' });
     expect(refusal(() => verify(undefined))).toMatchObject({ status: 401, code: 'signature_missing' });
   });
 
   it('echoes hub.challenge only for subscribe with the right verify token', () => {
-    const query = { 'hub.mode': 'subscribe', 'hub.verify_token': 'tok-123456', 'hub.challenge': '1158201444' };
+    const query = {
+      'hub.mode': 'subscribe',
+      'hub.verify_token': 'tok-123456',
+      'hub.challenge': '1158201444',
+    };
     expect(answerChallenge(query, 'tok-123456')).toBe('1158201444');
     expect(refusal(() => answerChallenge(query, 'other-token'))).toEqual({ status: 403, code: 'forbidden' });
-    expect(refusal(() => answerChallenge({ ...query, 'hub.mode': 'unsubscribe' }, 'tok-123456'))).toMatchObject({
+    expect(
+      refusal(() => answerChallenge({ ...query, 'hub.mode': 'unsubscribe' }, 'tok-123456')),
+    ).toMatchObject({
       status: 400,
     });
   });
