@@ -143,6 +143,13 @@ const summary = Object.entries(results).map(([name, r]) => {
   };
 });
 console.table(summary);
+if (withRedis) {
+  // The probes created the queues' meta keys under QUEUE_PREFIX bench-cold; leave nothing behind.
+  const keys = execFileSync('redis-cli', ['--scan', '--pattern', 'bench-cold:*'], { encoding: 'utf8' })
+    .split('\n')
+    .filter(Boolean);
+  if (keys.length > 0) execFileSync('redis-cli', ['del', ...keys], { stdio: 'ignore' });
+}
 mkdirSync('bench/results', { recursive: true });
 writeFileSync(
   'bench/results/cold-start.json',
