@@ -8,6 +8,10 @@
 //    schedulers), which would bundle it twice; every import resolves to its ESM build instead.
 //  - zod's classic API re-exports all of its ~50 message locales; only English is ever used, so the locales index is
 //    replaced by one that exports `en` (the default error map) alone.
+//  - Code paths this engine never takes are replaced by stubs that throw if they ever were taken: BullMQ's node-redis
+//    and Bun client adapters (the engine always passes ioredis clients, which BullMQ detects by `defineCommand`),
+//    zod's `fromJSONSchema` (the engine only exports JSON Schema), and pino's worker-thread transports (logs go to
+//    stdout). test/integration/bundles.test.ts runs the bundles end to end.
 const { existsSync, readFileSync } = require('node:fs');
 const path = require('node:path');
 
@@ -28,6 +32,26 @@ function minifyLuaModule(source) {
     return `const content = \`${stripped}\n\`;`;
   });
 }
+
+/** Modules replaced by a stub: absolute path → the stub's source. */
+const stubs = new Map([
+  [
+    path.join(bullmqEsm, 'classes', 'node-redis-client.js'),
+    `export function createNodeRedisClient() { throw new Error('node-redis clients are not bundled; pass an ioredis client'); }`,
+  ],
+  [
+    path.join(bullmqEsm, 'classes', 'bun-redis-client.js'),
+    `export function createBunRedisClient() { throw new Error('Bun Redis clients are not bundled; pass an ioredis client'); }`,
+  ],
+  [
+    path.join(path.dirname(zodLocales), '..', 'classic', 'from-json-schema.js'),
+    `export function fromJSONSchema() { throw new Error('z.fromJSONSchema is not bundled'); }`,
+  ],
+  [
+    require.resolve('thread-stream', { paths: [path.dirname(require.resolve('pino'))] }),
+    `module.exports = class ThreadStream { constructor() { throw new Error('pino transports are not bundled; logs go to stdout'); } };`,
+  ],
+]);
 
 function resolveRelative(resolveDir, request) {
   const base = path.join(resolveDir, request);
@@ -60,6 +84,9 @@ const leanDependencies = {
       loader: 'js',
       resolveDir: path.dirname(zodLocales),
     }));
+    build.onLoad({ filter: /\.js$/ }, (args) =>
+      stubs.has(args.path) ? { contents: stubs.get(args.path), loader: 'js' } : undefined,
+    );
     build.onLoad({ filter: /[\\/]bullmq[\\/]dist[\\/]esm[\\/]scripts[\\/][^\\/]+\.js$/ }, (args) => ({
       contents: minifyLuaModule(readFileSync(args.path, 'utf8')),
       loader: 'js',

@@ -5,6 +5,7 @@
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { cpus, loadavg } from 'node:os';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { build, type Plugin } from 'esbuild';
@@ -143,6 +144,11 @@ const summary = Object.entries(results).map(([name, r]) => {
   };
 });
 console.table(summary);
+console.log(
+  `load average ${loadavg()
+    .map((l) => l.toFixed(1))
+    .join(' ')} on ${cpus().length} cores`,
+);
 if (withRedis) {
   // The probes created the queues' meta keys under QUEUE_PREFIX bench-cold; leave nothing behind.
   const keys = execFileSync('redis-cli', ['--scan', '--pattern', 'bench-cold:*'], { encoding: 'utf8' })
@@ -157,6 +163,7 @@ writeFileSync(
     {
       measuredAt: new Date().toISOString(),
       node: process.version,
+      machine: { cpus: cpus().length, loadAverage: loadavg() },
       runs,
       targets: { bytes: TARGET_BYTES, initMs: TARGET_INIT_MS, appliesTo: ingestNames },
       results,
