@@ -10,8 +10,9 @@
 //    replaced by one that exports `en` (the default error map) alone.
 //  - Code paths this engine never takes are replaced by stubs that throw if they ever were taken: BullMQ's node-redis
 //    and Bun client adapters (the engine always passes ioredis clients, which BullMQ detects by `defineCommand`),
-//    zod's `fromJSONSchema` (the engine only exports JSON Schema), and pino's worker-thread transports (logs go to
-//    stdout). test/integration/bundles.test.ts runs the bundles end to end.
+//    zod's `fromJSONSchema` (the engine only exports JSON Schema), pino's worker-thread transports (logs go to
+//    stdout), and msgpackr's optional native extension (msgpackr falls back to JavaScript when it cannot load it, and
+//    looking for the prebuilt binary at start costs file-system probes on every cold start). test/integration/bundles.test.ts runs the bundles end to end.
 const { existsSync, readFileSync } = require('node:fs');
 const path = require('node:path');
 
@@ -69,6 +70,14 @@ const leanDependencies = {
       sideEffects: false,
     }));
     build.onResolve({ filter: /^luxon$/ }, () => ({ path: luxonEsm }));
+    build.onResolve({ filter: /^msgpackr-extract$/ }, () => ({
+      path: 'msgpackr-extract',
+      namespace: 'atlas-stub',
+    }));
+    build.onLoad({ filter: /.*/, namespace: 'atlas-stub' }, () => ({
+      contents: `throw new Error('the native msgpackr-extract is not bundled');`,
+      loader: 'js',
+    }));
     build.onResolve({ filter: /^\.\.?\// }, (args) => {
       if (args.resolveDir.startsWith(bullmqEsm)) {
         const resolved = resolveRelative(args.resolveDir, args.path);

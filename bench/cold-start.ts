@@ -44,16 +44,19 @@ const httpEvent = {
 
 /** Runs in a fresh process: import the bundle, then call the handler once. Prints {initMs, firstMs}. */
 const probe = `
+const c0 = process.cpuUsage();
 const t0 = performance.now();
 const mod = await import(process.env.BUNDLE);
 const initMs = performance.now() - t0;
+const cpu = process.cpuUsage(c0);
+const initCpuMs = (cpu.user + cpu.system) / 1000;
 let firstMs = null, firstError = null;
 if (process.env.WITH_REDIS === '1') {
   const event = process.env.EVENT_KIND === 'sqs' ? { Records: [] } : ${JSON.stringify(httpEvent)};
   const t1 = performance.now();
   try { await mod.handler(event); firstMs = performance.now() - t1; } catch (e) { firstError = String(e && e.message || e); }
 }
-process.stdout.write(JSON.stringify({ initMs, firstMs, firstError }));
+process.stdout.write(JSON.stringify({ initMs, initCpuMs, firstMs, firstError }));
 process.exit(0);
 `;
 
@@ -86,11 +89,14 @@ for (const [name, handler] of Object.entries(handlers)) {
     legalComments: 'none',
     plugins,
     logLevel: 'error',
-    banner: { js: "import { createRequire } from 'module'; const require = createRequire(import.meta.url);" },
+    banner: {
+      js: "import { createRequire as __atlasCreateRequire } from 'module'; const require = __atlasCreateRequire(import.meta.url);",
+    },
   });
   const bytes = statSync(outfile).size;
   const gzipBytes = gzipSync(readFileSync(outfile)).length;
-  const samples: { initMs: number; firstMs: number | null; firstError: string | null }[] = [];
+  const samples: { initMs: number; initCpuMs: number; firstMs: number | null; firstError: string | null }[] =
+    [];
   for (let i = 0; i < runs; i += 1) {
     const output = execFileSync(process.execPath, ['--input-type=module', '-e', probe], {
       env: {
@@ -112,6 +118,7 @@ for (const [name, handler] of Object.entries(handlers)) {
     bytes,
     gzipBytes,
     initMs: { median: median(samples.map((s) => s.initMs)), runs: samples.map((s) => s.initMs) },
+    initCpuMs: { median: median(samples.map((s) => s.initCpuMs)), runs: samples.map((s) => s.initCpuMs) },
     ...(first.length > 0
       ? { firstRequestMs: { median: median(first), runs: first } }
       : { firstRequestMs: samples[0]?.firstError ?? 'skipped: no Redis' }),
@@ -124,6 +131,7 @@ const summary = Object.entries(results).map(([name, r]) => {
     bytes: number;
     gzipBytes: number;
     initMs: { median: number };
+    initCpuMs: { median: number };
     firstRequestMs: unknown;
   };
   const targeted = ingestNames.includes(name);
@@ -132,6 +140,7 @@ const summary = Object.entries(results).map(([name, r]) => {
     'size (bytes)': result.bytes,
     'gzip (bytes)': result.gzipBytes,
     'init median (ms)': Number(result.initMs.median.toFixed(1)),
+    'init CPU median (ms)': Number(result.initCpuMs.median.toFixed(1)),
     'first request median (ms)':
       typeof result.firstRequestMs === 'object' && result.firstRequestMs
         ? Number((result.firstRequestMs as { median: number }).median.toFixed(1))

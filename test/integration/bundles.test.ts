@@ -26,7 +26,7 @@ async function bundle(entry: string, outfile: string): Promise<void> {
     mainFields: ['module', 'main'],
     plugins,
     logLevel: 'error',
-    banner: { js: "import { createRequire } from 'module'; const require = createRequire(import.meta.url);" },
+    banner: { js: "import { createRequire as __atlasCreateRequire } from 'module'; const require = __atlasCreateRequire(import.meta.url);" },
   });
 }
 
