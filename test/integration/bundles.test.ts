@@ -26,7 +26,9 @@ async function bundle(entry: string, outfile: string): Promise<void> {
     mainFields: ['module', 'main'],
     plugins,
     logLevel: 'error',
-    banner: { js: "import { createRequire as __atlasCreateRequire } from 'module'; const require = __atlasCreateRequire(import.meta.url);" },
+    banner: {
+      js: "import { createRequire as __atlasCreateRequire } from 'module'; const require = __atlasCreateRequire(import.meta.url);",
+    },
   });
 }
 
@@ -93,5 +95,45 @@ describe('bundled ingest handler and worker', () => {
     const execution = await settledExecution(h, apiKey, workflowId, ['completed'], 20_000);
     expect(execution.steps.map((step: any) => step.nodeId)).toEqual(['start', 'pause', 'tag']);
     expect((await h.engine.leads.get(execution.orgId, 'lead_b'))?.tags).toEqual(['bundled']);
+  });
+});
+
+describe("BullMQ's Lua scripts after the bundler strips their comments", () => {
+  it('every script still compiles on Redis and keeps its code lines in order', async () => {
+    const require = createRequire(import.meta.url);
+    const { minifyLuaModule } = require('../../esbuild-plugins.cjs') as {
+      minifyLuaModule(source: string): string;
+    };
+    const dir = path.join(path.dirname(require.resolve('bullmq/package.json')), 'dist', 'esm', 'scripts');
+    const { Redis } = await import('ioredis');
+    const redis = new Redis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379');
+    const { readdirSync, readFileSync } = await import('node:fs');
+    const contentOf = (source: string) => /const content = `([\s\S]*?)`;/.exec(source)?.[1];
+    let checked = 0;
+    try {
+      for (const file of readdirSync(dir).filter((name) => /-\d+\.js$/.test(name))) {
+        const original = contentOf(readFileSync(path.join(dir, file), 'utf8'));
+        const minified = contentOf(minifyLuaModule(readFileSync(path.join(dir, file), 'utf8')));
+        expect(minified, file).toBeDefined();
+        // Besides block comments (`]] local rcall = …` keeps its code), only whole lines go: what is left is the
+        // original's lines, trimmed, in their order.
+        const lines = original!
+          .replace(/--\[(=*)\[[\s\S]*?\]\1\]/g, '')
+          .split('\n')
+          .map((line) => line.trim());
+        let at = 0;
+        for (const line of minified!.trim().split('\n')) {
+          at = lines.indexOf(line, at);
+          expect(at, `${file}: ${line}`).toBeGreaterThanOrEqual(0);
+          at += 1;
+        }
+        expect(minified!.length, file).toBeLessThan(original!.length);
+        await expect(redis.script('LOAD', minified!), file).resolves.toMatch(/^[0-9a-f]{40}$/);
+        checked += 1;
+      }
+    } finally {
+      redis.disconnect();
+    }
+    expect(checked).toBeGreaterThan(50);
   });
 });
