@@ -40,7 +40,9 @@ const result = await build({
   plugins,
   metafile: true,
   logLevel: 'warning',
-  banner: { js: "import { createRequire as __atlasCreateRequire } from 'module'; const require = __atlasCreateRequire(import.meta.url);" },
+  banner: {
+    js: "import { createRequire as __atlasCreateRequire } from 'module'; const require = __atlasCreateRequire(import.meta.url);",
+  },
 });
 for (const [file, output] of Object.entries(result.metafile.outputs))
   if (file.endsWith('.mjs')) console.log(`${file}  ${(output.bytes / 1024).toFixed(0)} KiB`);
