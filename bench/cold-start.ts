@@ -1,6 +1,7 @@
 // Cold start of each Lambda handler: bundle it as deployed (esbuild, minified, the shared plugins), then measure the
 // bundle's size and, in fresh Node processes, the time to import it (module initialisation) and to answer a first
-// request against a local Redis (initialisation + connecting). Writes bench/results/cold-start.json.
+// request against a local Redis (initialisation + connecting), as deployed (without --enable-source-maps). Writes
+// bench/results/cold-start.json.
 // Run: npm run bench:cold [-- --runs 9]
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
