@@ -73,6 +73,18 @@ function redisAnswers(): boolean {
 }
 
 const withRedis = redisAnswers();
+
+/** Calibration: the CPU a bare Node spends booting here (some 30-40 ms on an idle laptop); load inflates every figure. */
+const bootCpuMs = median(
+  Array.from({ length: 5 }, () => {
+    const out = execFileSync(
+      process.execPath,
+      ['-e', 'const u = process.cpuUsage(); process.stdout.write(String((u.user + u.system) / 1000))'],
+      { encoding: 'utf8' },
+    );
+    return Number(out);
+  }),
+);
 const results: Record<string, unknown> = {};
 
 for (const [name, handler] of Object.entries(handlers)) {
@@ -157,7 +169,7 @@ console.table(summary);
 console.log(
   `load average ${loadavg()
     .map((l) => l.toFixed(1))
-    .join(' ')} on ${cpus().length} cores`,
+    .join(' ')} on ${cpus().length} cores; a bare Node boot costs ${bootCpuMs.toFixed(0)} ms CPU here`,
 );
 if (withRedis) {
   // The probes created the queues' meta keys under QUEUE_PREFIX bench-cold; leave nothing behind.
@@ -173,7 +185,7 @@ writeFileSync(
     {
       measuredAt: new Date().toISOString(),
       node: process.version,
-      machine: { cpus: cpus().length, loadAverage: loadavg() },
+      machine: { cpus: cpus().length, loadAverage: loadavg(), nodeBootCpuMs: bootCpuMs },
       runs,
       targets: { bytes: TARGET_BYTES, initMs: TARGET_INIT_MS, appliesTo: ingestNames },
       results,
