@@ -22,6 +22,7 @@ import { EngineEvent } from './events/schema.js';
 import { createLeadStore } from './leads/store.js';
 import { createNodeRunner, Deferred, type ActionRegistry } from './nodes/runner.js';
 import { inlineNodeTypes, type NodeType } from './workflows/schema.js';
+import { createEngineEvents, type EngineEvents } from './observability/engine-events.js';
 import type { Logger } from './observability/logger.js';
 import { createOrgCache, createOrgStore } from './orgs/store.js';
 import { createDeadLetter } from './queue/dead-letter.js';
@@ -37,6 +38,8 @@ export interface EngineOptions {
   integrations?: Partial<Record<'meta' | 'stripe', IntegrationProvider>>;
   /** Called in this process when an execution reaches a final status (benchmarks, tests). */
   onExecutionFinished?(state: ExecutionState): void;
+  /** Engine events out; by default an EventBridge publisher when ENGINE_EVENTS_BUS is set. */
+  engineEvents?: EngineEvents;
 }
 
 export type Engine = Awaited<ReturnType<typeof createEngine>>;
@@ -52,6 +55,8 @@ export async function createEngine(config: Config, logger: Logger, options: Engi
   const leads = createLeadStore(redis, keys);
   const executions = createExecutionStore(redis, keys);
   const outbox = createOutbox(redis, keys);
+  const engineEvents = options.engineEvents ?? createEngineEvents({ config, logger });
+  const publish = engineEvents?.publish;
 
   const enqueuers = createEnqueuers(queues);
   const orgSettings = createOrgCache(orgs);
@@ -66,6 +71,7 @@ export async function createEngine(config: Config, logger: Logger, options: Engi
     defaultRetentionDays: config.RETENTION_DAYS,
     ...(options.onExecutionFinished ? { onFinished: options.onExecutionFinished } : {}),
     removeTimers: enqueuers.removeTimers,
+    publish,
   });
 
   const actions: ActionRegistry = {
@@ -119,6 +125,7 @@ export async function createEngine(config: Config, logger: Logger, options: Engi
     forms,
     enqueue: enqueuers.nodeJobs,
     removeTimers: enqueuers.removeTimers,
+    publish,
   });
 
   /** Keeps one workflow's job schedulers in step with what is published now (after publish and unpublish). */
@@ -160,6 +167,7 @@ export async function createEngine(config: Config, logger: Logger, options: Engi
     redis,
     keys,
     queues,
+    publish,
     async revive(entry) {
       if (entry.executionId) await lifecycle.revive(entry.executionId);
     },
@@ -203,6 +211,7 @@ export async function createEngine(config: Config, logger: Logger, options: Engi
     ingest,
     syncSchedules,
     reconcileSchedules,
+    engineEvents,
 
     /** Starts the trigger, node, wait and cleanup workers in this process. */
     async startWorkers(): Promise<WorkerSet> {
@@ -256,6 +265,7 @@ export async function createEngine(config: Config, logger: Logger, options: Engi
     async close(): Promise<void> {
       clearInterval(reconcileTimer);
       await Promise.all(workerSets.map((set) => set.close()));
+      await engineEvents?.close();
       await closeQueues(queues);
       await connections.close();
     },

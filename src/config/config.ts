@@ -59,6 +59,39 @@ export const ConfigSchema = z.object({
   META_GRAPH_BASE_URL: z.url().default('https://graph.facebook.com'),
   SMTP_URL: z.string().optional(),
   AI_BASE_URL: z.url().default('https://api.openai.com/v1'),
+
+  /** Public base URL of the HTTP API (`https://api.example.com`): Twilio signs the URL it called, and webhook URLs are shown with it. When unset, the request's Host header is used (local use only). */
+  PUBLIC_BASE_URL: z.url({ protocol: /^https?$/ }).optional(),
+  /** HMAC key of the email tracking tokens (open pixel, click redirect); tracking answers 404 while it is unset. */
+  TRACKING_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
+  /** Largest clock difference accepted on a timestamped webhook signature (`generic`, `stripe`). @defaultValue 300 */
+  WEBHOOK_TOLERANCE_SECONDS: intFrom(300, 1),
+  /** How long the signature of an untimestamped webhook (`twilio`, `meta`) is remembered to refuse a replay. @defaultValue 86400 */
+  WEBHOOK_REPLAY_TTL_SECONDS: intFrom(24 * 3600, 60),
+  /** EventBridge `source` values whose events the EventBridge handler accepts. @defaultValue atlas.crm */
+  EVENTBRIDGE_SOURCES: z
+    .string()
+    .default('atlas.crm')
+    .transform((text) =>
+      text
+        .split(',')
+        .map((item) => item.trim())
+        .filter(Boolean),
+    ),
+  /** EventBridge bus that receives the engine's events (execution started, ended, step dead-lettered); off when unset. */
+  ENGINE_EVENTS_BUS: z.string().min(1).max(1600).optional(),
+  /** `source` of the engine's events on that bus. @defaultValue atlas.automations */
+  ENGINE_EVENTS_SOURCE: z.string().min(1).max(256).default('atlas.automations'),
+  /** EventBridge endpoint override (tests point it at a loopback fake). */
+  EVENTBRIDGE_ENDPOINT: z.url().optional(),
+  /** AWS region of the EventBridge client; the SDK's own resolution applies when unset. */
+  AWS_REGION: z.string().min(1).optional(),
+  /** How often a worker writes queue depths as CloudWatch embedded metrics to stdout; 0 turns it off. @defaultValue 0 */
+  QUEUE_METRICS_INTERVAL_MS: intFrom(0, 0),
+  /** CloudWatch namespace of those metrics. @defaultValue AtlasAutomations */
+  METRICS_NAMESPACE: z.string().min(1).max(255).default('AtlasAutomations'),
+  /** Deployment stage, a dimension of the metrics. @defaultValue local */
+  STAGE: z.string().min(1).max(64).default('local'),
 });
 
 export type Config = Readonly<z.output<typeof ConfigSchema>>;

@@ -1,6 +1,7 @@
 // The end of an execution: finalizing it, cancelling it, and sweeping it away after the retention period.
 import type { Keys } from '../shared/keys.js';
 import type { RedisClient } from '../queue/redis.js';
+import type { EngineEventType, PublishEngineEvent } from '../observability/engine-events.js';
 import type { OrgStore } from '../orgs/store.js';
 import { terminalStatuses, type ExecutionState, type ExecutionStore } from './executions.js';
 
@@ -16,8 +17,17 @@ export interface LifecycleDeps {
   onFinished?(state: ExecutionState): void;
   /** Removes delayed jobs (pending waits) by job id. */
   removeTimers(jobIds: string[]): Promise<void>;
+  /** Announces each execution that ends (engine events out); optional. */
+  publish?: PublishEngineEvent;
   now?: () => number;
 }
+
+const endedEvents: Record<string, EngineEventType> = {
+  completed: 'Execution Completed',
+  failed: 'Execution Failed',
+  exited: 'Execution Exited',
+  cancelled: 'Execution Cancelled',
+};
 
 export function createLifecycle(deps: LifecycleDeps) {
   const { redis, keys, executions } = deps;
@@ -48,6 +58,21 @@ export function createLifecycle(deps: LifecycleDeps) {
       redis.hincrby(keys.stats(state.orgId), `${state.workflowId}:${state.status}`, 1),
       executions.expire(state.id, days * DAY_SECONDS + DAY_SECONDS),
     ]);
+    const detailType = endedEvents[state.status];
+    if (detailType) {
+      deps.publish?.(detailType, {
+        orgId: state.orgId,
+        executionId: state.id,
+        workflowId: state.workflowId,
+        version: state.version,
+        leadId: state.leadId,
+        status: state.status,
+        startedAt: state.startedAt,
+        finishedAt: state.finishedAt ?? new Date(clock()).toISOString(),
+        ...(state.error ? { error: state.error } : {}),
+        ...(state.endReason ? { endReason: state.endReason } : {}),
+      });
+    }
     deps.onFinished?.(state);
   }
 

@@ -1,6 +1,7 @@
 // The trigger side: an accepted event ends goals and waits it satisfies, then starts the workflows it triggers.
 import type { EngineEvent } from '../events/schema.js';
 import type { Lead, LeadStore } from '../leads/store.js';
+import type { PublishEngineEvent } from '../observability/engine-events.js';
 import type { RedisClient } from '../queue/redis.js';
 import { stableId } from '../shared/ids.js';
 import type { Keys } from '../shared/keys.js';
@@ -37,6 +38,8 @@ export interface StartDeps {
     started(event: EngineEvent, leadId: string, formId: string): Promise<void>;
     submitted(event: EngineEvent, leadId: string, formId: string): Promise<void>;
   };
+  /** Announces each execution it creates (engine events out); optional. */
+  publish?: PublishEngineEvent;
   now?: () => number;
 }
 
@@ -162,6 +165,18 @@ export function createStarter(deps: StartDeps) {
         : undefined,
       created ? redis.hincrby(keys.stats(event.orgId), `${match.workflowId}:started`, 1) : undefined,
     ]);
+    if (created) {
+      deps.publish?.('Execution Started', {
+        orgId: event.orgId,
+        executionId,
+        workflowId: match.workflowId,
+        version: match.version,
+        leadId,
+        eventId: event.id,
+        eventType: event.type,
+        startedAt,
+      });
+    }
     const jobs = plan.map((next) => {
       const data: NodeJobData = {
         orgId: event.orgId,

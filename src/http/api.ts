@@ -1,18 +1,18 @@
 // The public HTTP API of DESIGN.md, transport-neutral: the local server and the Lambda handler both call `handle`.
 import { z } from 'zod';
 import type { Engine } from '../app.js';
-import { ingestEvents } from '../events/ingest.js';
-import { EventBatch, EventInput, LeadId } from '../events/schema.js';
-import { CreateOrgInput, OrgSettingsInput, secretsEqual } from '../orgs/store.js';
+import { LeadId } from '../events/schema.js';
+import { CreateOrgInput, OrgSettingsInput } from '../orgs/store.js';
 import type { Logger } from '../observability/logger.js';
 import { queueHealth } from '../observability/queues.js';
 import { HttpError, notFound } from '../shared/errors.js';
 import { workflowJsonSchema } from '../workflows/json-schema.js';
 import { WorkflowDefinition } from '../workflows/schema.js';
+import { createAuthenticator, jsonBody as body, orgOf, type Principal } from './auth.js';
+import { ingestRoutes, publicIngestPatterns } from './ingest-routes.js';
 import { createRouter, errorResponse, json, parseWith, type Params, type Route } from './router.js';
 import type { ApiRequest, ApiResponse } from './types.js';
-
-type Principal = { kind: 'admin' } | { kind: 'org'; orgId: string };
+import { webhookSecretRoutes } from './webhook-secret-routes.js';
 
 interface Context {
   engine: Engine;
@@ -20,23 +20,6 @@ interface Context {
 }
 
 const Limit = z.coerce.number().int().min(1).max(1000).default(100);
-
-function body(request: ApiRequest): unknown {
-  if (request.body.trim() === '')
-    throw new HttpError(400, 'invalid_json', 'request body is empty; send a JSON object');
-  try {
-    return JSON.parse(request.body) as unknown;
-  } catch (error) {
-    throw new HttpError(400, 'invalid_json', `request body is not valid JSON: ${(error as Error).message}`);
-  }
-}
-
-async function orgOf(context: Context): Promise<string> {
-  const principal = await context.principal();
-  if (principal.kind !== 'org')
-    throw new HttpError(403, 'forbidden', 'this endpoint needs an organization API key');
-  return principal.orgId;
-}
 
 async function requireAdmin(context: Context): Promise<void> {
   if ((await context.principal()).kind !== 'admin')
@@ -109,20 +92,8 @@ const routes: Route<Context>[] = [
       return json(200, await context.engine.orgs.update(await orgOf(context), settings));
     },
   },
-  {
-    method: 'POST',
-    pattern: '/v1/events',
-    async handle(request, _params, context) {
-      const orgId = await orgOf(context);
-      const payload = body(request);
-      const events =
-        payload !== null && typeof payload === 'object' && 'events' in payload
-          ? parseWith(EventBatch, payload).events
-          : [parseWith(EventInput, payload)];
-      const accepted = await ingestEvents(context.engine, orgId, events);
-      return json(202, { accepted });
-    },
-  },
+  ...ingestRoutes,
+  ...webhookSecretRoutes,
   {
     method: 'POST',
     pattern: '/v1/workflows',
@@ -277,23 +248,14 @@ const routes: Route<Context>[] = [
   },
 ];
 
-const publicRoutes = new Set(['/healthz', '/v1/schema/workflow']);
+const publicPatterns = ['/healthz', '/v1/schema/workflow', ...publicIngestPatterns].map(
+  (pattern) => new RegExp(`^${pattern.replace(/:[A-Za-z]+/g, '[^/]+')}/?$`),
+);
+const isPublic = (path: string) => publicPatterns.some((pattern) => pattern.test(path));
 
 export function createApi(engine: Engine, logger: Logger) {
   const find = createRouter(routes);
-  const adminToken = engine.config.ADMIN_TOKEN;
-
-  async function authenticate(request: ApiRequest): Promise<Principal> {
-    const header = request.headers.authorization ?? '';
-    const match = /^Bearer\s+(\S+)$/i.exec(header);
-    if (!match) throw new HttpError(401, 'unauthorized', 'send Authorization: Bearer <API key>');
-    const token = match[1]!;
-    // Organization keys start with atl_ (an admin token may not): they skip the admin comparison.
-    if (adminToken && !token.startsWith('atl_') && secretsEqual(token, adminToken)) return { kind: 'admin' };
-    const orgId = await engine.orgs.authenticate(token);
-    if (!orgId) throw new HttpError(401, 'unauthorized', 'unknown API key');
-    return { kind: 'org', orgId };
-  }
+  const authenticate = createAuthenticator(engine.orgs, engine.config.ADMIN_TOKEN);
 
   return async function handle(request: ApiRequest): Promise<ApiResponse> {
     try {
@@ -310,7 +272,7 @@ export function createApi(engine: Engine, logger: Logger) {
         principal: () => (principal ??= authenticate(request)),
       };
       // Authenticate before routing, so an anonymous caller learns nothing about which routes exist.
-      if (!publicRoutes.has(request.path)) await context.principal();
+      if (!isPublic(request.path)) await context.principal();
       const { route, params } = find(request.method.toUpperCase(), request.path);
       return await route.handle(request, params as Params, context);
     } catch (error) {

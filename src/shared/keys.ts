@@ -54,6 +54,11 @@ export function createKeys(prefix: string) {
     /** String: marks a form abandonment as emitted for a lead and form, so derived and sent ones never double. */
     formAbandoned: (orgId: string, leadId: string, formId: string) =>
       `${org(orgId)}:abandoned:${leadId}:${formId}`,
+    /** Hash: webhook source to its secrets (JSON), read to verify inbound webhook signatures. */
+    webhookSecrets: (orgId: string) => `${org(orgId)}:webhook-secrets`,
+    /** String with a TTL: a webhook signature already accepted (replay protection). */
+    webhookSeen: (orgId: string, source: string, fingerprint: string) =>
+      `${org(orgId)}:webhook-seen:${source}:${fingerprint}`,
     /** Sorted set: this organization's dead-letter entries by time. */
     deadLetters: (orgId: string) => `${org(orgId)}:dlq`,
     /** List: the sandbox outbox of messages that were not sent to a real provider. */
