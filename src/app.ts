@@ -8,12 +8,16 @@ import { createWebhookAction } from './actions/webhook.js';
 import type { Config } from './config/config.js';
 import { createExecutionStore } from './engine/executions.js';
 import { NodeJobData, type NodeJobSpec } from './engine/jobs.js';
+import { createLeadIndex } from './engine/lead-index.js';
 import { createLifecycle } from './engine/lifecycle.js';
+import { createReplayer } from './engine/replay.js';
 import { createStarter } from './engine/start.js';
 import { EngineEvent } from './events/schema.js';
 import { createLeadStore } from './leads/store.js';
 import { createNodeRunner, type ActionRegistry } from './nodes/runner.js';
+import { createAudit } from './observability/audit.js';
 import type { Logger } from './observability/logger.js';
+import { createMetrics } from './observability/metrics.js';
 import { createOrgStore } from './orgs/store.js';
 import { createDeadLetter } from './queue/dead-letter.js';
 import { closeQueues, createQueues } from './queue/queues.js';
@@ -41,6 +45,9 @@ export async function createEngine(config: Config, logger: Logger, options: Engi
   const leads = createLeadStore(redis, keys);
   const executions = createExecutionStore(redis, keys);
   const outbox = createOutbox(redis, keys);
+  const metrics = createMetrics({ redis, keys });
+  const audit = createAudit(redis, keys);
+  const leadIndex = createLeadIndex(redis, keys);
 
   /** Continuations go to the head of the queue (LIFO) so running executions never wait behind a backlog of new ones. */
   const enqueue = (continuation: boolean) => async (specs: NodeJobSpec[]) => {
@@ -94,8 +101,18 @@ export async function createEngine(config: Config, logger: Logger, options: Engi
     actions,
     enqueue: enqueue(true),
     finalize: lifecycle.finalize,
+    observe(job, steps) {
+      metrics
+        .recordSteps(
+          job.orgId,
+          job.workflowId,
+          steps.map((step) => step.durationMs),
+        )
+        .catch((error: unknown) => logger.warn({ err: error }, 'could not record step metrics'));
+    },
   });
   const handleEvent = createStarter({ redis, keys, executions, workflows, leads, enqueue: enqueue(false) });
+  const replay = createReplayer({ redis, keys, executions, workflows, enqueue: enqueue(false) });
 
   const deadLetter = createDeadLetter({
     redis,
@@ -127,6 +144,10 @@ export async function createEngine(config: Config, logger: Logger, options: Engi
     outbox,
     lifecycle,
     deadLetter,
+    metrics,
+    audit,
+    leadIndex,
+    replay,
 
     /** Starts the trigger, node, wait and cleanup workers in this process. */
     async startWorkers(): Promise<WorkerSet> {
@@ -141,6 +162,7 @@ export async function createEngine(config: Config, logger: Logger, options: Engi
         },
         deadLetter,
         logger,
+        metrics.recordJob,
       );
       await queues.cleanup.upsertJobScheduler(
         'retention-sweep',

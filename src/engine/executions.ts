@@ -66,6 +66,13 @@ export interface ExecutionState {
   error?: StepError;
   /** Why a cancelled or exited execution ended. */
   endReason?: string;
+  /** Set on an execution started by replaying another from one of its nodes. */
+  replayOf?: ReplayLink;
+}
+
+export interface ReplayLink {
+  executionId: string;
+  nodeId: string;
 }
 
 const createScript = `
@@ -221,6 +228,7 @@ export interface NewExecution {
   event: Record<string, unknown>;
   triggerStep: StepRecord;
   plan: PlannedJob[];
+  replayOf?: ReplayLink;
 }
 
 export interface CommitInput {
@@ -265,6 +273,7 @@ export function createExecutionStore(redis: RedisClient, keys: Keys) {
         startedAt: now,
         updatedAt: now,
         ...(input.plan.length === 0 ? { finishedAt: now } : {}),
+        ...(input.replayOf ? { replayOf: JSON.stringify(input.replayOf) } : {}),
       };
       const created = await scripts.atlasCreateExecution(
         k.state,
@@ -419,5 +428,6 @@ function parseState(hash: Record<string, string>): ExecutionState | undefined {
   if (hash.waitingUntil) state.waitingUntil = hash.waitingUntil;
   if (hash.error) state.error = JSON.parse(hash.error) as StepError;
   if (hash.endReason) state.endReason = hash.endReason;
+  if (hash.replayOf) state.replayOf = JSON.parse(hash.replayOf) as ReplayLink;
   return state;
 }

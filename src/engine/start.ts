@@ -8,6 +8,7 @@ import { matchTriggers, type TriggerMatch } from '../triggers/match.js';
 import type { WorkflowStore } from '../workflows/store.js';
 import { terminalStatuses, type ExecutionStore, type PlannedJob } from './executions.js';
 import { nodeJobId, type NodeJobSpec } from './jobs.js';
+import { createLeadIndex } from './lead-index.js';
 import { planNext } from './plan.js';
 
 export interface StartDeps {
@@ -35,6 +36,7 @@ export function executionIdFor(orgId: string, eventId: string, workflowId: strin
 export function createStarter(deps: StartDeps) {
   const clock = deps.now ?? Date.now;
   const { redis, keys } = deps;
+  const leadIndex = createLeadIndex(redis, keys);
 
   /** Applies the workflow's enrolment rule. Idempotent for the same execution id. */
   async function enrol(
@@ -116,6 +118,7 @@ export function createStarter(deps: StartDeps) {
       await Promise.all([
         redis.zadd(keys.executionsOf(event.orgId, match.workflowId), clock(), executionId),
         redis.hincrby(keys.stats(event.orgId), `${match.workflowId}:started`, 1),
+        leadId ? leadIndex.addExecution(event.orgId, leadId, executionId, clock()) : undefined,
       ]);
     }
     const jobs = plan.map((next) => {
@@ -139,6 +142,7 @@ export function createStarter(deps: StartDeps) {
     const [workflows, lead] = await Promise.all([
       deps.workflows.published(event.orgId),
       leadId ? deps.leads.get(event.orgId, leadId) : Promise.resolve(undefined),
+      leadIndex.remember(event.orgId, event.lead, leadId ?? undefined),
     ]);
     const matches = matchTriggers(workflows, event.type, { event, lead: lead ?? {} });
     const outcomes = await Promise.all(matches.map((match) => start(event, leadId, match)));

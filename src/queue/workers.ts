@@ -53,6 +53,8 @@ export function startWorkers(
   handlers: Record<string, Handler>,
   deadLetter: DeadLetter,
   logger: Logger,
+  /** Told of every processed attempt (a delay asked for by a provider is not one), for the metrics in Redis. */
+  onJob?: (queue: string, outcome: 'completed' | 'failed', durationMs: number) => Promise<void>,
 ): WorkerSet {
   const workers = Object.entries(handlers).map(([name, handle]) => {
     const queue = name;
@@ -63,6 +65,14 @@ export function startWorkers(
       autorun: true,
     });
     worker.on('error', (error) => logger.error({ queue, err: error }, 'worker error'));
+    if (onJob) {
+      const report = (outcome: 'completed' | 'failed', job: Job | undefined) =>
+        onJob(queue, outcome, Date.now() - (job?.processedOn ?? Date.now())).catch((error: unknown) =>
+          logger.warn({ queue, err: error }, 'could not record job metrics'),
+        );
+      worker.on('completed', (job) => void report('completed', job));
+      worker.on('failed', (job) => void report('failed', job));
+    }
     return worker;
   });
   return {
