@@ -1,0 +1,215 @@
+// The graph of a workflow version: node types, the key parameter and edge labels readable; in the debugger each node
+// is coloured by what happened to it and the path taken is highlighted.
+import {
+  Background,
+  Controls,
+  Handle,
+  MarkerType,
+  Position,
+  ReactFlow,
+  ReactFlowProvider,
+  useStore,
+  type Edge,
+  type Node,
+  type NodeProps,
+  type ReactFlowState,
+} from '@xyflow/react';
+import { memo, useEffect, useMemo } from 'react';
+import type { Definition, WorkflowNode } from '../types';
+import { layout } from './layout';
+import { edgeKey, type ExecutionView, type NodeState } from './status';
+
+type StepNodeData = {
+  node: WorkflowNode;
+  state?: NodeState;
+  detail?: string;
+  selected: boolean;
+};
+
+const stateLabels: Record<NodeState, string> = {
+  done: 'done',
+  running: 'running',
+  retrying: 'retrying',
+  waiting: 'waiting',
+  failed: 'failed',
+  'dead-lettered': 'dead-lettered',
+  skipped: 'skipped',
+  pending: 'not yet',
+  'not-run': 'not run',
+};
+
+/** The one parameter that says most about a node, shortened for the box. */
+export function summary(node: WorkflowNode): string {
+  const params = node.params ?? {};
+  const pick = (value: unknown) => (typeof value === 'string' ? value : JSON.stringify(value));
+  switch (node.type) {
+    case 'trigger':
+      return node.event ?? '';
+    case 'send_email':
+      return pick(params.subject);
+    case 'send_sms':
+    case 'send_whatsapp':
+      return pick(params.body ?? params.templateName);
+    case 'wait':
+      return pick(params.duration ?? `until ${String(params.until)}`);
+    case 'branch': {
+      const condition = params.condition as { field?: string; op?: string; value?: unknown } | undefined;
+      return condition?.field
+        ? `${condition.field} ${condition.op} ${JSON.stringify(condition.value ?? '')}`
+        : 'condition';
+    }
+    case 'add_tag':
+      return pick(params.tag);
+    case 'change_status':
+      return pick(params.status);
+    case 'update_lead':
+      return Object.keys((params.fields as object | undefined) ?? {}).join(', ');
+    case 'webhook_call':
+      return `${pick(params.method ?? 'POST')} ${pick(params.url)}`;
+    case 'split':
+      return ((params.variants as { label: string; weight: number }[] | undefined) ?? [])
+        .map((v) => `${v.label}:${v.weight}`)
+        .join(' ');
+    case 'join':
+      return `joins ${pick(params.parallel)}`;
+    default:
+      return '';
+  }
+}
+
+const StepNode = memo(function StepNode({ data }: NodeProps<Node<StepNodeData>>) {
+  const { node, state, detail, selected } = data;
+  const text = summary(node);
+  return (
+    <div
+      className={`flow-node state-${state ?? 'none'}${selected ? ' selected' : ''}`}
+      data-node-id={node.id}
+      data-status={state ?? ''}
+      title={text}
+    >
+      <Handle type="target" position={Position.Top} />
+      <div className="flow-node-head">
+        <strong>{node.name ?? node.id}</strong>
+        <span className="flow-node-type">{node.type}</span>
+      </div>
+      <div className="flow-node-summary">{text}</div>
+      {state && (
+        <div className="flow-node-state">
+          {stateLabels[state]}
+          {detail ? ` · ${detail}` : ''}
+        </div>
+      )}
+      <Handle type="source" position={Position.Bottom} />
+    </div>
+  );
+});
+
+const nodeTypes = { step: StepNode };
+
+interface GraphProps {
+  definition: Definition;
+  view?: ExecutionView;
+  selected?: string;
+  onSelect?: (nodeId: string | undefined) => void;
+  /** Told once every node is drawn and measured. */
+  onReady?: () => void;
+  height?: number;
+}
+
+/** Every node drawn and measured (React Flow records handle bounds when it measures a node in the DOM). */
+const allMeasured = (state: ReactFlowState) => {
+  if (state.nodeLookup.size === 0) return false;
+  for (const node of state.nodeLookup.values()) if (node.internals.handleBounds === undefined) return false;
+  return true;
+};
+
+function ReadySignal({ onReady }: { onReady?: () => void }) {
+  const initialized = useStore(allMeasured);
+  useEffect(() => {
+    if (initialized) onReady?.();
+  }, [initialized, onReady]);
+  return null;
+}
+
+function nodeDetail(view: ExecutionView | undefined, id: string): string | undefined {
+  const node = view?.nodes[id];
+  if (!node) return undefined;
+  if (node.state === 'waiting' && node.until) return `until ${new Date(node.until).toLocaleTimeString()}`;
+  if (
+    (node.state === 'failed' || node.state === 'dead-lettered' || node.state === 'retrying') &&
+    node.lastError
+  )
+    return node.lastError.code;
+  const attempts = node.steps.filter((step) => step.status === 'failed').length;
+  return attempts > 0 && node.state === 'done' ? `after ${attempts} failed` : undefined;
+}
+
+function Graph({ definition, view, selected, onSelect, onReady, height = 520 }: GraphProps) {
+  const positions = useMemo(() => layout(definition), [definition]);
+  const nodes: Node<StepNodeData>[] = useMemo(
+    () =>
+      definition.nodes.map((node) => ({
+        id: node.id,
+        type: 'step',
+        position: positions.get(node.id) ?? { x: 0, y: 0 },
+        data: {
+          node,
+          ...(view ? { state: view.nodes[node.id]?.state } : {}),
+          detail: nodeDetail(view, node.id),
+          selected: selected === node.id,
+        } as StepNodeData,
+        draggable: false,
+        connectable: false,
+      })),
+    [definition, positions, view, selected],
+  );
+  const edges: Edge[] = useMemo(
+    () =>
+      definition.edges.map((edge) => {
+        const taken = view?.taken.has(edgeKey(edge.from, edge.to)) ?? false;
+        const target = view?.nodes[edge.to]?.state;
+        return {
+          id: `${edge.from}->${edge.to}:${edge.when ?? ''}`,
+          source: edge.from,
+          target: edge.to,
+          ...(edge.when !== undefined ? { label: edge.when } : {}),
+          labelBgPadding: [6, 3] as [number, number],
+          labelBgBorderRadius: 4,
+          animated: taken && (target === 'running' || target === 'retrying'),
+          className: taken ? 'edge-taken' : view ? 'edge-idle' : '',
+          markerEnd: { type: MarkerType.ArrowClosed },
+          style: taken ? { stroke: '#2563eb', strokeWidth: 3 } : view ? { stroke: '#cbd5e1' } : {},
+        };
+      }),
+    [definition, view],
+  );
+  return (
+    <div className="graph" style={{ height }} data-testid="graph">
+      <ReactFlow
+        nodes={nodes}
+        edges={edges}
+        nodeTypes={nodeTypes}
+        fitView
+        fitViewOptions={{ padding: 0.15, maxZoom: 1.1 }}
+        minZoom={0.05}
+        nodesDraggable={false}
+        nodesConnectable={false}
+        proOptions={{ hideAttribution: true }}
+        onNodeClick={(_event, node) => onSelect?.(node.id === selected ? undefined : node.id)}
+        onPaneClick={() => onSelect?.(undefined)}
+      >
+        <Background gap={24} />
+        <Controls showInteractive={false} />
+        <ReadySignal {...(onReady ? { onReady } : {})} />
+      </ReactFlow>
+    </div>
+  );
+}
+
+export function WorkflowGraph(props: GraphProps) {
+  return (
+    <ReactFlowProvider>
+      <Graph {...props} />
+    </ReactFlowProvider>
+  );
+}
