@@ -8,7 +8,7 @@ export interface ChartSeries {
   values: (number | null)[];
 }
 
-const palette = ['#2563eb', '#16a34a', '#dc2626', '#9333ea', '#ea580c', '#0891b2', '#65a30d', '#db2777'];
+const palette = ['#2563eb', '#16a34a', '#9333ea', '#ea580c', '#0891b2', '#65a30d', '#db2777', '#854d0e'];
 export const colorAt = (i: number) => palette[i % palette.length]!;
 
 export function TimeChart({

@@ -395,7 +395,7 @@ function Timeline({
                   {provider && <span className="mono">id {provider} </span>}
                   {step.until && <span>until {formatTime(step.until)} </span>}
                   {step.effect === 'replayed' && <span>effect already done </span>}
-                  {step.note && <span className="muted">{step.note}</span>}
+                  {step.note && <span className="muted"> {step.note}</span>}
                 </td>
               </tr>
               {open === i && (
