@@ -10,7 +10,7 @@ mkdirSync(`${out}/assets`, { recursive: true });
 const result = await build({
   entryPoints: ['ui/src/main.tsx'],
   bundle: true,
-  minify: true,
+  minify: process.env.UI_MINIFY !== '0',
   format: 'esm',
   target: ['chrome110', 'firefox110', 'safari16'],
   outdir: `${out}/assets`,

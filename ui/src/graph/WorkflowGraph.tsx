@@ -14,9 +14,9 @@ import {
   type NodeProps,
   type ReactFlowState,
 } from '@xyflow/react';
-import { memo, useEffect, useMemo } from 'react';
+import { memo, useEffect, useMemo, useState } from 'react';
 import type { Definition, WorkflowNode } from '../types';
-import { layout } from './layout';
+import { NODE_HEIGHT, NODE_WIDTH, layout } from './layout';
 import { edgeKey, type ExecutionView, type NodeState } from './status';
 
 type StepNodeData = {
@@ -116,15 +116,33 @@ interface GraphProps {
   height?: number;
 }
 
-/** Every node drawn and measured (React Flow records handle bounds when it measures a node in the DOM). */
-const allMeasured = (state: ReactFlowState) => {
-  if (state.nodeLookup.size === 0) return false;
-  for (const node of state.nodeLookup.values()) if (node.internals.handleBounds === undefined) return false;
+/** Graphs above this many nodes draw only what is in view and open on the part that matters. */
+export const LARGE_GRAPH = 40;
+const FOCUS_STATES = new Set<NodeState>(['failed', 'dead-lettered', 'retrying', 'running', 'waiting']);
+
+/**
+ * Drawn: the initial fit is done and every node in view is measured (React Flow records handle bounds when it
+ * measures a node in the DOM; with `onlyRenderVisibleElements` nodes out of view are not in the DOM).
+ */
+const drawn = (state: ReactFlowState) => {
+  if (state.nodeLookup.size === 0 || state.fitViewQueued || state.width === 0) return false;
+  const [x, y, zoom] = state.transform;
+  for (const node of state.nodeLookup.values()) {
+    const { x: nx, y: ny } = node.internals.positionAbsolute;
+    const left = nx * zoom + x;
+    const top = ny * zoom + y;
+    const inView =
+      left + NODE_WIDTH * zoom >= 0 &&
+      left <= state.width &&
+      top + NODE_HEIGHT * zoom >= 0 &&
+      top <= state.height;
+    if (inView && node.internals.handleBounds === undefined) return false;
+  }
   return true;
 };
 
 function ReadySignal({ onReady }: { onReady?: () => void }) {
-  const initialized = useStore(allMeasured);
+  const initialized = useStore(drawn);
   useEffect(() => {
     if (initialized) onReady?.();
   }, [initialized, onReady]);
@@ -146,6 +164,16 @@ function nodeDetail(view: ExecutionView | undefined, id: string): string | undef
 
 function Graph({ definition, view, selected, onSelect, onReady, height = 520 }: GraphProps) {
   const positions = useMemo(() => layout(definition), [definition]);
+  const large = definition.nodes.length > LARGE_GRAPH;
+  // A large graph opens on the nodes that need attention (else its start); decided once, when it is first drawn.
+  const [fitOptions] = useState(() => {
+    if (!large) return { padding: 0.15, maxZoom: 1.1 };
+    const attention = definition.nodes.filter((node) =>
+      FOCUS_STATES.has(view?.nodes[node.id]?.state ?? 'pending'),
+    );
+    const focus = (attention.length > 0 ? attention : definition.nodes).slice(0, 6);
+    return { padding: 0.3, maxZoom: 1, minZoom: 0.4, nodes: focus.map((node) => ({ id: node.id })) };
+  });
   const nodes: Node<StepNodeData>[] = useMemo(
     () =>
       definition.nodes.map((node) => ({
@@ -190,7 +218,8 @@ function Graph({ definition, view, selected, onSelect, onReady, height = 520 }: 
         edges={edges}
         nodeTypes={nodeTypes}
         fitView
-        fitViewOptions={{ padding: 0.15, maxZoom: 1.1 }}
+        fitViewOptions={fitOptions}
+        onlyRenderVisibleElements={large}
         minZoom={0.05}
         nodesDraggable={false}
         nodesConnectable={false}

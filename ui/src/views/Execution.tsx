@@ -1,6 +1,6 @@
 // The visual debugger of one execution: the graph coloured by what happened, the path taken, the step timeline, the
 // node inspector, and the actions (retry the failed step, cancel, replay from a node), live while it runs.
-import { Fragment, useCallback, useEffect, useMemo, useState } from 'react';
+import { Fragment, useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import { api, qs } from '../api';
 import {
   Badge,
@@ -19,6 +19,7 @@ import { Link, navigate } from '../router';
 import type {
   AuditEntry,
   DeadLetterEntry,
+  Definition,
   ExecutionDetail,
   Step,
   WorkflowRecord,
@@ -26,6 +27,19 @@ import type {
 } from '../types';
 
 const LIVE_POLL_MS = 1500;
+
+interface VersionInfo {
+  definition: Definition;
+  name: string;
+}
+
+async function loadVersion(workflowId: string, version: number): Promise<VersionInfo> {
+  const [found, workflow] = await Promise.all([
+    api<WorkflowVersion>(`/v1/workflows/${encodeURIComponent(workflowId)}/versions/${version}`),
+    api<WorkflowRecord>(`/v1/workflows/${encodeURIComponent(workflowId)}`),
+  ]);
+  return { definition: found.definition, name: workflow.name };
+}
 const liveStatuses = new Set(['running', 'waiting']);
 
 export function ExecutionView({ id }: { id: string }) {
@@ -36,44 +50,50 @@ export function ExecutionView({ id }: { id: string }) {
   const [replayFrom, setReplayFrom] = useState('');
   const [notice, setNotice] = useState<string>();
 
+  // A version never changes: fetched once, with the first state, so the graph and the timeline draw together.
+  const versions = useRef(new Map<string, Promise<VersionInfo | Error>>());
   const execution = useLoad(
     async () => {
       const detail = await api<ExecutionDetail>(`/v1/executions/${encodeURIComponent(id)}`);
-      const dead =
+      const key = `${detail.workflowId}@${detail.version}`;
+      if (!versions.current.has(key))
+        versions.current.set(
+          key,
+          loadVersion(detail.workflowId, detail.version).catch((error: Error) => error),
+        );
+      const [version, dead] = await Promise.all([
+        versions.current.get(key)!,
         detail.status === 'failed' || detail.status === 'running'
-          ? (await api<{ entries: DeadLetterEntry[] }>(`/v1/dead-letter${qs({ executionId: id })}`)).entries
-          : [];
-      return { detail, dead };
+          ? api<{ entries: DeadLetterEntry[] }>(`/v1/dead-letter${qs({ executionId: id })}`).then(
+              (r) => r.entries,
+            )
+          : [],
+      ]);
+      return { detail, dead, version };
     },
     [id],
     live ? LIVE_POLL_MS : false,
   );
   const detail = execution.data?.detail;
-  const versionKey = detail ? `${detail.workflowId}@${detail.version}` : '';
-  const version = useLoad(async () => {
-    if (!detail) return undefined;
-    const [found, workflow] = await Promise.all([
-      api<WorkflowVersion>(
-        `/v1/workflows/${encodeURIComponent(detail.workflowId)}/versions/${detail.version}`,
-      ),
-      api<WorkflowRecord>(`/v1/workflows/${encodeURIComponent(detail.workflowId)}`),
-    ]);
-    return { definition: found.definition, name: workflow.name };
-  }, [versionKey]);
+  const loaded = execution.data?.version;
+  const version = {
+    data: loaded instanceof Error ? undefined : loaded,
+    error: loaded instanceof Error ? loaded : undefined,
+  };
   const audit = useLoad(
     async () =>
       (await api<{ entries: AuditEntry[] }>('/v1/audit?limit=300')).entries.filter(
         (entry) => entry.target === id || entry.detail?.newExecutionId === id,
       ),
-    [id, execution.data?.detail.updatedAt],
+    [id, detail?.updatedAt],
   );
 
   const dead = execution.data?.dead;
   const view = useMemo(() => {
-    if (!detail || !version.data) return undefined;
+    if (!detail || !loaded || loaded instanceof Error) return undefined;
     const deadNodes = new Set((dead ?? []).map((entry) => String(entry.data.nodeId ?? entry.name)));
-    return deriveView(version.data.definition, detail, deadNodes);
-  }, [detail, version.data, dead]);
+    return deriveView(loaded.definition, detail, deadNodes);
+  }, [detail, loaded, dead]);
   const onReady = useCallback(() => setGraphReady(true), []);
   const status = detail?.status;
   useEffect(() => {
