@@ -77,6 +77,8 @@ describe('the web app', () => {
     await signIn(page, stack.baseUrl, org.apiKey);
     await page.fill('[data-testid="search-input"]', 'sarah@example.com');
     await page.press('[data-testid="search-input"]', 'Enter');
+    await page.waitForSelector(`a[href="/ui/executions/${failed.id}"]`);
+    await screenshot(page, 'executions');
     await page.click(`a[href="/ui/executions/${failed.id}"]`);
     await page.waitForSelector('[data-testid="debugger"][data-ready="true"]');
 
@@ -103,6 +105,11 @@ describe('the web app', () => {
     expect(await page.textContent('[data-testid="execution-audit"]')).toContain('execution.retry');
     expect(server.requests.filter((r) => r.url === '/crm')).toHaveLength(3);
     await screenshot(page, 'debugger-retried');
+
+    await page.click('nav >> text=Audit trail');
+    await page.waitForSelector('[data-testid="audit"]');
+    expect(await page.textContent('[data-testid="audit"]')).toContain(failed.id);
+    await screenshot(page, 'audit');
   });
 
   it('replays a completed execution from a chosen node as a new, linked execution', async () => {

@@ -143,73 +143,81 @@ export function DeadLetterView({ principal }: { principal: Principal }) {
       )}
       {list.length > 0 && (
         <div className="split">
-          <table className="table grow" data-testid="dead-letter-table">
-            <thead>
-              <tr>
-                <th>
-                  <input
-                    type="checkbox"
-                    aria-label="Select all"
-                    checked={selected.length === list.length}
-                    onChange={(event) =>
-                      setChecked(event.target.checked ? new Set(list.map((e) => e.id)) : new Set())
-                    }
-                  />
-                </th>
-                <th>Failed</th>
-                <th>Queue</th>
-                <th>Step</th>
-                <th>Workflow</th>
-                <th>Error</th>
-                <th>Attempts</th>
-                <th>Execution</th>
-                <th />
-              </tr>
-            </thead>
-            <tbody>
-              {list.map((entry) => (
-                <tr key={entry.id} className={inspected === entry.id ? 'selected' : ''} data-entry={entry.id}>
-                  <td>
+          <div className="grow scroll-x">
+            <table className="table" data-testid="dead-letter-table">
+              <thead>
+                <tr>
+                  <th>
                     <input
                       type="checkbox"
-                      aria-label={`Select ${entry.id}`}
-                      checked={checked.has(entry.id)}
-                      onChange={() => toggle(entry.id)}
+                      aria-label="Select all"
+                      checked={selected.length === list.length}
+                      onChange={(event) =>
+                        setChecked(event.target.checked ? new Set(list.map((e) => e.id)) : new Set())
+                      }
                     />
-                  </td>
-                  <td className="small">{formatTime(entry.failedAt)}</td>
-                  <td className="mono">{entry.queue}</td>
-                  <td>{entry.name}</td>
-                  <td>{names.get(String(entry.data.workflowId)) ?? String(entry.data.workflowId ?? '—')}</td>
-                  <td className="err small">
-                    <strong>{entry.error.code}</strong> {entry.error.message}
-                  </td>
-                  <td>{entry.attempts}</td>
-                  <td className="mono small">
-                    {entry.executionId && principal.kind === 'org' ? (
-                      <Link to={`/executions/${entry.executionId}`}>{entry.executionId}</Link>
-                    ) : (
-                      (entry.executionId ?? '—')
-                    )}
-                  </td>
-                  <td className="nowrap">
-                    <button
-                      type="button"
-                      onClick={() => setInspected(inspected === entry.id ? undefined : entry.id)}
-                    >
-                      Inspect
-                    </button>
-                    <button type="button" onClick={() => bulk('retry', [entry])}>
-                      Retry
-                    </button>
-                    <button type="button" className="danger" onClick={() => bulk('discard', [entry])}>
-                      Discard
-                    </button>
-                  </td>
+                  </th>
+                  <th>Failed</th>
+                  <th>Queue</th>
+                  <th>Step</th>
+                  <th>Workflow</th>
+                  <th>Error</th>
+                  <th>Attempts</th>
+                  <th>Execution</th>
+                  <th />
                 </tr>
-              ))}
-            </tbody>
-          </table>
+              </thead>
+              <tbody>
+                {list.map((entry) => (
+                  <tr
+                    key={entry.id}
+                    className={inspected === entry.id ? 'selected' : ''}
+                    data-entry={entry.id}
+                  >
+                    <td>
+                      <input
+                        type="checkbox"
+                        aria-label={`Select ${entry.id}`}
+                        checked={checked.has(entry.id)}
+                        onChange={() => toggle(entry.id)}
+                      />
+                    </td>
+                    <td className="small">{formatTime(entry.failedAt)}</td>
+                    <td className="mono">{entry.queue}</td>
+                    <td>{entry.name}</td>
+                    <td>
+                      {names.get(String(entry.data.workflowId)) ?? String(entry.data.workflowId ?? '—')}
+                    </td>
+                    <td className="err small">
+                      <strong>{entry.error.code}</strong> {entry.error.message}
+                    </td>
+                    <td>{entry.attempts}</td>
+                    <td className="mono small">
+                      {entry.executionId && principal.kind === 'org' ? (
+                        <Link to={`/executions/${entry.executionId}`}>{entry.executionId}</Link>
+                      ) : (
+                        (entry.executionId ?? '—')
+                      )}
+                    </td>
+                    <td className="nowrap">
+                      <button
+                        type="button"
+                        onClick={() => setInspected(inspected === entry.id ? undefined : entry.id)}
+                      >
+                        Inspect
+                      </button>
+                      <button type="button" onClick={() => bulk('retry', [entry])}>
+                        Retry
+                      </button>
+                      <button type="button" className="danger" onClick={() => bulk('discard', [entry])}>
+                        Discard
+                      </button>
+                    </td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </div>
           {inspectedEntry && (
             <aside className="side" data-testid="dead-letter-inspector">
               <h3 className="mono small">{inspectedEntry.id}</h3>
