@@ -1,6 +1,7 @@
 // How fast the debugger opens an execution of 200 steps: from navigation to the graph (every node measured) and the
 // timeline drawn, in Debian's chromium against the real engine and Redis. `npm run bench:ui` (RUNS=7 by default).
 import { mkdirSync, writeFileSync } from 'node:fs';
+import type { Page } from 'playwright-core';
 import { launchChromium, startStack } from '../test/support/browser.js';
 import { eventually } from '../test/support/harness.js';
 import { chain, publishWorkflow, trigger } from '../test/support/workflows.js';
@@ -30,7 +31,7 @@ try {
   const url = `${stack.baseUrl}/ui/executions/${execution.id}`;
 
   /** Milliseconds from navigation start (the page's own clock) to graph and timeline drawn. */
-  const open = async (page: import('playwright-core').Page) => {
+  const open = async (page: Page) => {
     const wall = Date.now();
     await page.goto(url);
     await page.waitForSelector('[data-testid="debugger"][data-ready="true"]', { timeout: 60_000 });
