@@ -8,7 +8,10 @@ import type { Keys } from '../shared/keys.js';
 export const normalizeEmail = (email: string) => email.trim().toLowerCase();
 export const normalizePhone = (phone: string) => phone.replace(/[^0-9+]/g, '');
 
-/** Lookups live as long as executions may: the longest retention (10 years) is not worth a TTL; 400 days is. */
+/**
+ * How long lookups and a lead's execution ids are kept after the lead's last event: longer than the default
+ * retention; executions an organization keeps longer are still found from their workflow's list.
+ */
 const LOOKUP_TTL_SECONDS = 400 * 24 * 3600;
 
 export function createLeadIndex(redis: RedisClient, keys: Keys) {
@@ -28,8 +31,14 @@ export function createLeadIndex(redis: RedisClient, keys: Keys) {
       await Promise.all(writes);
     },
 
+    /** Adds an execution to the lead's set, which forgets entries and expires after 400 days, so it stays bounded. */
     async addExecution(orgId: string, leadId: string, executionId: string, at: number): Promise<void> {
-      await redis.zadd(keys.leadExecutions(orgId, leadId), at, executionId);
+      const key = keys.leadExecutions(orgId, leadId);
+      await Promise.all([
+        redis.zadd(key, at, executionId),
+        redis.zremrangebyscore(key, '-inf', at - LOOKUP_TTL_SECONDS * 1000),
+        redis.expire(key, LOOKUP_TTL_SECONDS),
+      ]);
     },
 
     /** The lead id for an email or a phone number, if the engine saw one. */
