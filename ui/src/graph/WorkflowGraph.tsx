@@ -2,6 +2,7 @@
 // is coloured by what happened to it and the path taken is highlighted.
 import {
   Background,
+  BaseEdge,
   Controls,
   Handle,
   MarkerType,
@@ -10,13 +11,14 @@ import {
   ReactFlowProvider,
   useStore,
   type Edge,
+  type EdgeProps,
   type Node,
   type NodeProps,
   type ReactFlowState,
 } from '@xyflow/react';
 import { memo, useEffect, useMemo, useState } from 'react';
 import type { Definition, WorkflowNode } from '../types';
-import { NODE_HEIGHT, NODE_WIDTH, layout } from './layout';
+import { NODE_HEIGHT, NODE_WIDTH, layout, routedPath, type Point } from './layout';
 import { edgeKey, type ExecutionView, type NodeState } from './status';
 
 type StepNodeData = {
@@ -104,7 +106,34 @@ const StepNode = memo(function StepNode({ data }: NodeProps<Node<StepNodeData>>)
   );
 });
 
+type RoutedEdgeData = { bends: Point[]; label?: Point };
+
+/** An edge drawn through the bends dagre routed it along, with its label where dagre made room for it. */
+const RoutedEdge = memo(function RoutedEdge(props: EdgeProps<Edge<RoutedEdgeData>>) {
+  const { sourceX, sourceY, targetX, targetY, data, label, markerEnd, style } = props;
+  const bends = data?.bends ?? [];
+  const path = routedPath({ x: sourceX, y: sourceY }, bends, { x: targetX, y: targetY });
+  const spot = data?.label ?? { x: (sourceX + targetX) / 2, y: (sourceY + targetY) / 2 };
+  return (
+    <BaseEdge
+      path={path}
+      {...(markerEnd ? { markerEnd } : {})}
+      {...(style ? { style } : {})}
+      {...(label !== undefined
+        ? {
+            label,
+            labelX: spot.x,
+            labelY: spot.y,
+            labelBgPadding: [6, 3] as [number, number],
+            labelBgBorderRadius: 4,
+          }
+        : {})}
+    />
+  );
+});
+
 const nodeTypes = { step: StepNode };
+const edgeTypes = { routed: RoutedEdge };
 
 interface GraphProps {
   definition: Definition;
@@ -163,7 +192,7 @@ function nodeDetail(view: ExecutionView | undefined, id: string): string | undef
 }
 
 function Graph({ definition, view, selected, onSelect, onReady, height = 520 }: GraphProps) {
-  const positions = useMemo(() => layout(definition), [definition]);
+  const placed = useMemo(() => layout(definition), [definition]);
   const large = definition.nodes.length > LARGE_GRAPH;
   // A large graph opens on the nodes that need attention (else its start); decided once, when it is first drawn.
   const [fitOptions] = useState(() => {
@@ -179,7 +208,7 @@ function Graph({ definition, view, selected, onSelect, onReady, height = 520 }: 
       definition.nodes.map((node) => ({
         id: node.id,
         type: 'step',
-        position: positions.get(node.id) ?? { x: 0, y: 0 },
+        position: placed.nodes.get(node.id) ?? { x: 0, y: 0 },
         data: {
           node,
           ...(view ? { state: view.nodes[node.id]?.state } : {}),
@@ -189,27 +218,27 @@ function Graph({ definition, view, selected, onSelect, onReady, height = 520 }: 
         draggable: false,
         connectable: false,
       })),
-    [definition, positions, view, selected],
+    [definition, placed, view, selected],
   );
-  const edges: Edge[] = useMemo(
+  const edges: Edge<RoutedEdgeData>[] = useMemo(
     () =>
       definition.edges.map((edge) => {
         const taken = view?.taken.has(edgeKey(edge.from, edge.to)) ?? false;
         const target = view?.nodes[edge.to]?.state;
         return {
           id: `${edge.from}->${edge.to}:${edge.when ?? ''}`,
+          type: 'routed',
           source: edge.from,
           target: edge.to,
+          data: placed.edges.get(edgeKey(edge.from, edge.to)) ?? { bends: [] },
           ...(edge.when !== undefined ? { label: edge.when } : {}),
-          labelBgPadding: [6, 3] as [number, number],
-          labelBgBorderRadius: 4,
           animated: taken && (target === 'running' || target === 'retrying'),
           className: taken ? 'edge-taken' : view ? 'edge-idle' : '',
           markerEnd: { type: MarkerType.ArrowClosed },
           style: taken ? { stroke: '#2563eb', strokeWidth: 3 } : view ? { stroke: '#cbd5e1' } : {},
         };
       }),
-    [definition, view],
+    [definition, placed, view],
   );
   return (
     <div className="graph" style={{ height }} data-testid="graph">
@@ -217,6 +246,7 @@ function Graph({ definition, view, selected, onSelect, onReady, height = 520 }: 
         nodes={nodes}
         edges={edges}
         nodeTypes={nodeTypes}
+        edgeTypes={edgeTypes}
         fitView
         fitViewOptions={fitOptions}
         onlyRenderVisibleElements={large}
