@@ -34,7 +34,7 @@ export function Timeline({
       <tbody>
         {steps.map((step, i) => {
           const offset = Date.parse(step.startedAt) - start;
-          const provider = providerIdOf(step.output);
+          const provider = step.type === 'trigger' ? undefined : providerIdOf(step.output);
           return (
             <Fragment key={i}>
               <tr
