@@ -11,8 +11,10 @@ export default tseslint.config(
       '.serverless/**',
       '.esbuild/**',
       'dist/**',
+      'ui/dist/**',
       '.local/**',
       'coverage/**',
+      'test-artifacts/**',
       'bench/results/**',
     ],
   },
@@ -26,7 +28,7 @@ export default tseslint.config(
   },
   {
     files: ['**/*.mjs', '**/*.js'],
-    languageOptions: { globals: { console: 'readonly', process: 'readonly' } },
+    languageOptions: { globals: { console: 'readonly', process: 'readonly', URL: 'readonly' } },
   },
   {
     files: ['**/*.cjs'],

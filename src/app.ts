@@ -8,7 +8,9 @@ import { createWebhookAction } from './actions/webhook.js';
 import type { Config } from './config/config.js';
 import { createExecutionStore, type ExecutionState } from './engine/executions.js';
 import { NodeJobData } from './engine/jobs.js';
+import { createLeadIndex } from './engine/lead-index.js';
 import { createLifecycle } from './engine/lifecycle.js';
+import { createReplayer } from './engine/replay.js';
 import { createStarter } from './engine/start.js';
 import { createWaiters } from './engine/waiters.js';
 import { ingestEvents } from './events/ingest.js';
@@ -22,8 +24,10 @@ import { EngineEvent } from './events/schema.js';
 import { createLeadStore } from './leads/store.js';
 import { createNodeRunner, Deferred, type ActionRegistry } from './nodes/runner.js';
 import { inlineNodeTypes, type NodeType } from './workflows/schema.js';
+import { createAudit } from './observability/audit.js';
 import { createEngineEvents, type EngineEvents } from './observability/engine-events.js';
 import type { Logger } from './observability/logger.js';
+import { createMetrics } from './observability/metrics.js';
 import { createOrgCache, createOrgStore } from './orgs/store.js';
 import { createDeadLetter } from './queue/dead-letter.js';
 import { closeQueues, createQueues } from './queue/queues.js';
@@ -57,6 +61,9 @@ export async function createEngine(config: Config, logger: Logger, options: Engi
   const outbox = createOutbox(redis, keys);
   const engineEvents = options.engineEvents ?? createEngineEvents({ config, logger });
   const publish = engineEvents?.publish;
+  const metrics = createMetrics({ redis, keys });
+  const audit = createAudit(redis, keys);
+  const leadIndex = createLeadIndex(redis, keys);
 
   const enqueuers = createEnqueuers(queues);
   const orgSettings = createOrgCache(orgs);
@@ -90,6 +97,15 @@ export async function createEngine(config: Config, logger: Logger, options: Engi
     org: orgSettings,
     enqueue: (specs) => enqueuers.nodeJobs(specs, true),
     finalize: lifecycle.finalize,
+    observe(job, steps) {
+      metrics
+        .recordSteps(
+          job.orgId,
+          job.workflowId,
+          steps.map((step) => step.durationMs),
+        )
+        .catch((error: unknown) => logger.warn({ err: error }, 'could not record step metrics'));
+    },
   });
 
   const ingest = (orgId: string, events: EventInput[]) =>
@@ -162,6 +178,13 @@ export async function createEngine(config: Config, logger: Logger, options: Engi
       { ...firing, firingId: job.id! },
     );
   };
+  const replay = createReplayer({
+    redis,
+    keys,
+    executions,
+    workflows,
+    enqueue: (specs) => enqueuers.nodeJobs(specs, false),
+  });
 
   const deadLetter = createDeadLetter({
     redis,
@@ -212,6 +235,10 @@ export async function createEngine(config: Config, logger: Logger, options: Engi
     syncSchedules,
     reconcileSchedules,
     engineEvents,
+    metrics,
+    audit,
+    leadIndex,
+    replay,
 
     /** Starts the trigger, node, wait and cleanup workers in this process. */
     async startWorkers(): Promise<WorkerSet> {
@@ -227,6 +254,7 @@ export async function createEngine(config: Config, logger: Logger, options: Engi
         deadLetter,
         logger,
         abandon,
+        metrics.recordJob,
       );
       await queues.cleanup.upsertJobScheduler(
         'retention-sweep',

@@ -54,6 +54,16 @@ export const ConfigSchema = z.object({
   /** Hosts, IPs or CIDR ranges that outbound webhooks may reach even though they are private. */
   WEBHOOK_ALLOWLIST: list,
   MAX_BODY_BYTES: intFrom(1024 * 1024, 1024),
+  /**
+   * Serve `GET /metrics` (Prometheus) without the admin token, for a scraper inside a private network.
+   * @defaultValue false
+   */
+  METRICS_PUBLIC: z.stringbool().default(false),
+  /**
+   * Folder of the built web app served at `/ui` (`npm run build:ui` writes it), relative to the working directory.
+   * @defaultValue 'ui/dist'
+   */
+  UI_DIR: z.string().min(1).default('ui/dist'),
   TWILIO_BASE_URL: z.url().default('https://api.twilio.com'),
   STRIPE_BASE_URL: z.url().default('https://api.stripe.com'),
   META_GRAPH_BASE_URL: z.url().default('https://graph.facebook.com'),

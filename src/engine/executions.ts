@@ -71,6 +71,13 @@ export interface ExecutionState {
   /** Why a cancelled or exited execution ended. */
   endReason?: string;
   priority?: number;
+  /** Set on an execution started by replaying another from one of its nodes. */
+  replayOf?: ReplayLink;
+}
+
+export interface ReplayLink {
+  executionId: string;
+  nodeId: string;
 }
 
 const createScript = `
@@ -257,6 +264,7 @@ export interface NewExecution {
   event: Record<string, unknown>;
   triggerStep: StepRecord;
   plan: PlannedJob[];
+  replayOf?: ReplayLink;
 }
 
 export interface CommitInput {
@@ -301,6 +309,7 @@ export function createExecutionStore(redis: RedisClient, keys: Keys) {
         startedAt: now,
         updatedAt: now,
         ...(input.plan.length === 0 ? { finishedAt: now } : {}),
+        ...(input.replayOf ? { replayOf: JSON.stringify(input.replayOf) } : {}),
       };
       const created = await scripts.atlasCreateExecution(
         k.state,
@@ -501,5 +510,6 @@ function parseState(hash: Record<string, string>, event: string | null): Executi
   if (hash.error) state.error = JSON.parse(hash.error) as StepError;
   if (hash.endReason) state.endReason = hash.endReason;
   if (hash.priority) state.priority = Number(hash.priority);
+  if (hash.replayOf) state.replayOf = JSON.parse(hash.replayOf) as ReplayLink;
   return state;
 }

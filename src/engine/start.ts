@@ -10,6 +10,7 @@ import { matchTriggers, type TriggerMatch } from '../triggers/match.js';
 import type { WorkflowStore } from '../workflows/store.js';
 import { terminalStatuses, type ExecutionState, type ExecutionStore, type PlannedJob } from './executions.js';
 import { nodeJobId, type NodeJobData, type NodeJobSpec } from './jobs.js';
+import { createLeadIndex } from './lead-index.js';
 import type { Lifecycle } from './lifecycle.js';
 import { planNext } from './plan.js';
 import { isTimeTrigger, jobPriority } from './priority.js';
@@ -61,6 +62,7 @@ const ABANDON_MARK_SECONDS = 24 * 3600;
 export function createStarter(deps: StartDeps) {
   const clock = deps.now ?? Date.now;
   const { redis, keys } = deps;
+  const leadIndex = createLeadIndex(redis, keys);
 
   /** Applies the workflow's enrolment rule. Idempotent for the same execution id. */
   async function enrol(
@@ -164,6 +166,7 @@ export function createStarter(deps: StartDeps) {
           )
         : undefined,
       created ? redis.hincrby(keys.stats(event.orgId), `${match.workflowId}:started`, 1) : undefined,
+      created && leadId ? leadIndex.addExecution(event.orgId, leadId, executionId, clock()) : undefined,
     ]);
     if (created) {
       deps.publish?.('Execution Started', {
@@ -311,7 +314,12 @@ export function createStarter(deps: StartDeps) {
       }
     }
 
-    const lead = leadId ? await deps.leads.get(event.orgId, leadId) : undefined;
+    const [lead] = await Promise.all([
+      leadId ? deps.leads.get(event.orgId, leadId) : Promise.resolve(undefined),
+      isTimeTrigger(event.type)
+        ? undefined
+        : leadIndex.remember(event.orgId, event.lead, leadId ?? undefined),
+    ]);
     if (lead) result.exited = await exitByGoals(event, lead);
     result.resumed = await resumeWaiters(event, leadId);
 

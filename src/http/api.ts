@@ -5,45 +5,31 @@ import { LeadId } from '../events/schema.js';
 import { CreateOrgInput, OrgSettingsInput } from '../orgs/store.js';
 import type { Logger } from '../observability/logger.js';
 import { queueHealth } from '../observability/queues.js';
+import { DEAD_LETTER_SCAN, DeadLetterQuery, matchesDeadLetter } from './dead-letter-query.js';
 import { HttpError, notFound } from '../shared/errors.js';
 import { workflowJsonSchema } from '../workflows/json-schema.js';
 import { WorkflowDefinition } from '../workflows/schema.js';
-import { createAuthenticator, jsonBody as body, orgOf, type Principal } from './auth.js';
+import { createAuthenticator } from './auth.js';
 import { ingestRoutes, publicIngestPatterns } from './ingest-routes.js';
+import {
+  actorOf,
+  body,
+  orgOf,
+  ownDeadLetter,
+  ownExecution,
+  requireAdmin,
+  scopeOf,
+  type Context,
+  type Principal,
+} from './access.js';
+import { debuggerRoutes } from './routes/debugger.js';
+import { observabilityRoutes } from './routes/observability.js';
 import { createRouter, errorResponse, json, parseWith, type Params, type Route } from './router.js';
+import { uiRoutes } from './ui.js';
 import type { ApiRequest, ApiResponse } from './types.js';
 import { webhookSecretRoutes } from './webhook-secret-routes.js';
 
-interface Context {
-  engine: Engine;
-  principal: () => Promise<Principal>;
-}
-
 const Limit = z.coerce.number().int().min(1).max(1000).default(100);
-
-async function requireAdmin(context: Context): Promise<void> {
-  if ((await context.principal()).kind !== 'admin')
-    throw new HttpError(403, 'forbidden', 'this endpoint needs the admin token');
-}
-
-/** The organization an admin or org caller may see: an org key sees only its own. */
-async function scopeOf(context: Context): Promise<string | undefined> {
-  const principal = await context.principal();
-  return principal.kind === 'org' ? principal.orgId : undefined;
-}
-
-async function ownExecution(context: Context, orgId: string, executionId: string) {
-  const state = await context.engine.executions.load(executionId);
-  if (!state || state.orgId !== orgId) throw notFound(`execution ${executionId}`);
-  return state;
-}
-
-async function ownDeadLetter(context: Context, id: string) {
-  const scope = await scopeOf(context);
-  const entry = await context.engine.deadLetter.get(id);
-  if (!entry || (scope !== undefined && entry.orgId !== scope)) throw notFound(`dead-letter entry ${id}`);
-  return entry;
-}
 
 const routes: Route<Context>[] = [
   {
@@ -185,6 +171,11 @@ const routes: Route<Context>[] = [
       const result = await context.engine.lifecycle.end(orgId, id!, 'cancelled', 'cancelled through the API');
       if (!result?.ended)
         throw new HttpError(409, 'conflict', `execution ${id} is already ${result?.status}`);
+      await context.engine.audit.record(orgId, {
+        actor: await actorOf(context),
+        action: 'execution.cancel',
+        target: id!,
+      });
       return json(200, { id, status: result.status });
     },
   },
@@ -210,8 +201,11 @@ const routes: Route<Context>[] = [
     method: 'GET',
     pattern: '/v1/dead-letter',
     async handle(request, _params, context) {
-      const limit = parseWith(Limit, request.query.limit, 'limit');
-      return json(200, { entries: await context.engine.deadLetter.list(await scopeOf(context), limit) });
+      const { limit, ...filter } = parseWith(DeadLetterQuery, request.query);
+      const entries = await context.engine.deadLetter.list(await scopeOf(context), DEAD_LETTER_SCAN);
+      return json(200, {
+        entries: entries.filter((entry) => matchesDeadLetter(entry, filter)).slice(0, limit),
+      });
     },
   },
   {
@@ -225,7 +219,14 @@ const routes: Route<Context>[] = [
     method: 'POST',
     pattern: '/v1/dead-letter/:id/retry',
     async handle(_request, { id }, context) {
-      await context.engine.deadLetter.retry(await ownDeadLetter(context, id!));
+      const entry = await ownDeadLetter(context, id!);
+      await context.engine.deadLetter.retry(entry);
+      await context.engine.audit.record(entry.orgId, {
+        actor: await actorOf(context),
+        action: 'dead-letter.retry',
+        target: id!,
+        ...(entry.executionId ? { detail: { executionId: entry.executionId } } : {}),
+      });
       return json(202, { id, retried: true });
     },
   },
@@ -233,7 +234,14 @@ const routes: Route<Context>[] = [
     method: 'DELETE',
     pattern: '/v1/dead-letter/:id',
     async handle(_request, { id }, context) {
-      await context.engine.deadLetter.discard(await ownDeadLetter(context, id!));
+      const entry = await ownDeadLetter(context, id!);
+      await context.engine.deadLetter.discard(entry);
+      await context.engine.audit.record(entry.orgId, {
+        actor: await actorOf(context),
+        action: 'dead-letter.discard',
+        target: id!,
+        ...(entry.executionId ? { detail: { executionId: entry.executionId } } : {}),
+      });
       return json(200, { id, discarded: true });
     },
   },
@@ -254,7 +262,7 @@ const publicPatterns = ['/healthz', '/v1/schema/workflow', ...publicIngestPatter
 const isPublic = (path: string) => publicPatterns.some((pattern) => pattern.test(path));
 
 export function createApi(engine: Engine, logger: Logger) {
-  const find = createRouter(routes);
+  const find = createRouter([...routes, ...debuggerRoutes, ...observabilityRoutes, ...uiRoutes]);
   const authenticate = createAuthenticator(engine.orgs, engine.config.ADMIN_TOKEN);
 
   return async function handle(request: ApiRequest): Promise<ApiResponse> {
@@ -271,9 +279,18 @@ export function createApi(engine: Engine, logger: Logger) {
         engine,
         principal: () => (principal ??= authenticate(request)),
       };
-      // Authenticate before routing, so an anonymous caller learns nothing about which routes exist.
-      if (!isPublic(request.path)) await context.principal();
-      const { route, params } = find(request.method.toUpperCase(), request.path);
+      // An unknown route is answered only after authentication, so an anonymous caller learns nothing of which exist.
+      let found: ReturnType<typeof find> | HttpError;
+      try {
+        found = find(request.method.toUpperCase(), request.path);
+      } catch (error) {
+        if (!(error instanceof HttpError)) throw error;
+        found = error;
+      }
+      const open = !(found instanceof HttpError) && (found.route.public === true || isPublic(request.path));
+      if (!open) await context.principal();
+      if (found instanceof HttpError) throw found;
+      const { route, params } = found;
       return await route.handle(request, params as Params, context);
     } catch (error) {
       if (error instanceof HttpError) return errorResponse(error);

@@ -49,6 +49,8 @@ export interface NodeRunnerDeps {
   enqueue(jobs: NodeJobSpec[]): Promise<void>;
   /** Called once an execution has reached a final status (idempotent). */
   finalize(state: ExecutionState): Promise<void>;
+  /** Told of the steps a job recorded (after they are in Redis), for latency metrics. Never fails the job. */
+  observe?(job: NodeJobData, steps: readonly StepRecord[]): void;
   now?: () => number;
 }
 
@@ -297,6 +299,7 @@ export function createNodeRunner(deps: NodeRunnerDeps) {
         { steps, effects: internalEffects, final, error: stepError },
         new Date(clock()).toISOString(),
       );
+      deps.observe?.(job, steps);
       if (final) await deps.finalize({ ...state, status: 'failed' });
       throw new StepFailure(error, final, stepError);
     };
@@ -428,6 +431,7 @@ export function createNodeRunner(deps: NodeRunnerDeps) {
       new Date(clock()).toISOString(),
     );
     if (committed.outcome === 'missing') return { outcome: 'missing' };
+    if (committed.outcome === 'committed') deps.observe?.(job, steps);
     await finish(state, committed.status, committed.plan, job);
     return { outcome: committed.outcome, status: committed.status, steps: steps.length };
   };

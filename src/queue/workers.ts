@@ -78,6 +78,8 @@ export function startWorkers(
   deadLetter: DeadLetter,
   logger: Logger,
   abandon: Abandon,
+  /** Told of every processed attempt (a delay asked for by a provider is not one), for the metrics in Redis. */
+  onJob?: (queue: string, outcome: 'completed' | 'failed', durationMs: number) => Promise<void>,
 ): WorkerSet {
   const workers = Object.entries(handlers).map(([queue, handle]) => {
     const worker = new Worker(queue, guard(queue, handle, deadLetter, logger, abandon), {
@@ -99,6 +101,14 @@ export function startWorkers(
           logger.error({ queue, jobId: job.id, err: parkError }, 'could not dead-letter a stalled job'),
       );
     });
+    if (onJob) {
+      const report = (outcome: 'completed' | 'failed', job: Job | undefined) =>
+        onJob(queue, outcome, Date.now() - (job?.processedOn ?? Date.now())).catch((error: unknown) =>
+          logger.warn({ queue, err: error }, 'could not record job metrics'),
+        );
+      worker.on('completed', (job) => void report('completed', job));
+      worker.on('failed', (job) => void report('failed', job));
+    }
     return worker;
   });
   return {

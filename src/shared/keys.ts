@@ -63,6 +63,22 @@ export function createKeys(prefix: string) {
     deadLetters: (orgId: string) => `${org(orgId)}:dlq`,
     /** List: the sandbox outbox of messages that were not sent to a real provider. */
     outbox: (orgId: string) => `${org(orgId)}:outbox`,
+    /** String: lead id under a normalized email (`email:<lower-case>`) or phone (`phone:<digits and +>`). */
+    leadLookup: (orgId: string, kind: 'email' | 'phone', value: string) =>
+      `${org(orgId)}:leadidx:${kind}:${value}`,
+    /** Sorted set: a lead's executions (of every workflow, finished ones too) by start time, for search. */
+    leadHistory: (orgId: string, leadId: string) => `${org(orgId)}:lead-execs:${leadId}`,
+    /** List: the organization's audit trail of operator actions (newest first, capped). */
+    audit: (orgId: string) => `${org(orgId)}:audit`,
+    /** Hash: step latency histogram of the organization's workflows for one hour (`<workflowId>:<bucket>` counts). */
+    stepLatency: (orgId: string, hourStart: number) => `${org(orgId)}:lat:${hourStart}`,
+
+    /** Hash: one queue's processed jobs for one hour, `<bucketStart>:completed|failed|ms` per time bucket. */
+    queueMetrics: (queue: string, hourStart: number) => `${prefix}:{m.${queue}}:jobs:${hourStart}`,
+    /** Hash: all-time processed jobs per queue, `<queue>:completed|failed|ms` (the Prometheus counters). */
+    queueTotals: `${prefix}:metrics:queue-totals`,
+    /** List: audit trail of actions taken with the admin token. */
+    adminAudit: `${prefix}:audit:admin`,
 
     /** The keys of one execution; all share the execution's hash tag. */
     execution: (executionId: string) => ({

@@ -60,6 +60,9 @@ describe('npm run package -- --stage prod (offline)', () => {
       [
         'ANY /v1/{proxy+}',
         'GET /healthz',
+        'GET /metrics',
+        'GET /ui',
+        'GET /ui/{proxy+}',
         'GET /v1/t/c/{token}',
         'GET /v1/t/o/{token}',
         'GET /v1/webhooks/{orgId}/{source}',
@@ -70,6 +73,8 @@ describe('npm run package -- --stage prod (offline)', () => {
     for (const key of ['POST /v1/events', 'POST /v1/webhooks/{orgId}/{source}', 'GET /v1/t/o/{token}'])
       expect(integrationOf(key)).toContain('HttpApiIntegrationIngest');
     expect(integrationOf('ANY /v1/{proxy+}')).toContain('HttpApiIntegrationHttp');
+    for (const key of ['GET /metrics', 'GET /ui', 'GET /ui/{proxy+}'])
+      expect(integrationOf(key)).toContain('HttpApiIntegrationHttp');
   });
 
   it('sends CRM events from the EventBridge rule through an SQS queue with a DLQ to the function, reporting per-record failures', () => {
