@@ -16,7 +16,7 @@ import { createWaiters } from './engine/waiters.js';
 import { ingestEvents } from './events/ingest.js';
 import type { EventInput } from './events/schema.js';
 import { createEnqueuers } from './queue/enqueue.js';
-import { createSchedules, FORM_CHECK_JOB, schedulesFor } from './queue/schedules.js';
+import { createSchedules, FORM_CHECK_JOB, repeatStrategy, schedulesFor } from './queue/schedules.js';
 import { createFormTracking } from './scheduler/forms.js';
 import { sweep } from './scheduler/time-triggers.js';
 import { FormCheck, TimeTriggerJob } from './scheduler/jobs.js';
@@ -52,7 +52,7 @@ export async function createEngine(config: Config, logger: Logger, options: Engi
   const connections = await connectRedis(config);
   const redis = connections.commands;
   const keys = createKeys(config.QUEUE_PREFIX);
-  const queues = createQueues(connections.queues, config);
+  const queues = createQueues(connections.queues, config, { scheduled: { repeatStrategy } });
 
   const orgs = createOrgStore(redis, keys);
   const workflows = createWorkflowStore(redis, keys);

@@ -1,6 +1,6 @@
 // Events as producers send them, and as they travel on the `triggers` queue.
 import { z } from 'zod';
-import { eventTriggerTypes, timeTriggerTypes } from '../workflows/schema.js';
+import { eventTriggerTypes, timeTriggerTypes } from '../workflows/trigger-types.js';
 
 /** Event types producers may send: every event trigger, plus `form_started` (used to derive `form_abandoned`). */
 export const eventTypes = [...eventTriggerTypes, 'form_started'] as const;

@@ -3,8 +3,7 @@ import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { z } from 'zod';
 import type { RedisClient } from '../queue/redis.js';
 import type { Keys } from '../shared/keys.js';
-import { DEFAULT_SEND_WINDOW, isValidZone, type SendWindow } from '../time/clock.js';
-import { LocalTime } from '../triggers/condition-schema.js';
+import { DEFAULT_SEND_WINDOW, isValidZone, LocalTime, type SendWindow } from '../time/basics.js';
 
 const TimeZone = z.string().refine(isValidZone, 'unknown IANA time zone');
 

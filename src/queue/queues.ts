@@ -1,8 +1,7 @@
 // The engine's queues, their prefixes and default job options. The one place that creates BullMQ queues.
-import { Queue, type DefaultJobOptions } from 'bullmq';
+import { Queue, type AdvancedRepeatOptions, type DefaultJobOptions } from 'bullmq';
 import type { Config } from '../config/config.js';
 import { fnv1a } from '../shared/ids.js';
-import { repeatStrategy } from './schedules.js';
 import type { RedisClient } from './redis.js';
 
 export const queueNames = [
@@ -48,13 +47,18 @@ export interface Queues extends Record<Exclude<QueueName, 'actions'>, Queue> {
   actionsFor(orgId: string): Queue;
 }
 
-export function createQueues(connection: RedisClient, config: Config): Queues {
+/** `settings`: BullMQ advanced settings per queue name (the scheduler's queue brings its repeat strategy). */
+export function createQueues(
+  connection: RedisClient,
+  config: Config,
+  settings: Record<string, AdvancedRepeatOptions> = {},
+): Queues {
   const options = defaultJobOptions(config);
   const open = (name: string) =>
     new Queue(name, {
       connection,
       prefix: queuePrefix(config, name),
-      ...(name === 'scheduled' ? { settings: { repeatStrategy } } : {}),
+      ...(settings[name] ? { settings: settings[name] } : {}),
       defaultJobOptions:
         name === 'dead-letter' ? { removeOnComplete: false, removeOnFail: false, attempts: 1 } : options,
     });

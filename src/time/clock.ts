@@ -6,21 +6,8 @@ import { DateTime, Duration } from 'luxon';
 /** A local time of day, `HH:MM`. */
 export type LocalTime = string;
 
-export interface SendWindow {
-  /** Opening time, local. @defaultValue '08:00' */
-  start: LocalTime;
-  /** Closing time, local (exclusive). @defaultValue '21:00' */
-  end: LocalTime;
-}
-
-export const DEFAULT_SEND_WINDOW: SendWindow = { start: '08:00', end: '21:00' };
-
-export const weekdays = ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'] as const;
-export type Weekday = (typeof weekdays)[number];
-
-export function isValidZone(zone: string): boolean {
-  return DateTime.now().setZone(zone).isValid;
-}
+export { DEFAULT_SEND_WINDOW, isValidZone, weekdays, type SendWindow, type Weekday } from './basics.js';
+import { weekdays, type SendWindow, type Weekday } from './basics.js';
 
 function minutesOf(time: LocalTime): number {
   const [h, m] = time.split(':').map(Number) as [number, number];

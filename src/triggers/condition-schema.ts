@@ -1,7 +1,9 @@
 // Conditions: field comparisons combined with all/any/not, shared by trigger filters and branch nodes.
 import safeRegex from 'safe-regex2';
 import { z } from 'zod';
-import { weekdays } from '../time/clock.js';
+import { LocalTime, weekdays } from '../time/basics.js';
+
+export { LocalTime };
 
 export const comparisonOps = [
   'eq',
@@ -73,9 +75,6 @@ export const Comparison = z
     }
   });
 export type Comparison = z.output<typeof Comparison>;
-
-/** A local time of day, HH:MM (24 h). */
-export const LocalTime = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'must be a local time HH:MM');
 
 /**
  * A time-based condition, evaluated in the lead's time zone (else the organization's): either the current time

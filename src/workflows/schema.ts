@@ -4,22 +4,9 @@ import { z } from 'zod';
 import { cronProblem, weekdays } from '../time/clock.js';
 import { conditionSchema, LocalTime } from '../triggers/condition-schema.js';
 
-/** Events that producers send and that can start a workflow. */
-export const eventTriggerTypes = [
-  'new_lead',
-  'lead_updated',
-  'lead_tagged',
-  'form_submitted',
-  'form_abandoned',
-  'external_webhook',
-  'api_event',
-  'email_opened',
-  'link_clicked',
-  'sms_replied',
-] as const;
+import { eventTriggerTypes, timeTriggerTypes } from './trigger-types.js';
 
-/** Triggers fired by the scheduler rather than by an incoming event. */
-export const timeTriggerTypes = ['scheduled', 'recurring', 'date_reached'] as const;
+export { eventTriggerTypes, timeTriggerTypes };
 
 export const triggerTypes = [...eventTriggerTypes, ...timeTriggerTypes] as const;
 export const TriggerType = z.enum(triggerTypes);
