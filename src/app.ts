@@ -1,19 +1,18 @@
 // The composition root: builds the engine's parts from configuration. Entry points call this and nothing deeper.
-import { createCrmActions } from './actions/crm.js';
-import { createIntegrationActions } from './actions/integrations.js';
-import { createMessagingActions } from './actions/messaging.js';
+import { createActionLayer } from './actions/index.js';
 import { createOutbox } from './actions/outbox.js';
 import type { CommunicationProvider, IntegrationProvider } from './actions/types.js';
-import { createWebhookAction } from './actions/webhook.js';
 import type { Config } from './config/config.js';
 import { createExecutionStore } from './engine/executions.js';
 import { NodeJobData, type NodeJobSpec } from './engine/jobs.js';
 import { createLifecycle } from './engine/lifecycle.js';
 import { createStarter } from './engine/start.js';
 import { EngineEvent } from './events/schema.js';
-import { createLeadStore } from './leads/store.js';
-import { createNodeRunner, type ActionRegistry } from './nodes/runner.js';
+import { createLeadStore, leadIdOf } from './leads/store.js';
+import { createNodeRunner } from './nodes/runner.js';
 import type { Logger } from './observability/logger.js';
+import { createSecretBox } from './orgs/secrets.js';
+import { createSettingsStore } from './orgs/settings.js';
 import { createOrgStore } from './orgs/store.js';
 import { createDeadLetter } from './queue/dead-letter.js';
 import { closeQueues, createQueues } from './queue/queues.js';
@@ -41,6 +40,12 @@ export async function createEngine(config: Config, logger: Logger, options: Engi
   const leads = createLeadStore(redis, keys);
   const executions = createExecutionStore(redis, keys);
   const outbox = createOutbox(redis, keys);
+  if (!config.SETTINGS_ENCRYPTION_KEY)
+    logger.warn(
+      'SETTINGS_ENCRYPTION_KEY is not set: provider secrets are sealed with the public development key',
+    );
+  const box = createSecretBox(config.SETTINGS_ENCRYPTION_KEY);
+  const settings = createSettingsStore(redis, keys, box);
 
   /** Continuations go to the head of the queue (LIFO) so running executions never wait behind a backlog of new ones. */
   const enqueue = (continuation: boolean) => async (specs: NodeJobSpec[]) => {
@@ -80,18 +85,26 @@ export async function createEngine(config: Config, logger: Logger, options: Engi
     },
   });
 
-  const actions: ActionRegistry = {
-    ...createCrmActions(leads),
-    ...createMessagingActions((channel) => options.communication?.[channel] ?? outbox.communication),
-    ...createIntegrationActions((kind) => options.integrations?.[kind] ?? outbox.integration),
-    webhook_call: createWebhookAction({ allowlist: config.WEBHOOK_ALLOWLIST }),
-  };
+  const actionLayer = createActionLayer({
+    config,
+    logger,
+    redis,
+    keys,
+    outbox,
+    leads,
+    orgs,
+    workflows,
+    settings,
+    box,
+    overrides: options,
+  });
 
   const runNodeJob = createNodeRunner({
     executions,
     workflows,
     leads,
-    actions,
+    actions: actionLayer.actions,
+    decide: actionLayer.decide,
     enqueue: enqueue(true),
     finalize: lifecycle.finalize,
   });
@@ -127,6 +140,10 @@ export async function createEngine(config: Config, logger: Logger, options: Engi
     outbox,
     lifecycle,
     deadLetter,
+    settings,
+    consent: actionLayer.consent,
+    links: actionLayer.links,
+    breakers: actionLayer.breakers,
 
     /** Starts the trigger, node, wait and cleanup workers in this process. */
     async startWorkers(): Promise<WorkerSet> {
@@ -134,7 +151,12 @@ export async function createEngine(config: Config, logger: Logger, options: Engi
         connections.queues,
         config,
         {
-          triggers: (job) => handleEvent(EngineEvent.parse(job.data)),
+          triggers: async (job) => {
+            const event = EngineEvent.parse(job.data);
+            // A STOP or START reply changes consent before any workflow it triggers runs.
+            await actionLayer.consent.applyReply(event, leadIdOf(event.lead));
+            return handleEvent(event);
+          },
           ...Object.fromEntries(queues.actions.map((queue) => [queue.name, runNode])),
           wait: runNode,
           cleanup: () => lifecycle.sweep(),
@@ -153,6 +175,7 @@ export async function createEngine(config: Config, logger: Logger, options: Engi
     /** Graceful stop: workers finish their active jobs, then queues and connections close. */
     async close(): Promise<void> {
       await workerSet?.close();
+      actionLayer.close();
       await closeQueues(queues);
       await connections.close();
     },

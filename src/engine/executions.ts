@@ -36,6 +36,12 @@ export interface StepRecord {
   arms?: string[];
   /** `replayed`: a retry found this effect in the ledger and did not repeat it. */
   effect?: 'recorded' | 'replayed';
+  /** The ledger key of an effect (`executionId:nodeId:iteration`), passed to providers that deduplicate. */
+  idempotencyKey?: string;
+  /** The provider's id for the effect (message id, customer id, event id). */
+  providerId?: string;
+  /** The effect went to the sandbox outbox because of test mode. */
+  testMode?: boolean;
   /** For a wait: when the next node is due. */
   until?: string;
   note?: string;

@@ -9,7 +9,10 @@ import { queueHealth } from '../observability/queues.js';
 import { HttpError, notFound } from '../shared/errors.js';
 import { workflowJsonSchema } from '../workflows/json-schema.js';
 import { WorkflowDefinition } from '../workflows/schema.js';
+import { templateIssues } from '../actions/template-check.js';
+import { linkRoutePatterns, linkRoutes } from './link-routes.js';
 import { createRouter, errorResponse, json, parseWith, type Params, type Route } from './router.js';
+import { settingsRoutes } from './settings-routes.js';
 import type { ApiRequest, ApiResponse } from './types.js';
 
 type Principal = { kind: 'admin' } | { kind: 'org'; orgId: string };
@@ -29,6 +32,23 @@ function body(request: ApiRequest): unknown {
   } catch (error) {
     throw new HttpError(400, 'invalid_json', `request body is not valid JSON: ${(error as Error).message}`);
   }
+}
+
+/** A definition from a request: schema-checked, then its templates (what can be known before a lead exists). */
+function definitionOf(request: ApiRequest): WorkflowDefinition {
+  const definition = parseWith(WorkflowDefinition, body(request), 'definition');
+  const issues = templateIssues(definition).map(({ path, message }) => ({
+    path: `definition.${path}`,
+    message,
+  }));
+  if (issues.length > 0)
+    throw new HttpError(
+      400,
+      'validation_failed',
+      `invalid request: ${issues[0]!.path}: ${issues[0]!.message}`,
+      issues,
+    );
+  return definition;
 }
 
 async function orgOf(context: Context): Promise<string> {
@@ -115,7 +135,7 @@ const routes: Route<Context>[] = [
     pattern: '/v1/workflows',
     async handle(request, _params, context) {
       const orgId = await orgOf(context);
-      const definition = parseWith(WorkflowDefinition, body(request), 'definition');
+      const definition = definitionOf(request);
       return json(201, await context.engine.workflows.create(orgId, definition));
     },
   },
@@ -138,7 +158,7 @@ const routes: Route<Context>[] = [
     pattern: '/v1/workflows/:id',
     async handle(request, { id }, context) {
       const orgId = await orgOf(context);
-      const definition = parseWith(WorkflowDefinition, body(request), 'definition');
+      const definition = definitionOf(request);
       return json(200, await context.engine.workflows.updateDraft(orgId, id!, definition));
     },
   },
@@ -259,10 +279,10 @@ const routes: Route<Context>[] = [
   },
 ];
 
-const publicRoutes = new Set(['/healthz', '/v1/schema/workflow']);
+const publicRoutes = new Set(['/healthz', '/v1/schema/workflow', ...linkRoutePatterns]);
 
 export function createApi(engine: Engine, logger: Logger) {
-  const find = createRouter(routes);
+  const find = createRouter<Context>([...routes, ...settingsRoutes, ...linkRoutes]);
   const adminToken = engine.config.ADMIN_TOKEN;
 
   async function authenticate(request: ApiRequest): Promise<Principal> {

@@ -21,7 +21,13 @@ import type { Lead, LeadStore } from '../leads/store.js';
 import { AtlasError, NonRetryableError, RetryAfterError, errorMessage } from '../shared/errors.js';
 import { evaluate } from '../triggers/conditions.js';
 import type { WorkflowStore } from '../workflows/store.js';
-import { externalNodeTypes, inlineNodeTypes, type NodeType, type WorkflowNode } from '../workflows/schema.js';
+import {
+  externalNodeTypes,
+  inlineNodeTypes,
+  type NodeOf,
+  type NodeType,
+  type WorkflowNode,
+} from '../workflows/schema.js';
 
 /** Longest run of internal nodes one job executes before handing the rest to a new job. */
 export const MAX_INLINE_RUN = 100;
@@ -37,6 +43,8 @@ export interface NodeRunnerDeps {
   enqueue(jobs: NodeJobSpec[]): Promise<void>;
   /** Called once an execution has reached a final status (idempotent). */
   finalize(state: ExecutionState): Promise<void>;
+  /** Decides a branch with `aiDecision` (the AI endpoint, with its fallback). Its answer is kept in the ledger. */
+  decide?: (node: NodeOf<'branch'>, context: ActionContext) => Promise<ActionResult>;
   now?: () => number;
 }
 
@@ -97,7 +105,16 @@ export function createNodeRunner(deps: NodeRunnerDeps) {
       case 'trigger':
         return { result: {} };
       case 'branch': {
-        const passed = evaluate(node.params.condition, context.conditionScope);
+        if (node.params.aiDecision) {
+          const recorded = (await executions.effect(job.executionId, effectKey)) as ActionResult | undefined;
+          if (recorded) return { result: recorded, effect: 'replayed' };
+          if (!deps.decide)
+            throw new NonRetryableError('no AI decider is configured', { code: 'action_unavailable' });
+          const decided = await deps.decide(node, context);
+          await executions.recordEffect(job.executionId, effectKey, decided);
+          return { result: decided, effect: 'recorded' };
+        }
+        const passed = evaluate(node.params.condition!, context.conditionScope);
         return { result: { edge: String(passed), output: { result: passed } } };
       }
       case 'split': {
@@ -205,7 +222,7 @@ export function createNodeRunner(deps: NodeRunnerDeps) {
           durationMs: clock() - startedAt,
           error: stepError,
           ...(delayed
-            ? { note: `delayed ${error.delayMs} ms as the provider asked` }
+            ? { note: `delayed ${error.delayMs} ms (${stepError.code}): ${stepError.message}` }
             : final
               ? {}
               : { note: 'will retry' }),
@@ -271,14 +288,16 @@ export function createNodeRunner(deps: NodeRunnerDeps) {
       const step: StepRecord = {
         nodeId: node.id,
         type: node.type,
-        status: delayedUntil ? 'waiting' : 'completed',
+        status: delayedUntil ? 'waiting' : result.skipped ? 'skipped' : 'completed',
         attempt: attemptNo,
         startedAt: new Date(startedAt).toISOString(),
         durationMs: clock() - startedAt,
         ...(result.edge !== undefined ? { edge: result.edge } : {}),
         ...(result.output !== undefined ? { output: result.output } : {}),
         ...(current.arms.length > 0 ? { arms: [...current.arms] } : {}),
-        ...(ran.effect ? { effect: ran.effect } : {}),
+        ...(ran.effect ? { effect: ran.effect, idempotencyKey: context.idempotencyKey } : {}),
+        ...(result.providerId ? { providerId: result.providerId } : {}),
+        ...(result.testMode ? { testMode: true } : {}),
         ...(result.runAt !== undefined ? { until: new Date(result.runAt).toISOString() } : {}),
         ...(result.note
           ? { note: result.note }

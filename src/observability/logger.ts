@@ -3,21 +3,34 @@ import { pino, type Logger } from 'pino';
 
 export type { Logger };
 
-export const redactedPaths = [
+/** Field names that hold secrets wherever they appear: credentials, provider tokens and settings secrets. */
+const secretFields = [
   'authorization',
-  '*.authorization',
+  'apiKey',
+  'token',
+  'secret',
+  'password',
+  'authToken',
+  'accessToken',
+  'secretKey',
+  'apiToken',
+  'secretAccessKey',
+  'signingSecret',
+  'sealed',
+];
+
+export const redactedPaths = [
+  ...secretFields.flatMap((field) => [field, `*.${field}`, `*.*.${field}`, `*.*.*.${field}`]),
   'headers.authorization',
   '*.headers.authorization',
-  'apiKey',
-  '*.apiKey',
-  'token',
-  '*.token',
-  'secret',
-  '*.secret',
-  'password',
-  '*.password',
   'ADMIN_TOKEN',
   'REDIS_PASSWORD',
+  'SETTINGS_ENCRYPTION_KEY',
+  'SMTP_URL',
+  'AI_API_KEY',
+  '*.SETTINGS_ENCRYPTION_KEY',
+  '*.SMTP_URL',
+  '*.AI_API_KEY',
 ];
 
 export function createLogger(level = 'info', destination?: pino.DestinationStream): Logger {
