@@ -141,6 +141,9 @@ export async function createEngine(config: Config, logger: Logger, options: Engi
     lifecycle,
     deadLetter,
     settings,
+    /** The guarded action handlers and the AI decider, as the node runner uses them. */
+    actions: actionLayer.actions,
+    decide: actionLayer.decide,
     consent: actionLayer.consent,
     links: actionLayer.links,
     breakers: actionLayer.breakers,

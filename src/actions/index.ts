@@ -71,7 +71,7 @@ export function createActionLayer(deps: ActionLayerDeps) {
     workflows: deps.workflows,
     consent,
     limiter: createLimiter(redis, keys, { rates: config.RATE_LIMITS, caps: config.FREQUENCY_CAPS }),
-    claims: createEffectClaims(redis, keys),
+    claims: createEffectClaims(redis, keys, config.EFFECT_CLAIM_MS),
   });
   const crmFor = providers.crm;
 

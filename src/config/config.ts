@@ -104,6 +104,11 @@ export const ConfigSchema = z.object({
   PUBLIC_BASE_URL: z.url().default('http://127.0.0.1:3000'),
   /** Timeout of one provider request (webhook_call nodes set their own). */
   PROVIDER_TIMEOUT_MS: intFrom(10_000, 100),
+  /**
+   * How long a step's claim on its effect holds before another attempt may take it over (after a crash between
+   * the provider's answer and the ledger record). Longer than a job lock.
+   */
+  EFFECT_CLAIM_MS: intFrom(60_000, 100),
   /** Consecutive retryable failures of a provider that open its circuit breaker. */
   BREAKER_THRESHOLD: intFrom(5, 1),
   /** How long an open breaker waits before letting one probe request through. */

@@ -22,6 +22,8 @@ export interface FakeAnswer {
 export interface Failure extends FakeAnswer {
   /** Hang instead of answering. */
   hang?: boolean;
+  /** Perform the request first (the provider did it), then fail or hang: the client never learns it succeeded. */
+  afterEffect?: boolean;
 }
 
 /** The provider-specific half: answers a request that passed the failure modes. */
@@ -74,6 +76,7 @@ export async function startFakeApi(responder: Responder): Promise<FakeApi> {
       };
       requests.push(recorded);
       const failure = failureFor();
+      if (failure?.afterEffect) responder(recorded);
       if (failure?.hang) return; // never answers; the socket is destroyed on close
       const answer = failure ?? responder(recorded);
       const text = typeof answer.body === 'string' ? answer.body : JSON.stringify(answer.body ?? {});
