@@ -33,9 +33,33 @@ export const redactedPaths = [
   '*.AI_API_KEY',
 ];
 
+const secretNames = new Set(secretFields.map((field) => field.toLowerCase()));
+const MAX_SCRUB_DEPTH = 10;
+
+/** A copy of `value` with every secret-named field censored, however deep (redaction paths stop at a fixed depth). */
+export function scrubSecrets(value: unknown, depth = 0, seen = new WeakSet<object>()): unknown {
+  if (value === null || typeof value !== 'object' || value instanceof Error) return value;
+  if (depth > MAX_SCRUB_DEPTH || seen.has(value)) return '[omitted]';
+  seen.add(value);
+  if (Array.isArray(value)) return value.map((item) => scrubSecrets(item, depth + 1, seen));
+  return Object.fromEntries(
+    Object.entries(value).map(([key, inner]) => [
+      key,
+      secretNames.has(key.toLowerCase()) && inner !== undefined && inner !== null
+        ? '[redacted]'
+        : scrubSecrets(inner, depth + 1, seen),
+    ]),
+  );
+}
+
 export function createLogger(level = 'info', destination?: pino.DestinationStream): Logger {
   return pino(
-    { level, base: { service: 'atlas-automations' }, redact: { paths: redactedPaths, censor: '[redacted]' } },
+    {
+      level,
+      base: { service: 'atlas-automations' },
+      redact: { paths: redactedPaths, censor: '[redacted]' },
+      formatters: { log: (object) => scrubSecrets(object) as Record<string, unknown> },
+    },
     destination,
   );
 }
