@@ -27,6 +27,8 @@ const isFailure = (error: unknown) =>
 interface Entry {
   policy: CircuitBreakerPolicy;
   openedAt: number;
+  /** How often it opened since the process started. */
+  openings: number;
 }
 
 export function createBreakers({ threshold, halfOpenAfterMs, now = Date.now, onChange }: BreakerOptions) {
@@ -39,9 +41,10 @@ export function createBreakers({ threshold, halfOpenAfterMs, now = Date.now, onC
         halfOpenAfter: halfOpenAfterMs,
         breaker: new ConsecutiveBreaker(threshold),
       });
-      const created: Entry = { policy, openedAt: 0 };
+      const created: Entry = { policy, openedAt: 0, openings: 0 };
       policy.onBreak(() => {
         created.openedAt = now();
+        created.openings += 1;
         onChange?.(key, 'open');
       });
       policy.onHalfOpen(() => onChange?.(key, 'half_open'));
@@ -88,6 +91,15 @@ export function createBreakers({ threshold, halfOpenAfterMs, now = Date.now, onC
         }
         throw error;
       }
+    },
+
+    /** Every breaker this process made, with its state and how often it opened. */
+    snapshot(): { key: string; state: 'open' | 'half_open' | 'closed'; openings: number }[] {
+      return [...entries.entries()].map(([key, entry]) => ({
+        key,
+        state: this.state(key),
+        openings: entry.openings,
+      }));
     },
 
     state(key: string): 'open' | 'half_open' | 'closed' {

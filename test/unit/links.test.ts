@@ -1,0 +1,44 @@
+import { describe, expect, it } from 'vitest';
+import { createLinks } from '../../src/actions/links.js';
+
+const links = createLinks({ secret: Buffer.alloc(32, 1), baseUrl: 'https://atlas.test/' });
+const tokenOf = (url: string) => url.split('/').at(-1)!;
+
+describe('signed links', () => {
+  it('round-trips a payload for its own kind only', () => {
+    // Arrange
+    const url = links.url('unsubscribe', {
+      orgId: 'org_1',
+      leadId: 'L1',
+      address: 'a@b.c',
+      channel: 'email',
+    });
+
+    // Act + Assert
+    expect(url).toMatch(/^https:\/\/atlas\.test\/v1\/u\/[\w-]+\.[\w-]+$/);
+    expect(links.read('unsubscribe', tokenOf(url))).toEqual({
+      orgId: 'org_1',
+      leadId: 'L1',
+      address: 'a@b.c',
+      channel: 'email',
+    });
+    expect(links.read('click', tokenOf(url))).toBeUndefined();
+  });
+
+  it('refuses a tampered payload, a tampered signature, another key and garbage', () => {
+    // Arrange
+    const token = tokenOf(links.url('click', { orgId: 'org_1', url: 'https://gym.test' }));
+    const [body, signature] = token.split('.') as [string, string];
+    const forgedBody = Buffer.from(JSON.stringify({ orgId: 'org_2', url: 'https://evil.test' })).toString(
+      'base64url',
+    );
+    const other = createLinks({ secret: Buffer.alloc(32, 2), baseUrl: 'https://atlas.test' });
+
+    // Act + Assert
+    expect(links.read('click', `${forgedBody}.${signature}`)).toBeUndefined();
+    expect(links.read('click', `${body}.${signature.slice(0, -2)}AA`)).toBeUndefined();
+    expect(other.read('click', token)).toBeUndefined();
+    expect(links.read('click', 'nonsense')).toBeUndefined();
+    expect(links.read('click', '')).toBeUndefined();
+  });
+});
