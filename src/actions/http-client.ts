@@ -3,13 +3,7 @@
 import http from 'node:http';
 import https from 'node:https';
 import { isIP } from 'node:net';
-import {
-  AtlasError,
-  NonRetryableError,
-  RetryableError,
-  RetryAfterError,
-  errorMessage,
-} from '../shared/errors.js';
+import { AtlasError, NonRetryableError, RetryableError, RetryAfterError } from '../shared/errors.js';
 import { createAddressPolicy, guardedLookup } from './net-guard.js';
 
 /** Response bodies are kept up to this size. */
@@ -194,10 +188,4 @@ export function jsonBody(response: HttpResponse): unknown {
   } catch {
     return undefined;
   }
-}
-
-/** For callers that must turn an unexpected throw (a bug, a library error) into a retryable step error. */
-export function asRetryable(provider: string, error: unknown): AtlasError {
-  if (error instanceof AtlasError) return error;
-  return new RetryableError(`${provider}: ${errorMessage(error)}`, { code: 'provider_error', cause: error });
 }

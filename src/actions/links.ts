@@ -38,6 +38,8 @@ export function createLinks({ secret, baseUrl }: { secret: Buffer; baseUrl: stri
       const given = Buffer.from(signature, 'base64url');
       const expected = mac(kind, body);
       if (given.length !== expected.length || !timingSafeEqual(given, expected)) return undefined;
+      // Only the canonical spelling: base64url's last character carries unused bits that decode alike.
+      if (given.toString('base64url') !== signature) return undefined;
       try {
         const payload = JSON.parse(Buffer.from(body, 'base64url').toString('utf8')) as LinkPayload;
         return typeof payload.orgId === 'string' ? payload : undefined;
