@@ -133,6 +133,8 @@ export function createProviderRegistry({ config, http, outbox, breakers, policy 
         ),
       );
     }
+    // An explicit EMAIL_PROVIDER=sandbox (a staging stack) records to the outbox even in production.
+    if (config.EMAIL_PROVIDER === 'sandbox') return outbox.communication;
     return unconfigured('email', outbox.communication) as CommunicationProvider;
   }
 
