@@ -5,7 +5,19 @@ import tseslint from 'typescript-eslint';
 const infrastructure = ['bullmq', 'ioredis', '@aws-sdk/*', 'node:http', 'node:https', 'node:net', 'node:dns'];
 
 export default tseslint.config(
-  { ignores: ['node_modules/**', '.serverless/**', '.esbuild/**', 'dist/**', '.local/**', 'coverage/**'] },
+  {
+    ignores: [
+      'node_modules/**',
+      '.serverless/**',
+      '.esbuild/**',
+      'dist/**',
+      'ui/dist/**',
+      '.local/**',
+      'coverage/**',
+      'test-artifacts/**',
+      'bench/results/**',
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
@@ -16,7 +28,15 @@ export default tseslint.config(
   },
   {
     files: ['**/*.mjs', '**/*.js'],
-    languageOptions: { globals: { console: 'readonly', process: 'readonly' } },
+    languageOptions: { globals: { console: 'readonly', process: 'readonly', URL: 'readonly' } },
+  },
+  {
+    files: ['**/*.cjs'],
+    languageOptions: {
+      sourceType: 'commonjs',
+      globals: { require: 'readonly', module: 'writable', process: 'readonly' },
+    },
+    rules: { '@typescript-eslint/no-require-imports': 'off' },
   },
   {
     files: ['test/**/*.ts', 'bench/**/*.ts'],

@@ -3,21 +3,35 @@ import { createActionLayer } from './actions/index.js';
 import { createOutbox } from './actions/outbox.js';
 import type { CommunicationProvider, IntegrationProvider } from './actions/types.js';
 import type { Config } from './config/config.js';
-import { createExecutionStore } from './engine/executions.js';
-import { NodeJobData, type NodeJobSpec } from './engine/jobs.js';
+import { createExecutionStore, type ExecutionState } from './engine/executions.js';
+import { NodeJobData } from './engine/jobs.js';
+import { createLeadIndex } from './engine/lead-index.js';
 import { createLifecycle } from './engine/lifecycle.js';
+import { createReplayer } from './engine/replay.js';
 import { createStarter } from './engine/start.js';
+import { createWaiters } from './engine/waiters.js';
+import { ingestEvents } from './events/ingest.js';
+import type { EventInput } from './events/schema.js';
+import { createEnqueuers } from './queue/enqueue.js';
+import { createSchedules, FORM_CHECK_JOB, schedulesFor } from './queue/schedules.js';
+import { createFormTracking } from './scheduler/forms.js';
+import { sweep } from './scheduler/time-triggers.js';
+import { FormCheck, TimeTriggerJob } from './scheduler/jobs.js';
 import { EngineEvent } from './events/schema.js';
 import { createLeadStore, leadIdOf } from './leads/store.js';
-import { createNodeRunner } from './nodes/runner.js';
+import { createNodeRunner, Deferred } from './nodes/runner.js';
+import { runsInline } from './workflows/schema.js';
+import { createAudit } from './observability/audit.js';
+import { createEngineEvents, type EngineEvents } from './observability/engine-events.js';
 import type { Logger } from './observability/logger.js';
+import { createMetrics } from './observability/metrics.js';
 import { createSecretBox } from './orgs/secrets.js';
 import { createSettingsStore } from './orgs/settings.js';
-import { createOrgStore } from './orgs/store.js';
+import { createOrgCache, createOrgStore } from './orgs/store.js';
 import { createDeadLetter } from './queue/dead-letter.js';
 import { closeQueues, createQueues } from './queue/queues.js';
 import { connectRedis } from './queue/redis.js';
-import { startWorkers, type Handler, type WorkerSet } from './queue/workers.js';
+import { startWorkers, type Abandon, type Handler, type WorkerSet } from './queue/workers.js';
 import { createKeys } from './shared/keys.js';
 import { createWorkflowStore } from './workflows/store.js';
 
@@ -25,6 +39,10 @@ export interface EngineOptions {
   /** Providers per channel; the sandbox outbox when absent. */
   communication?: Partial<Record<'email' | 'sms' | 'whatsapp', CommunicationProvider>>;
   integrations?: Partial<Record<'meta' | 'stripe', IntegrationProvider>>;
+  /** Called in this process when an execution reaches a final status (benchmarks, tests). */
+  onExecutionFinished?(state: ExecutionState): void;
+  /** Engine events out; by default an EventBridge publisher when ENGINE_EVENTS_BUS is set. */
+  engineEvents?: EngineEvents;
 }
 
 export type Engine = Awaited<ReturnType<typeof createEngine>>;
@@ -46,33 +64,16 @@ export async function createEngine(config: Config, logger: Logger, options: Engi
     );
   const box = createSecretBox(config.SETTINGS_ENCRYPTION_KEY);
   const settings = createSettingsStore(redis, keys, box);
+  const engineEvents = options.engineEvents ?? createEngineEvents({ config, logger });
+  const publish = engineEvents?.publish;
+  const metrics = createMetrics({ redis, keys });
+  const audit = createAudit(redis, keys);
+  const leadIndex = createLeadIndex(redis, keys);
 
-  /** Continuations go to the head of the queue (LIFO) so running executions never wait behind a backlog of new ones. */
-  const enqueue = (continuation: boolean) => async (specs: NodeJobSpec[]) => {
-    const now = Date.now();
-    const immediate = specs.filter((spec) => spec.runAt === undefined);
-    const delayed = specs.filter((spec) => spec.runAt !== undefined);
-    await Promise.all([
-      immediate.length > 0
-        ? queues.actionsFor(immediate[0]!.data.orgId).addBulk(
-            immediate.map((spec) => ({
-              name: spec.data.nodeId,
-              data: spec.data,
-              opts: { jobId: spec.jobId, lifo: continuation },
-            })),
-          )
-        : undefined,
-      delayed.length > 0
-        ? queues.wait.addBulk(
-            delayed.map((spec) => ({
-              name: spec.data.nodeId,
-              data: spec.data,
-              opts: { jobId: spec.jobId, delay: Math.max(0, spec.runAt! - now) },
-            })),
-          )
-        : undefined,
-    ]);
-  };
+  const enqueuers = createEnqueuers(queues);
+  const orgSettings = createOrgCache(orgs);
+  const waiters = createWaiters(redis, keys);
+  const schedules = createSchedules(queues.scheduled);
 
   const lifecycle = createLifecycle({
     redis,
@@ -80,9 +81,9 @@ export async function createEngine(config: Config, logger: Logger, options: Engi
     executions,
     orgs,
     defaultRetentionDays: config.RETENTION_DAYS,
-    async removeTimers(jobIds) {
-      await Promise.all(jobIds.map((id) => queues.wait.remove(id)));
-    },
+    ...(options.onExecutionFinished ? { onFinished: options.onExecutionFinished } : {}),
+    removeTimers: enqueuers.removeTimers,
+    publish,
   });
 
   const actionLayer = createActionLayer({
@@ -105,17 +106,106 @@ export async function createEngine(config: Config, logger: Logger, options: Engi
     leads,
     actions: actionLayer.actions,
     decide: actionLayer.decide,
-    enqueue: enqueue(true),
+    waiters,
+    org: orgSettings,
+    enqueue: (specs) => enqueuers.nodeJobs(specs, true),
     finalize: lifecycle.finalize,
+    observe(job, steps) {
+      metrics
+        .recordSteps(
+          job.orgId,
+          job.workflowId,
+          steps.map((step) => step.durationMs),
+        )
+        .catch((error: unknown) => logger.warn({ err: error }, 'could not record step metrics'));
+    },
   });
-  const handleEvent = createStarter({ redis, keys, executions, workflows, leads, enqueue: enqueue(false) });
+
+  const ingest = (orgId: string, events: EventInput[]) =>
+    ingestEvents({ redis, keys, queues, config }, orgId, events);
+  const forms = createFormTracking({
+    redis,
+    keys,
+    org: orgSettings,
+    scheduleCheck: schedules.formStarted,
+    removeJob: schedules.removeJob,
+    ingest,
+  });
+  /** The trigger job runs an execution's first internal nodes itself; any failure sends the job to the queue. */
+  const runInline = async (job: NodeJobData, known: Parameters<typeof runNodeJob>[2]): Promise<boolean> => {
+    try {
+      await runNodeJob(job, { attemptsMade: 0, maxAttempts: config.JOB_ATTEMPTS, inline: true }, known);
+      return true;
+    } catch (error) {
+      if (error instanceof Deferred) return false;
+      throw error;
+    }
+  };
+  const handleEvent = createStarter({
+    runInline,
+    inlineNode: runsInline,
+    redis,
+    keys,
+    executions,
+    workflows,
+    leads,
+    lifecycle,
+    waiters,
+    forms,
+    enqueue: enqueuers.nodeJobs,
+    removeTimers: enqueuers.removeTimers,
+    publish,
+  });
+
+  /** Keeps one workflow's job schedulers in step with what is published now (after publish and unpublish). */
+  async function syncSchedules(orgId: string, workflowId: string): Promise<void> {
+    const published = (await workflows.published(orgId)).find((wf) => wf.workflowId === workflowId);
+    const org = await orgs.get(orgId);
+    await schedules.sync(
+      orgId,
+      workflowId,
+      published ? schedulesFor(published, orgId, org, Date.now()) : new Map(),
+    );
+  }
+
+  /** Every published workflow's schedulers, and none for the rest: what each scheduler replica runs periodically. */
+  async function reconcileSchedules(): Promise<number> {
+    const keep = new Set<string>();
+    for (const orgId of await orgs.ids()) {
+      for (const wf of await workflows.published(orgId)) {
+        if (wf.compiled.triggers.some((t) => t.schedule)) {
+          keep.add(`${orgId}.${wf.workflowId}`);
+          await syncSchedules(orgId, wf.workflowId);
+        }
+      }
+    }
+    await schedules.prune(keep);
+    return keep.size;
+  }
+
+  const runScheduled: Handler = async (job) => {
+    if (job.name === FORM_CHECK_JOB) return forms.check(FormCheck.parse(job.data), job.id!);
+    const firing = TimeTriggerJob.parse(job.data);
+    return sweep(
+      { keys, leads, workflows, org: orgSettings, enqueueEvents: enqueuers.triggerEvents },
+      { ...firing, firingId: job.id! },
+    );
+  };
+  const replay = createReplayer({
+    redis,
+    keys,
+    executions,
+    workflows,
+    enqueue: (specs) => enqueuers.nodeJobs(specs, false),
+  });
 
   const deadLetter = createDeadLetter({
     redis,
     keys,
     queues,
+    publish,
     async revive(entry) {
-      if (entry.executionId) await executions.revive(entry.executionId, new Date().toISOString());
+      if (entry.executionId) await lifecycle.revive(entry.executionId);
     },
   });
 
@@ -125,7 +215,18 @@ export async function createEngine(config: Config, logger: Logger, options: Engi
       maxAttempts: job.opts.attempts ?? 1,
     });
 
-  let workerSet: WorkerSet | undefined;
+  /** A node job the worker gave up on: its execution fails like after a last attempt. */
+  const abandon: Abandon = async (_queue, job, error) => {
+    const parsed = NodeJobData.safeParse(job.data);
+    if (!parsed.success) return;
+    const now = new Date().toISOString();
+    await executions.fail(parsed.data.executionId, { steps: [], effects: {}, final: true, error }, now);
+    const state = await executions.load(parsed.data.executionId);
+    if (state) await lifecycle.finalize({ ...state, status: 'failed' });
+  };
+
+  const workerSets: WorkerSet[] = [];
+  let reconcileTimer: NodeJS.Timeout | undefined;
 
   return {
     config,
@@ -147,10 +248,21 @@ export async function createEngine(config: Config, logger: Logger, options: Engi
     consent: actionLayer.consent,
     links: actionLayer.links,
     breakers: actionLayer.breakers,
+    waiters,
+    orgSettings,
+    schedules,
+    ingest,
+    syncSchedules,
+    reconcileSchedules,
+    engineEvents,
+    metrics,
+    audit,
+    leadIndex,
+    replay,
 
     /** Starts the trigger, node, wait and cleanup workers in this process. */
     async startWorkers(): Promise<WorkerSet> {
-      workerSet = startWorkers(
+      const workerSet = startWorkers(
         connections.queues,
         config,
         {
@@ -166,18 +278,47 @@ export async function createEngine(config: Config, logger: Logger, options: Engi
         },
         deadLetter,
         logger,
+        abandon,
+        metrics.recordJob,
       );
       await queues.cleanup.upsertJobScheduler(
         'retention-sweep',
         { every: config.CLEANUP_INTERVAL_MS },
         { name: 'sweep' },
       );
+      workerSets.push(workerSet);
+      return workerSet;
+    },
+
+    /**
+     * Starts the scheduler in this process: the worker of the `scheduled` queue (time triggers, form checks) and a
+     * periodic reconciliation of job schedulers with published workflows. Replicas are safe: schedulers are upserted
+     * by id and each firing is one BullMQ job.
+     */
+    async startScheduler(): Promise<WorkerSet> {
+      await reconcileSchedules();
+      reconcileTimer = setInterval(() => {
+        reconcileSchedules().catch((error: unknown) =>
+          logger.error({ err: error }, 'schedule reconciliation failed'),
+        );
+      }, config.SCHEDULER_SYNC_MS);
+      const workerSet = startWorkers(
+        connections.queues,
+        config,
+        { scheduled: runScheduled },
+        deadLetter,
+        logger,
+        abandon,
+      );
+      workerSets.push(workerSet);
       return workerSet;
     },
 
     /** Graceful stop: workers finish their active jobs, then queues and connections close. */
     async close(): Promise<void> {
-      await workerSet?.close();
+      clearInterval(reconcileTimer);
+      await Promise.all(workerSets.map((set) => set.close()));
+      await engineEvents?.close();
       actionLayer.close();
       await closeQueues(queues);
       await connections.close();

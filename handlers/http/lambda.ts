@@ -1,39 +1,31 @@
 // Lambda entry for API Gateway HTTP API (payload format 2.0): translate the event, call the shared API, translate back.
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
-import { createEngine } from '../../src/app.js';
+import { createEngine, type Engine } from '../../src/app.js';
 import { loadConfig } from '../../src/config/config.js';
+import { fromApiGateway, toApiGateway } from '../../src/http/apigw.js';
 import { createApi, type Api } from '../../src/http/api.js';
-import { encode } from '../../src/http/server.js';
 import { createLogger } from '../../src/observability/logger.js';
 
-let api: Promise<Api> | undefined;
+let built: Promise<{ api: Api; engine: Engine }> | undefined;
 
-/** Built once per container and reused by every invocation. */
-function apiOnce(): Promise<Api> {
-  api ??= (async () => {
+/** Built once per container and reused by every invocation; a failed start is retried by the next invocation. */
+function apiOnce(): Promise<{ api: Api; engine: Engine }> {
+  built ??= (async () => {
     const config = loadConfig();
     const logger = createLogger(config.LOG_LEVEL);
-    return createApi(await createEngine(config, logger), logger);
-  })();
-  return api;
+    const engine = await createEngine(config, logger);
+    return { api: createApi(engine, logger), engine };
+  })().catch((error: unknown) => {
+    built = undefined;
+    throw error;
+  });
+  return built;
 }
 
 export async function handler(event: APIGatewayProxyEventV2): Promise<APIGatewayProxyStructuredResultV2> {
-  const headers: Record<string, string> = {};
-  for (const [name, value] of Object.entries(event.headers ?? {}))
-    if (value !== undefined) headers[name.toLowerCase()] = value;
-  const body = event.body
-    ? event.isBase64Encoded
-      ? Buffer.from(event.body, 'base64').toString('utf8')
-      : event.body
-    : '';
-  const query: Record<string, string> = {};
-  for (const [name, value] of Object.entries(event.queryStringParameters ?? {}))
-    if (value !== undefined) query[name] = value;
-
-  const response = await (
-    await apiOnce()
-  )({ method: event.requestContext.http.method, path: event.rawPath, query, headers, body });
-  const encoded = encode(response);
-  return { statusCode: encoded.status, headers: encoded.headers, body: encoded.body };
+  const { api, engine } = await apiOnce();
+  const response = await api(fromApiGateway(event));
+  // Lambda freezes the container after the answer: send the engine events a request caused (a cancel) first.
+  await engine.engineEvents?.flush();
+  return toApiGateway(response);
 }

@@ -1,4 +1,4 @@
-// The local stack in one process: Redis (found or started), the HTTP API, and the workers.
+// The local stack in one process: Redis (found or started), the HTTP API, the workers and the scheduler.
 import { createEngine } from '../../src/app.js';
 import { loadConfig } from '../../src/config/config.js';
 import { ensureLocalRedis } from '../../src/dev/local-redis.js';
@@ -26,11 +26,12 @@ if (!process.env.REDIS_URL && config.REDIS_CLUSTER_NODES.length === 0) {
 
 const engine = await createEngine(config, logger);
 await engine.startWorkers();
+await engine.startScheduler();
 const server = createHttpServer(createApi(engine, logger), config.MAX_BODY_BYTES);
 server.listen(config.PORT, config.HOST, () => {
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : config.PORT;
-  console.log(`Atlas Automations listening on http://${config.HOST}:${port} (workers running)`);
+  console.log(`Atlas Automations listening on http://${config.HOST}:${port} (workers and scheduler running)`);
   if (config.ADMIN_TOKEN === DEV_ADMIN_TOKEN)
     console.log(`admin token for local use: ${DEV_ADMIN_TOKEN} (set ADMIN_TOKEN to change it)`);
 });

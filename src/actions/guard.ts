@@ -8,7 +8,7 @@ import type { OrgStore } from '../orgs/store.js';
 import { RetryAfterError } from '../shared/errors.js';
 import type { WorkflowStore } from '../workflows/store.js';
 import { externalNodeTypes, type NodeType } from '../workflows/schema.js';
-import type { EffectClaims } from './ledger.js';
+import { effectKeyOf, type EffectClaims } from './ledger.js';
 import type { Limiter } from './limits.js';
 import { recipient } from './messaging.js';
 import type { ActionContext, ActionHandler, ActionResult } from './types.js';
@@ -106,7 +106,10 @@ export function createActionGuard(deps: GuardDeps) {
       if (!external) return handler(node, guarded);
 
       const token = randomUUID();
-      const claim = await deps.claims.claim(context.idempotencyKey, {
+      const target = context.effectKey
+        ? { executionId: context.executionId, effectKey: context.effectKey }
+        : effectKeyOf(context.idempotencyKey);
+      const claim = await deps.claims.claim(target, {
         token,
         attempt: context.attempt,
         atMs: now(),
@@ -128,7 +131,7 @@ export function createActionGuard(deps: GuardDeps) {
         const note = joinNotes(result.note, takeover);
         return { ...result, ...(testMode ? { testMode: true } : {}), ...(note ? { note } : {}) };
       } catch (error) {
-        await deps.claims.release(context.idempotencyKey, token).catch(() => undefined);
+        await deps.claims.release(target, token).catch(() => undefined);
         throw error;
       }
     };

@@ -9,6 +9,9 @@ import { createAddressPolicy, guardedLookup } from './net-guard.js';
 /** Response bodies are kept up to this size. */
 const MAX_RESPONSE_BYTES = 256 * 1024;
 
+/** The shortest delay a provider's Retry-After can ask for. */
+const MIN_RETRY_AFTER_MS = 1000;
+
 /** How long to wait after a 429 that does not say. */
 export const DEFAULT_RETRY_AFTER_MS = 30_000;
 
@@ -24,6 +27,8 @@ export interface HttpRequest {
    * allowlist admits them. On for every URL an organization or a workflow chose; off for operator-set base URLs.
    */
   guarded?: boolean;
+  /** Response bytes kept; the rest is not read. @defaultValue 256 KiB */
+  maxResponseBytes?: number;
   /** Names the provider in error messages. @defaultValue the host */
   provider?: string;
 }
@@ -75,29 +80,44 @@ export function createHttpClient({ allowlist, timeoutMs }: HttpClientOptions): H
         agent: request.guarded ? false : secure ? agents.https : agents.http,
         ...(request.guarded ? { lookup: guardedLookup(policy, host) } : {}),
       };
+      const maxBytes = request.maxResponseBytes ?? MAX_RESPONSE_BYTES;
       return new Promise<HttpResponse>((resolve, reject) => {
+        // The timeout bounds the whole exchange, not only idle time: a server dripping bytes cannot hold a worker.
+        const deadline = setTimeout(
+          () =>
+            outgoing.destroy(
+              new RetryableError(`${provider} timed out after ${timeout} ms`, { code: 'timeout' }),
+            ),
+          timeout,
+        );
         const outgoing = (secure ? https : http).request(url, options, (response) => {
           const chunks: Buffer[] = [];
           let size = 0;
+          let truncated = false;
           response.on('data', (chunk: Buffer) => {
             size += chunk.length;
-            if (size <= MAX_RESPONSE_BYTES) chunks.push(chunk);
+            if (size <= maxBytes) chunks.push(chunk);
+            else {
+              truncated = true;
+              response.destroy(); // the rest is not read: the body is kept only up to the limit
+            }
           });
-          response.on('end', () =>
+          response.on('error', () => undefined); // reported by 'close' below
+          response.on('close', () => {
+            clearTimeout(deadline);
+            if (!response.complete && !truncated) {
+              return reject(
+                new RetryableError(`${provider}: response failed: connection closed early`, {
+                  code: 'network_error',
+                }),
+              );
+            }
             resolve({
               status: response.statusCode ?? 0,
               headers: response.headers,
               body: Buffer.concat(chunks).toString('utf8'),
-            }),
-          );
-          response.on('error', (error) =>
-            reject(
-              new RetryableError(`${provider}: response failed: ${error.message}`, {
-                code: 'network_error',
-                cause: error,
-              }),
-            ),
-          );
+            });
+          });
         });
         outgoing.on('timeout', () =>
           outgoing.destroy(
@@ -105,6 +125,7 @@ export function createHttpClient({ allowlist, timeoutMs }: HttpClientOptions): H
           ),
         );
         outgoing.on('error', (error: NodeJS.ErrnoException) => {
+          clearTimeout(deadline);
           if (error instanceof AtlasError) return reject(error);
           if (error.code === 'EADDRREFUSED') {
             return reject(
@@ -176,9 +197,10 @@ export function providerError(
 export function retryAfterMs(header: string | string[] | undefined, now = Date.now()): number | undefined {
   const value = (Array.isArray(header) ? header[0] : header)?.trim();
   if (!value) return undefined;
-  if (/^\d+$/.test(value)) return Number(value) * 1000;
+  // At least a second, so `Retry-After: 0` (or a date in the past) cannot spin a worker.
+  if (/^\d+$/.test(value)) return Math.max(MIN_RETRY_AFTER_MS, Number(value) * 1000);
   const at = Date.parse(value);
-  return Number.isNaN(at) ? undefined : Math.max(0, at - now);
+  return Number.isNaN(at) ? undefined : Math.max(MIN_RETRY_AFTER_MS, at - now);
 }
 
 /** The body as JSON, or undefined when it is not JSON. */

@@ -1,6 +1,6 @@
 // Wires the action layer: one HTTP client, breakers, the provider registry, signed links, consent, limits and the
 // ledger's claims, then every action handler wrapped by the guard. The composition root calls this once.
-import type { Config } from '../config/config.js';
+import { publicBaseUrl, type Config } from '../config/config.js';
 import { createConsentStore } from '../consent/consent.js';
 import type { LeadStore } from '../leads/store.js';
 import type { ActionRegistry } from '../nodes/runner.js';
@@ -10,6 +10,7 @@ import type { SettingsStore } from '../orgs/settings.js';
 import type { OrgStore } from '../orgs/store.js';
 import type { RedisClient } from '../queue/redis.js';
 import type { Keys } from '../shared/keys.js';
+import { trackingUrls } from '../tracking/tokens.js';
 import type { WorkflowStore } from '../workflows/store.js';
 import { createAiDecider } from './ai-decision.js';
 import { createBreakers } from './breakers.js';
@@ -20,7 +21,7 @@ import { createIntegrationActions } from './integrations.js';
 import { createEffectClaims } from './ledger.js';
 import { createLimiter } from './limits.js';
 import { createLinks } from './links.js';
-import { createMessagingActions } from './messaging.js';
+import { createMessagingActions, type TrackingTarget } from './messaging.js';
 import { createAddressPolicy } from './net-guard.js';
 import type { Outbox } from './outbox.js';
 import { createProviderRegistry } from './providers/registry.js';
@@ -63,7 +64,7 @@ export function createActionLayer(deps: ActionLayerDeps) {
     breakers,
     policy: createAddressPolicy(config.WEBHOOK_ALLOWLIST),
   });
-  const links = createLinks({ secret: deps.box.derive('links'), baseUrl: config.PUBLIC_BASE_URL });
+  const links = createLinks({ secret: deps.box.derive('links'), baseUrl: publicBaseUrl(config) });
   const consent = createConsentStore(redis, keys, leads);
   const guard = createActionGuard({
     settings,
@@ -82,6 +83,12 @@ export function createActionLayer(deps: ActionLayerDeps) {
         (!context.testMode && overrides?.communication?.[channel]) ||
         providers.communication(channel, context),
       links,
+      ...(config.TRACKING_SECRET
+        ? {
+            tracking: (claims: TrackingTarget) =>
+              trackingUrls(publicBaseUrl(config), config.TRACKING_SECRET!, claims),
+          }
+        : {}),
     }),
     ...createIntegrationActions({
       providerFor: (kind, context) =>

@@ -44,8 +44,14 @@ export type ClaimOutcome =
   | { outcome: 'held'; previous: Claim }
   | { outcome: 'taken_over'; previous: Claim };
 
-/** `executionId:nodeId:iteration` → the ledger field `nodeId.iteration`. */
-export function effectKeyOf(idempotencyKey: string): { executionId: string; effectKey: string } {
+/** The effect a claim is about: an execution and its ledger field. */
+export interface ClaimTarget {
+  executionId: string;
+  effectKey: string;
+}
+
+/** `executionId:nodeId:iteration` → the ledger field `nodeId.iteration` (for a caller outside a parallel arm). */
+export function effectKeyOf(idempotencyKey: string): ClaimTarget {
   const parts = idempotencyKey.split(':');
   const iteration = parts.pop();
   const nodeId = parts.pop();
@@ -65,8 +71,8 @@ export function createEffectClaims(redis: RedisClient, keys: Keys, lifetimeMs = 
   };
 
   return {
-    async claim(idempotencyKey: string, claim: Claim): Promise<ClaimOutcome> {
-      const { executionId, effectKey } = effectKeyOf(idempotencyKey);
+    async claim(target: ClaimTarget, claim: Claim): Promise<ClaimOutcome> {
+      const { executionId, effectKey } = target;
       const [outcome, previous] = await scripts.atlasClaim(
         keys.execution(executionId).effects,
         effectKey,
@@ -79,8 +85,8 @@ export function createEffectClaims(redis: RedisClient, keys: Keys, lifetimeMs = 
       return { outcome: outcome as 'held' | 'taken_over', previous: JSON.parse(previous) as Claim };
     },
 
-    async release(idempotencyKey: string, token: string): Promise<void> {
-      const { executionId, effectKey } = effectKeyOf(idempotencyKey);
+    async release(target: ClaimTarget, token: string): Promise<void> {
+      const { executionId, effectKey } = target;
       await scripts.atlasUnclaim(keys.execution(executionId).effects, effectKey, token);
     },
 

@@ -1,8 +1,8 @@
-// Signed links in emails: one-click unsubscribe, the open pixel and click tracking. A token is its payload and an
-// HMAC over it, so the public routes that receive them trust nothing else and need no lookup.
+// Signed one-click unsubscribe links in emails. A token is its payload and an HMAC over it, so the public route that
+// receives it trusts nothing else and needs no lookup. Open and click tracking use src/tracking/tokens.ts.
 import { createHmac, timingSafeEqual } from 'node:crypto';
 
-export type LinkKind = 'unsubscribe' | 'open' | 'click';
+export type LinkKind = 'unsubscribe';
 
 export interface LinkPayload {
   orgId: string;
@@ -12,11 +12,9 @@ export interface LinkPayload {
   /** The address that unsubscribes (for the suppression list when the lead is unknown). */
   address?: string;
   channel?: 'email' | 'sms' | 'whatsapp';
-  /** The destination of a tracked click. */
-  url?: string;
 }
 
-const paths: Record<LinkKind, string> = { unsubscribe: 'u', open: 't/o', click: 't/c' };
+const paths: Record<LinkKind, string> = { unsubscribe: 'u' };
 
 export function createLinks({ secret, baseUrl }: { secret: Buffer; baseUrl: string }) {
   const root = baseUrl.replace(/\/+$/, '');

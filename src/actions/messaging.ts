@@ -15,8 +15,20 @@ export type ProviderFor = (channel: Channel, context: ActionContext) => Communic
 
 export interface MessagingDeps {
   providerFor: ProviderFor;
-  /** Signs unsubscribe and tracking links; without it emails carry none. */
+  /** Signs unsubscribe links; without it emails carry none. */
   links?: Links;
+  /**
+   * The open pixel and click redirect URLs of one message (src/tracking/tokens.ts `trackingUrls`); without it (no
+   * TRACKING_SECRET) emails are not tracked.
+   */
+  tracking?: (claims: TrackingTarget) => { openPixel: string; click: (url: string) => string };
+}
+
+export interface TrackingTarget {
+  orgId: string;
+  executionId: string;
+  leadId: string;
+  nodeId: string;
 }
 
 export const scopeOf = (context: ActionContext): TemplateScope => ({
@@ -45,7 +57,7 @@ export function recipient(
 
 type Base = Pick<OutboundMessage, 'channel' | 'orgId' | 'executionId' | 'nodeId' | 'idempotencyKey'>;
 
-export function createMessagingActions({ providerFor, links }: MessagingDeps) {
+export function createMessagingActions({ providerFor, links, tracking }: MessagingDeps) {
   const send = async (
     channel: Channel,
     context: ActionContext,
@@ -95,25 +107,22 @@ export function createMessagingActions({ providerFor, links }: MessagingDeps) {
     const subject = render(node.params.subject, scope, `${node.id}.params.subject`);
     const text = render(node.params.body, scope, `${node.id}.params.body`);
     const html = node.params.html ? renderHtml(node.params.html, scope, `${node.id}.params.html`) : undefined;
-    const link = {
-      orgId: context.orgId,
-      executionId: context.executionId,
-      nodeId: node.id,
-      ...(leadId ? { leadId } : {}),
-    };
+    // Tracking tokens name the lead their events belong to, so a message without a lead is not tracked.
+    const urls =
+      tracking && leadId && settings?.tracking
+        ? tracking({ orgId: context.orgId, executionId: context.executionId, leadId, nodeId: node.id })
+        : undefined;
     const content = composeEmail({
       subject,
       text,
       ...(html !== undefined ? { html } : {}),
       ...(unsubscribeUrl ? { unsubscribeUrl } : {}),
       ...(settings?.unsubscribeMailto ? { unsubscribeMailto: settings.unsubscribeMailto } : {}),
-      ...(links && settings?.tracking
+      ...(urls && settings?.tracking
         ? {
             tracking: {
-              ...(settings.tracking.opens ? { openUrl: links.url('open', link) } : {}),
-              ...(settings.tracking.clicks
-                ? { clickUrl: (url: string) => links.url('click', { ...link, url }) }
-                : {}),
+              ...(settings.tracking.opens ? { openUrl: urls.openPixel } : {}),
+              ...(settings.tracking.clicks ? { clickUrl: urls.click } : {}),
             },
           }
         : {}),

@@ -34,7 +34,12 @@ export function createAddressPolicy(allowlist: readonly string[]): AddressPolicy
       }
       if (inAllowedRange(address)) return undefined;
       const range = address.range();
-      return range === 'unicast' ? undefined : `${text} is a ${range} address`;
+      if (range !== 'unicast') return `${text} is a ${range} address`;
+      // IPv4-compatible IPv6 (::a.b.c.d, deprecated) would smuggle any IPv4 address past the range check.
+      if (address.kind() === 'ipv6' && address.toNormalizedString().startsWith('0:0:0:0:0:0:')) {
+        return `${text} is an IPv4-compatible IPv6 address`;
+      }
+      return undefined;
     },
   };
 }

@@ -53,10 +53,16 @@ const filters: Record<string, FilterImplOptions> = {
 };
 
 function engine(outputEscape?: 'escape'): Liquid {
+  // `templates: {}` replaces the file system: `include`, `render` and `layout` can never read a file of the host.
+  // The limits stop a tenant's template from holding a worker (a loop over a huge range, a giant string).
   const liquid = new Liquid({
     strictVariables: true,
     strictFilters: true,
     cache: 500,
+    templates: {},
+    parseLimit: 100_000,
+    renderLimit: 200,
+    memoryLimit: 10_000_000,
     ...(outputEscape ? { outputEscape } : {}),
   });
   for (const [name, filter] of Object.entries(filters)) liquid.registerFilter(name, filter);

@@ -15,6 +15,11 @@ export interface ActionContext {
   /** `executionId:nodeId:iteration`: the same for every retry of this step, passed to providers that dedupe. */
   idempotencyKey: string;
   attempt: number;
+  /**
+   * The step's field in the execution's effect ledger (`<nodeId>.<iteration>[.<arm>…]`), set by the node runner;
+   * the action guard claims it before calling a provider.
+   */
+  effectKey?: string;
   /** Set by the action guard: communication and integration effects go to the sandbox outbox. */
   testMode?: boolean;
   /** Set by the action guard: the organization's provider settings, secrets in clear. */

@@ -1,14 +1,17 @@
 // webhook_call: a signed HTTP request with a timeout, refused for private, loopback, link-local and metadata addresses;
 // the response (status and parsed body) becomes the node's output, `nodes.<id>.body` in later templates.
 import { NonRetryableError, RetryableError, RetryAfterError } from '../shared/errors.js';
-import { SIGNATURE_HEADER, signBody } from '../shared/signing.js';
 import type { Breakers } from './breakers.js';
 import { DEFAULT_RETRY_AFTER_MS, retryAfterMs, type HttpClient, type HttpResponse } from './http-client.js';
+import { GENERIC_SIGNATURE_HEADER, signGeneric } from '../webhooks/generic.js';
 import { scopeOf } from './messaging.js';
 import { render, type TemplateScope } from './templates.js';
 import type { ActionHandler, IntegrationProvider } from './types.js';
 
 export { retryAfterMs, type HttpResponse };
+
+/** Response bodies are kept up to this size in the execution's context. */
+const MAX_WEBHOOK_RESPONSE_BYTES = 64 * 1024;
 
 export interface WebhookDeps {
   http: HttpClient;
@@ -46,7 +49,9 @@ export function createWebhookAction({ http, breakers, sandbox }: WebhookDeps): A
       >),
     };
     const secret = context.settings?.webhooks?.signingSecret;
-    if (secret) headers[SIGNATURE_HEADER] = signBody(secret, body ?? '');
+    // Signed as the `generic` inbound webhooks are (X-Atlas-Signature), so one verifier serves both directions.
+    if (secret)
+      headers[GENERIC_SIGNATURE_HEADER] = signGeneric(secret, Math.floor(Date.now() / 1000), body ?? '');
 
     if (context.testMode && sandbox) {
       const recorded = await sandbox.call({
@@ -72,6 +77,7 @@ export function createWebhookAction({ http, breakers, sandbox }: WebhookDeps): A
         ...(body === undefined ? {} : { body }),
         timeoutMs: node.params.timeoutMs,
         guarded: true,
+        maxResponseBytes: MAX_WEBHOOK_RESPONSE_BYTES,
         provider: 'webhook_call',
       });
     const response = await (breakers ? breakers.run(`webhook:${url.origin}`, call) : call());
@@ -104,6 +110,12 @@ export function classify(response: HttpResponse): Error {
   if (response.status === 429) {
     const delayMs = retryAfterMs(response.headers['retry-after']) ?? DEFAULT_RETRY_AFTER_MS;
     return new RetryAfterError(message, delayMs, { code: 'rate_limited', context });
+  }
+  if (response.status >= 300 && response.status < 400) {
+    return new NonRetryableError(`${message}: redirects are not followed`, {
+      code: 'redirect_not_followed',
+      context,
+    });
   }
   if (response.status >= 400 && response.status < 500 && response.status !== 408) {
     return new NonRetryableError(message, { code: `http_${response.status}`, context });

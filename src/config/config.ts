@@ -43,7 +43,14 @@ export const ConfigSchema = z.object({
   PORT: intFrom(3000, 0).pipe(z.number().max(65535)),
   HOST: z.string().default('127.0.0.1'),
   /** Token for the admin API (creating organizations). Required outside development. */
-  ADMIN_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
+  ADMIN_TOKEN: z
+    .string()
+    .min(16, 'must be at least 16 characters')
+    .refine(
+      (token) => !token.startsWith('atl_'),
+      'must not start with atl_ (the prefix of organization keys)',
+    )
+    .optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   WORKER_CONCURRENCY: intFrom(50, 1),
   /** Partitions of the `actions` queue (by organization), to spread node jobs over a cluster's shards. */
@@ -53,13 +60,25 @@ export const ConfigSchema = z.object({
   /** First backoff delay; doubles on each attempt. */
   JOB_BACKOFF_MS: intFrom(2000, 0),
   /** How long an event id is remembered for deduplication. */
-  EVENT_DEDUPE_TTL_SECONDS: intFrom(7 * 24 * 3600, 60),
+  EVENT_DEDUPE_TTL_SECONDS: intFrom(30 * 24 * 3600, 60),
   /** Default retention of executions and their step logs; organizations may override it. */
   RETENTION_DAYS: intFrom(30, 1),
   CLEANUP_INTERVAL_MS: intFrom(60_000, 100),
+  /** How often a scheduler re-checks its job schedulers against the published workflows. */
+  SCHEDULER_SYNC_MS: intFrom(60_000, 100),
   /** Hosts, IPs or CIDR ranges that outbound webhooks may reach even though they are private. */
   WEBHOOK_ALLOWLIST: list,
   MAX_BODY_BYTES: intFrom(1024 * 1024, 1024),
+  /**
+   * Serve `GET /metrics` (Prometheus) without the admin token, for a scraper inside a private network.
+   * @defaultValue false
+   */
+  METRICS_PUBLIC: z.stringbool().default(false),
+  /**
+   * Folder of the built web app served at `/ui` (`npm run build:ui` writes it), relative to the working directory.
+   * @defaultValue 'ui/dist'
+   */
+  UI_DIR: z.string().min(1).default('ui/dist'),
   TWILIO_BASE_URL: z.url().default('https://api.twilio.com'),
   STRIPE_BASE_URL: z.url().default('https://api.stripe.com'),
   META_GRAPH_BASE_URL: z.url().default('https://graph.facebook.com'),
@@ -100,8 +119,6 @@ export const ConfigSchema = z.object({
     .string()
     .refine((text) => Buffer.from(text, 'base64').length === 32, 'must be 32 bytes, base64-encoded')
     .optional(),
-  /** Public origin of this engine: unsubscribe and tracking links and Twilio status callbacks point here. */
-  PUBLIC_BASE_URL: z.url().default('http://127.0.0.1:3000'),
   /** Timeout of one provider request (webhook_call nodes set their own). */
   PROVIDER_TIMEOUT_MS: intFrom(10_000, 100),
   /**
@@ -133,6 +150,43 @@ export const ConfigSchema = z.object({
       z.strictObject({ limit: z.number().int().positive(), windowMs: z.number().int().positive() }),
     ),
   ),
+
+  /**
+   * Public base URL of the HTTP API (`https://api.example.com`): Twilio signs the URL it called, webhook URLs are
+   * shown with it, and unsubscribe and tracking links and Twilio status callbacks point here. When unset, inbound
+   * checks use the request's Host header and links use `http://127.0.0.1:3000` (local use only; see `publicBaseUrl`).
+   */
+  PUBLIC_BASE_URL: z.url({ protocol: /^https?$/ }).optional(),
+  /** HMAC key of the email tracking tokens (open pixel, click redirect); tracking answers 404 while it is unset. */
+  TRACKING_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
+  /** Largest clock difference accepted on a timestamped webhook signature (`generic`, `stripe`). @defaultValue 300 */
+  WEBHOOK_TOLERANCE_SECONDS: intFrom(300, 1),
+  /** How long the signature of an untimestamped webhook (`twilio`, `meta`) is remembered to refuse a replay. @defaultValue 86400 */
+  WEBHOOK_REPLAY_TTL_SECONDS: intFrom(24 * 3600, 60),
+  /** EventBridge `source` values whose events the EventBridge handler accepts. @defaultValue atlas.crm */
+  EVENTBRIDGE_SOURCES: z
+    .string()
+    .default('atlas.crm')
+    .transform((text) =>
+      text
+        .split(',')
+        .map((item) => item.trim())
+        .filter(Boolean),
+    ),
+  /** EventBridge bus that receives the engine's events (execution started, ended, step dead-lettered); off when unset. */
+  ENGINE_EVENTS_BUS: z.string().min(1).max(1600).optional(),
+  /** `source` of the engine's events on that bus. @defaultValue atlas.automations */
+  ENGINE_EVENTS_SOURCE: z.string().min(1).max(256).default('atlas.automations'),
+  /** EventBridge endpoint override (tests point it at a loopback fake). */
+  EVENTBRIDGE_ENDPOINT: z.url().optional(),
+  /** AWS region of the EventBridge client; the SDK's own resolution applies when unset. */
+  AWS_REGION: z.string().min(1).optional(),
+  /** How often a worker writes queue depths as CloudWatch embedded metrics to stdout; 0 turns it off. @defaultValue 0 */
+  QUEUE_METRICS_INTERVAL_MS: intFrom(0, 0),
+  /** CloudWatch namespace of those metrics. @defaultValue AtlasAutomations */
+  METRICS_NAMESPACE: z.string().min(1).max(255).default('AtlasAutomations'),
+  /** Deployment stage, a dimension of the metrics. @defaultValue local */
+  STAGE: z.string().min(1).max(64).default('local'),
 });
 
 export type Config = Readonly<z.output<typeof ConfigSchema>>;
@@ -164,4 +218,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     throw new ConfigError('invalid configuration:\n  SMTP_URL: required when EMAIL_PROVIDER is smtp');
   }
   return Object.freeze(config);
+}
+
+/** Origin that outbound links (unsubscribe, tracking, Twilio status callbacks) point to, without a trailing slash. */
+export function publicBaseUrl(config: Pick<Config, 'PUBLIC_BASE_URL'>): string {
+  return (config.PUBLIC_BASE_URL ?? 'http://127.0.0.1:3000').replace(/\/+$/, '');
 }

@@ -53,6 +53,10 @@ export interface PlannedJob {
   arms: string[];
   /** Epoch milliseconds when the job is due; absent for immediate jobs. */
   runAt?: number;
+  /** The job resumes this node rather than entering the next (see NodeJobData). */
+  resume?: 'event' | 'window';
+  outcome?: 'received' | 'timed_out';
+  deferrals?: number;
 }
 
 export interface ExecutionState {
@@ -72,17 +76,32 @@ export interface ExecutionState {
   error?: StepError;
   /** Why a cancelled or exited execution ended. */
   endReason?: string;
+  priority?: number;
+  /** Set on an execution started by replaying another from one of its nodes. */
+  replayOf?: ReplayLink;
+}
+
+export interface ReplayLink {
+  executionId: string;
+  nodeId: string;
 }
 
 const createScript = `
--- KEYS[1] state, KEYS[2] steps, KEYS[3] done
--- ARGV[1] state fields as JSON object, ARGV[2] trigger step JSON, ARGV[3] done field, ARGV[4] plan JSON
+-- KEYS[1] state, KEYS[2] steps, KEYS[3] done, KEYS[4] event
+-- ARGV[1] state fields as JSON object, ARGV[2] trigger step JSON, ARGV[3] done field, ARGV[4] plan JSON,
+-- ARGV[5] the triggering event (kept apart so the state hash stays small enough for Redis's compact encoding)
 -- returns 1 when created, 0 when the execution already existed
 if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
 local fields = cjson.decode(ARGV[1])
-for name, value in pairs(fields) do redis.call('HSET', KEYS[1], name, value) end
+local pairsList = {}
+for name, value in pairs(fields) do
+  table.insert(pairsList, name)
+  table.insert(pairsList, value)
+end
+redis.call('HSET', KEYS[1], unpack(pairsList))
 redis.call('RPUSH', KEYS[2], ARGV[2])
 redis.call('HSET', KEYS[3], ARGV[3], ARGV[4])
+redis.call('SET', KEYS[4], ARGV[5])
 return 1
 `;
 
@@ -100,7 +119,7 @@ if previous then return {'duplicate', status, redis.call('HGET', KEYS[1], 'pendi
 local n = tonumber(ARGV[8])
 for i = 1, n do redis.call('RPUSH', KEYS[2], ARGV[8 + i]) end
 for i = 9 + n, #ARGV, 2 do redis.call('HSET', KEYS[4], ARGV[i], ARGV[i + 1]) end
-if ARGV[7] ~= '' then redis.call('SREM', KEYS[5], ARGV[7]) end
+if ARGV[7] ~= '' then redis.call('HDEL', KEYS[5], ARGV[7]) end
 redis.call('HSET', KEYS[3], ARGV[1], ARGV[2])
 local pending = redis.call('HINCRBY', KEYS[1], 'pending', ARGV[3])
 local delayed = redis.call('HINCRBY', KEYS[1], 'delayed', ARGV[4])
@@ -123,7 +142,8 @@ return {'committed', status, tostring(pending), ARGV[2]}
 `;
 
 const failScript = `
--- Records a failed attempt. On the final attempt the execution becomes 'failed' (its job is parked, still pending).
+-- Records a failed attempt. On the final attempt the execution becomes 'failed' (its job is parked, still pending)
+-- and 'failedJobs' counts the parked jobs, so it runs again only once every one of them was retried.
 -- KEYS[1] state, KEYS[2] steps, KEYS[3] effects
 -- ARGV[1] now, ARGV[2] final ('1'|'0'), ARGV[3] error JSON, ARGV[4] step count n, ARGV[5..4+n] steps, then effect pairs
 local status = redis.call('HGET', KEYS[1], 'status')
@@ -131,24 +151,29 @@ if not status then return '' end
 local n = tonumber(ARGV[4])
 for i = 1, n do redis.call('RPUSH', KEYS[2], ARGV[4 + i]) end
 for i = 5 + n, #ARGV, 2 do redis.call('HSET', KEYS[3], ARGV[i], ARGV[i + 1]) end
-if ARGV[2] == '1' and (status == 'running' or status == 'waiting') then
-  status = 'failed'
-  redis.call('HSET', KEYS[1], 'status', 'failed', 'error', ARGV[3], 'finishedAt', ARGV[1])
+if ARGV[2] == '1' then
+  redis.call('HINCRBY', KEYS[1], 'failedJobs', 1)
+  if status == 'running' or status == 'waiting' or status == 'failed' then
+    status = 'failed'
+    redis.call('HSET', KEYS[1], 'status', 'failed', 'error', ARGV[3], 'finishedAt', ARGV[1])
+  end
 end
 redis.call('HSET', KEYS[1], 'updatedAt', ARGV[1])
 return status
 `;
 
 const reviveScript = `
--- A dead-lettered step is retried: the failed execution runs again.
--- KEYS[1] state; ARGV[1] now; returns the status after
+-- A dead-lettered job is retried: once no parked job is left, the failed execution runs again and its keys lose
+-- the retention expiry they got when it failed.
+-- KEYS: every key of the execution, state first; ARGV[1] now; returns the status after
 local status = redis.call('HGET', KEYS[1], 'status')
-if status == 'failed' then
-  redis.call('HSET', KEYS[1], 'status', 'running', 'updatedAt', ARGV[1])
-  redis.call('HDEL', KEYS[1], 'error', 'finishedAt')
-  return 'running'
-end
-return status or ''
+if status ~= 'failed' then return status or '' end
+local parked = redis.call('HINCRBY', KEYS[1], 'failedJobs', -1)
+if parked > 0 then return 'failed' end
+redis.call('HSET', KEYS[1], 'status', 'running', 'updatedAt', ARGV[1])
+redis.call('HDEL', KEYS[1], 'error', 'finishedAt')
+for _, key in ipairs(KEYS) do redis.call('PERSIST', key) end
+return 'running'
 `;
 
 const endScript = `
@@ -161,7 +186,7 @@ if status ~= 'running' and status ~= 'waiting' and status ~= 'failed' then retur
 redis.call('HSET', KEYS[1], 'status', ARGV[1], 'finishedAt', ARGV[2], 'updatedAt', ARGV[2], 'endReason', ARGV[3])
 redis.call('HDEL', KEYS[1], 'waitingUntil')
 local result = {'ended', ARGV[1]}
-for _, id in ipairs(redis.call('SMEMBERS', KEYS[2])) do table.insert(result, id) end
+for _, id in ipairs(redis.call('HKEYS', KEYS[2])) do table.insert(result, id) end
 return result
 `;
 
@@ -185,6 +210,18 @@ if completer == ARGV[2] then return 1 end
 return 0
 `;
 
+const expireScript = `
+-- Sets the retention expiry on every key of an execution in one call. KEYS: the keys; ARGV[1] seconds
+for _, key in ipairs(KEYS) do redis.call('EXPIRE', key, ARGV[1]) end
+return #KEYS
+`;
+
+const swapScript = `
+-- Replaces a lock's holder only if it still holds the given value. KEYS[1] lock; ARGV[1] old, ARGV[2] new
+if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('SET', KEYS[1], ARGV[2]) return 1 end
+return 0
+`;
+
 const releaseScript = `
 -- Deletes a lock only if it still holds the given value. KEYS[1] lock; ARGV[1] value
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
@@ -199,17 +236,21 @@ interface ScriptClient {
   atlasEnd(...args: (string | number)[]): Promise<string[]>;
   atlasJoin(...args: (string | number)[]): Promise<number>;
   atlasRelease(...args: (string | number)[]): Promise<number>;
+  atlasSwap(...args: (string | number)[]): Promise<number>;
+  atlasExpire(...args: (string | number)[]): Promise<number>;
 }
 
 function defineScripts(redis: RedisClient): ScriptClient {
   const scripts: [string, number, string][] = [
-    ['atlasCreateExecution', 3, createScript],
+    ['atlasCreateExecution', 4, createScript],
     ['atlasCommit', 5, commitScript],
     ['atlasFail', 3, failScript],
-    ['atlasRevive', 1, reviveScript],
+    ['atlasRevive', 8, reviveScript],
     ['atlasEnd', 2, endScript],
     ['atlasJoin', 1, joinScript],
     ['atlasRelease', 1, releaseScript],
+    ['atlasSwap', 1, swapScript],
+    ['atlasExpire', 8, expireScript],
   ];
   for (const [name, numberOfKeys, lua] of scripts) {
     if (!(name in redis)) redis.defineCommand(name, { numberOfKeys, lua });
@@ -224,9 +265,12 @@ export interface NewExecution {
   version: number;
   leadId: string | null;
   triggerNodeId: string;
+  /** BullMQ priority of the execution's jobs; absent for high priority. */
+  priority?: number;
   event: Record<string, unknown>;
   triggerStep: StepRecord;
   plan: PlannedJob[];
+  replayOf?: ReplayLink;
 }
 
 export interface CommitInput {
@@ -265,27 +309,32 @@ export function createExecutionStore(redis: RedisClient, keys: Keys) {
         leadId: input.leadId ?? '',
         status: input.plan.length === 0 ? 'completed' : 'running',
         triggerNodeId: input.triggerNodeId,
-        event: JSON.stringify(input.event),
+        ...(input.priority ? { priority: String(input.priority) } : {}),
         pending: String(input.plan.length),
         delayed: '0',
         startedAt: now,
         updatedAt: now,
         ...(input.plan.length === 0 ? { finishedAt: now } : {}),
+        ...(input.replayOf ? { replayOf: JSON.stringify(input.replayOf) } : {}),
       };
       const created = await scripts.atlasCreateExecution(
         k.state,
         k.steps,
         k.done,
+        k.event,
         JSON.stringify(state),
         JSON.stringify(input.triggerStep),
         `${input.triggerNodeId}.0`,
         JSON.stringify(input.plan),
+        JSON.stringify(input.event),
       );
       return created === 1;
     },
 
     async load(executionId: string): Promise<ExecutionState | undefined> {
-      return parseState(await redis.hgetall(keys.execution(executionId).state));
+      const k = keys.execution(executionId);
+      const [hash, event] = await Promise.all([redis.hgetall(k.state), redis.get(k.event)]);
+      return parseState(hash, event);
     },
 
     async outputs(executionId: string): Promise<Record<string, unknown>> {
@@ -355,7 +404,18 @@ export function createExecutionStore(redis: RedisClient, keys: Keys) {
     },
 
     async revive(executionId: string, now: string): Promise<string> {
-      return scripts.atlasRevive(keys.execution(executionId).state, now);
+      const k = keys.execution(executionId);
+      return scripts.atlasRevive(
+        k.state,
+        k.event,
+        k.steps,
+        k.done,
+        k.outputs,
+        k.effects,
+        k.joins,
+        k.timers,
+        now,
+      );
     },
 
     /** Ends a live execution (cancel, goal reached). Returns the final status and the delayed jobs to remove. */
@@ -366,7 +426,17 @@ export function createExecutionStore(redis: RedisClient, keys: Keys) {
     },
 
     async recordEffect(executionId: string, effectKey: string, effect: unknown): Promise<void> {
-      await redis.hset(keys.execution(executionId).effects, effectKey, JSON.stringify(effect));
+      const effects = keys.execution(executionId).effects;
+      await redis
+        .multi()
+        .hset(effects, effectKey, JSON.stringify(effect))
+        // The action guard's claim on the effect (src/actions/ledger.ts) is done with once the result is recorded.
+        .hdel(effects, `${effectKey}#claim`)
+        .exec();
+    },
+
+    async status(executionId: string): Promise<string | null> {
+      return redis.hget(keys.execution(executionId).state, 'status');
     },
 
     async effect(executionId: string, effectKey: string): Promise<unknown> {
@@ -375,7 +445,12 @@ export function createExecutionStore(redis: RedisClient, keys: Keys) {
     },
 
     async addTimers(executionId: string, jobIds: string[]): Promise<void> {
-      if (jobIds.length > 0) await redis.sadd(keys.execution(executionId).timers, ...jobIds);
+      if (jobIds.length > 0) {
+        await redis.hset(
+          keys.execution(executionId).timers,
+          Object.fromEntries(jobIds.map((id) => [id, '1'])),
+        );
+      }
     },
 
     async arriveAtJoin(
@@ -387,16 +462,17 @@ export function createExecutionStore(redis: RedisClient, keys: Keys) {
       return (await scripts.atlasJoin(keys.execution(executionId).joins, joinKey, arm, expected)) === 1;
     },
 
+    async swapLock(lockKey: string, from: string, to: string): Promise<boolean> {
+      return (await scripts.atlasSwap(lockKey, from, to)) === 1;
+    },
+
     async releaseLock(lockKey: string, executionId: string): Promise<void> {
       await scripts.atlasRelease(lockKey, executionId);
     },
 
     /** Expires every key of the execution after `seconds` (the retention backstop to the cleanup sweep). */
     async expire(executionId: string, seconds: number): Promise<void> {
-      const k = keys.execution(executionId);
-      const pipeline = redis.pipeline();
-      for (const key of Object.values(k)) pipeline.expire(key, seconds);
-      await pipeline.exec();
+      await scripts.atlasExpire(...Object.values(keys.execution(executionId)), seconds);
     },
 
     async remove(executionId: string): Promise<void> {
@@ -406,7 +482,7 @@ export function createExecutionStore(redis: RedisClient, keys: Keys) {
 }
 export type ExecutionStore = ReturnType<typeof createExecutionStore>;
 
-function parseState(hash: Record<string, string>): ExecutionState | undefined {
+function parseState(hash: Record<string, string>, event: string | null): ExecutionState | undefined {
   if (!hash.id) return undefined;
   const state: ExecutionState = {
     id: hash.id,
@@ -416,7 +492,7 @@ function parseState(hash: Record<string, string>): ExecutionState | undefined {
     leadId: hash.leadId ? hash.leadId : null,
     status: (hash.status ?? 'running') as ExecutionStatus,
     triggerNodeId: hash.triggerNodeId ?? '',
-    event: JSON.parse(hash.event ?? '{}') as Record<string, unknown>,
+    event: JSON.parse(event ?? '{}') as Record<string, unknown>,
     pending: Number(hash.pending ?? 0),
     startedAt: hash.startedAt ?? '',
     updatedAt: hash.updatedAt ?? '',
@@ -425,5 +501,7 @@ function parseState(hash: Record<string, string>): ExecutionState | undefined {
   if (hash.waitingUntil) state.waitingUntil = hash.waitingUntil;
   if (hash.error) state.error = JSON.parse(hash.error) as StepError;
   if (hash.endReason) state.endReason = hash.endReason;
+  if (hash.priority) state.priority = Number(hash.priority);
+  if (hash.replayOf) state.replayOf = JSON.parse(hash.replayOf) as ReplayLink;
   return state;
 }

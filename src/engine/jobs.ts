@@ -9,18 +9,42 @@ export const NodeJobData = z.strictObject({
   nodeId: z.string().min(1),
   iteration: z.number().int().min(0),
   arms: z.array(z.string()),
-  /** Set on a job that was delayed (a wait); its commit releases the execution's delayed count. */
+  /** Set on a job that holds one of the execution's timer slots (a wait); its commit releases the slot. */
   delayed: z.boolean().optional(),
+  /**
+   * Set on a job that resumes a node instead of entering it: `event` ends a wait-for-event (with `outcome`),
+   * `window` runs a communication step the send window held back (the `deferrals`-th time).
+   */
+  resume: z.enum(['event', 'window']).optional(),
+  outcome: z.enum(['received', 'timed_out']).optional(),
+  /** The event that ended a wait-for-event. */
+  received: z.record(z.string(), z.unknown()).optional(),
+  deferrals: z.number().int().min(1).optional(),
+  /** BullMQ priority (a larger number runs later); absent for the high-priority wait list. */
+  priority: z.number().int().min(1).optional(),
 });
 export type NodeJobData = z.output<typeof NodeJobData>;
 
-/** Names a job by its work: the execution, the node, the iteration and the parallel arm it runs in. */
-export function jobKeyOf(job: Pick<NodeJobData, 'nodeId' | 'iteration' | 'arms'>): string {
-  return [job.nodeId, job.iteration, ...job.arms].join('.');
+/** Names a job by its work: the node, the iteration, the parallel arm, and what it resumes. */
+export function jobKeyOf(
+  job: Pick<NodeJobData, 'nodeId' | 'iteration' | 'arms' | 'resume' | 'deferrals'>,
+): string {
+  const base = [job.nodeId, job.iteration, ...job.arms].join('.');
+  if (job.resume === 'event') return `${base}~event`;
+  if (job.resume === 'window') return `${base}~window${job.deferrals ?? 1}`;
+  return base;
 }
 
-export function nodeJobId(job: Pick<NodeJobData, 'executionId' | 'nodeId' | 'iteration' | 'arms'>): string {
-  return `${job.executionId}.${jobKeyOf(job)}`;
+/** The BullMQ id: the two ways a wait-for-event resumes are two jobs sharing one job key; only one commits. */
+export function nodeJobId(
+  job: Pick<
+    NodeJobData,
+    'executionId' | 'nodeId' | 'iteration' | 'arms' | 'resume' | 'deferrals' | 'outcome'
+  >,
+): string {
+  const id = `${job.executionId}.${jobKeyOf(job)}`;
+  if (job.resume !== 'event') return id;
+  return `${id}.${job.outcome === 'received' ? 'r' : 't'}`;
 }
 
 export interface NodeJobSpec {

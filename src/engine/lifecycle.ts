@@ -1,8 +1,9 @@
 // The end of an execution: finalizing it, cancelling it, and sweeping it away after the retention period.
 import type { Keys } from '../shared/keys.js';
 import type { RedisClient } from '../queue/redis.js';
+import type { EngineEventType, PublishEngineEvent } from '../observability/engine-events.js';
 import type { OrgStore } from '../orgs/store.js';
-import type { ExecutionState, ExecutionStore } from './executions.js';
+import { terminalStatuses, type ExecutionState, type ExecutionStore } from './executions.js';
 
 const DAY_SECONDS = 24 * 3600;
 
@@ -12,10 +13,21 @@ export interface LifecycleDeps {
   executions: ExecutionStore;
   orgs: Pick<OrgStore, 'get' | 'ids'>;
   defaultRetentionDays: number;
+  /** Told, in this process, of each execution that reached a final status (may be told twice). */
+  onFinished?(state: ExecutionState): void;
   /** Removes delayed jobs (pending waits) by job id. */
   removeTimers(jobIds: string[]): Promise<void>;
+  /** Announces each execution that ends (engine events out); optional. */
+  publish?: PublishEngineEvent;
   now?: () => number;
 }
+
+const endedEvents: Record<string, EngineEventType> = {
+  completed: 'Execution Completed',
+  failed: 'Execution Failed',
+  exited: 'Execution Exited',
+  cancelled: 'Execution Cancelled',
+};
 
 export function createLifecycle(deps: LifecycleDeps) {
   const { redis, keys, executions } = deps;
@@ -42,18 +54,36 @@ export function createLifecycle(deps: LifecycleDeps) {
         ? executions.releaseLock(keys.active(state.orgId, state.workflowId, state.leadId), state.id)
         : undefined,
       redis.zadd(keys.finished(state.orgId), clock(), `${state.workflowId} ${state.id}`),
+      state.leadId ? redis.hdel(keys.leadExecutions(state.orgId, state.leadId), state.id) : undefined,
       redis.hincrby(keys.stats(state.orgId), `${state.workflowId}:${state.status}`, 1),
       executions.expire(state.id, days * DAY_SECONDS + DAY_SECONDS),
     ]);
+    const detailType = endedEvents[state.status];
+    if (detailType) {
+      deps.publish?.(detailType, {
+        orgId: state.orgId,
+        executionId: state.id,
+        workflowId: state.workflowId,
+        version: state.version,
+        leadId: state.leadId,
+        status: state.status,
+        startedAt: state.startedAt,
+        finishedAt: state.finishedAt ?? new Date(clock()).toISOString(),
+        ...(state.error ? { error: state.error } : {}),
+        ...(state.endReason ? { endReason: state.endReason } : {}),
+      });
+    }
+    deps.onFinished?.(state);
   }
 
   async function end(orgId: string, executionId: string, status: 'cancelled' | 'exited', reason: string) {
     const state = await executions.load(executionId);
     if (!state || state.orgId !== orgId) return undefined;
     const ended = await executions.end(executionId, status, reason, new Date(clock()).toISOString());
-    if (ended.ended) {
-      await deps.removeTimers(ended.timers);
-      await finalize({ ...state, status });
+    if (ended.ended) await deps.removeTimers(ended.timers);
+    // Finalizing again is harmless, and repairs an end whose finalize was interrupted.
+    if (ended.ended || terminalStatuses.has(ended.status)) {
+      await finalize({ ...state, status: ended.ended ? status : (ended.status as ExecutionState['status']) });
     }
     return ended;
   }
@@ -75,6 +105,27 @@ export function createLifecycle(deps: LifecycleDeps) {
     return removed;
   }
 
-  return { finalize, end, sweep, retentionDays };
+  /** A dead-lettered job of the execution is retried: it leaves the retention index and holds its lead again. */
+  async function revive(executionId: string): Promise<void> {
+    const state = await executions.load(executionId);
+    if (!state) return;
+    const status = await executions.revive(executionId, new Date(clock()).toISOString());
+    if (status !== 'running') return;
+    await Promise.all([
+      redis.zrem(keys.finished(state.orgId), `${state.workflowId} ${state.id}`),
+      state.leadId
+        ? redis.set(keys.active(state.orgId, state.workflowId, state.leadId), state.id, 'NX')
+        : undefined,
+      state.leadId
+        ? redis.hset(
+            keys.leadExecutions(state.orgId, state.leadId),
+            state.id,
+            `${state.workflowId} ${state.version}`,
+          )
+        : undefined,
+    ]);
+  }
+
+  return { finalize, end, sweep, revive, retentionDays };
 }
 export type Lifecycle = ReturnType<typeof createLifecycle>;

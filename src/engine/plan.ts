@@ -47,6 +47,9 @@ export function planNext(
     case 'branch':
     case 'split':
       return edges.filter((edge) => edge.when === result.edge).map((edge) => ({ nodeId: edge.to, arms }));
+    case 'wait':
+      if (node.params.event === undefined) return edges.map((edge) => ({ nodeId: edge.to, arms }));
+      return edges.filter((edge) => edge.when === result.edge).map((edge) => ({ nodeId: edge.to, arms }));
     case 'parallel':
       return edges.map((edge, i) => ({ nodeId: edge.to, arms: [...arms, `${node.id}.${i}`] }));
     case 'join':

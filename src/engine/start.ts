@@ -1,14 +1,21 @@
-// The trigger side: match an accepted event to published workflows, apply the enrolment rule, start executions.
+// The trigger side: an accepted event ends goals and waits it satisfies, then starts the workflows it triggers.
 import type { EngineEvent } from '../events/schema.js';
-import type { LeadStore } from '../leads/store.js';
-import { stableId } from '../shared/ids.js';
+import type { Lead, LeadStore } from '../leads/store.js';
+import type { PublishEngineEvent } from '../observability/engine-events.js';
 import type { RedisClient } from '../queue/redis.js';
+import { stableId } from '../shared/ids.js';
 import type { Keys } from '../shared/keys.js';
+import { evaluate } from '../triggers/conditions.js';
 import { matchTriggers, type TriggerMatch } from '../triggers/match.js';
 import type { WorkflowStore } from '../workflows/store.js';
-import { terminalStatuses, type ExecutionStore, type PlannedJob } from './executions.js';
-import { nodeJobId, type NodeJobSpec } from './jobs.js';
+import type { WorkflowNode } from '../workflows/schema.js';
+import { terminalStatuses, type ExecutionState, type ExecutionStore, type PlannedJob } from './executions.js';
+import { nodeJobId, type NodeJobData, type NodeJobSpec } from './jobs.js';
+import { createLeadIndex } from './lead-index.js';
+import type { Lifecycle } from './lifecycle.js';
 import { planNext } from './plan.js';
+import { isTimeTrigger, jobPriority } from './priority.js';
+import { subjectOf, type Waiters } from './waiters.js';
 
 export interface StartDeps {
   redis: RedisClient;
@@ -16,8 +23,25 @@ export interface StartDeps {
   executions: ExecutionStore;
   workflows: Pick<WorkflowStore, 'published' | 'getVersion'>;
   leads: Pick<LeadStore, 'upsert' | 'get'>;
-  /** Enqueues the first node jobs of new executions. Must ignore a job id it already holds. */
-  enqueue(jobs: NodeJobSpec[]): Promise<void>;
+  lifecycle: Pick<Lifecycle, 'end'>;
+  waiters: Waiters;
+  /** Enqueues node jobs (first nodes of new executions, resumed waits). Must ignore a job id it already holds. */
+  enqueue(jobs: NodeJobSpec[], continuation: boolean): Promise<void>;
+  /**
+   * Runs a first node job of a new execution right here, when it is internal (no provider call), saving a queue hop;
+   * resolves false when the job must go to the queue instead.
+   */
+  runInline?(job: NodeJobData, known: { state: ExecutionState; lead: Lead | undefined }): Promise<boolean>;
+  /** Whether a node of a workflow version may run inline in the trigger job. */
+  inlineNode?(node: WorkflowNode): boolean;
+  removeTimers(jobIds: string[]): Promise<void>;
+  /** Form abandonment tracking: a check after `form_started`, cancelled by `form_submitted`. */
+  forms?: {
+    started(event: EngineEvent, leadId: string, formId: string): Promise<void>;
+    submitted(event: EngineEvent, leadId: string, formId: string): Promise<void>;
+  };
+  /** Announces each execution it creates (engine events out); optional. */
+  publish?: PublishEngineEvent;
   now?: () => number;
 }
 
@@ -25,6 +49,8 @@ export interface StartResult {
   matched: number;
   started: string[];
   skipped: { workflowId: string; reason: string }[];
+  exited: string[];
+  resumed: string[];
 }
 
 /** Executions are named by their cause, so a retried trigger job finds the execution it already created. */
@@ -32,37 +58,50 @@ export function executionIdFor(orgId: string, eventId: string, workflowId: strin
   return `x_${stableId(orgId, eventId, workflowId)}`;
 }
 
+const ABANDON_MARK_SECONDS = 24 * 3600;
+
 export function createStarter(deps: StartDeps) {
   const clock = deps.now ?? Date.now;
   const { redis, keys } = deps;
+  const leadIndex = createLeadIndex(redis, keys);
 
   /** Applies the workflow's enrolment rule. Idempotent for the same execution id. */
   async function enrol(
     orgId: string,
-    match: TriggerMatch,
+    workflowId: string,
     mode: string,
     leadId: string | null,
     executionId: string,
   ) {
     if (!leadId || mode === 'always') return undefined;
     if (mode === 'once_ever') {
-      const first = await redis.sadd(keys.enrolled(orgId, match.workflowId), leadId);
-      if (first === 1) return undefined;
-      return (await deps.executions.load(executionId))
-        ? undefined
-        : 'lead already entered this workflow once';
+      // The marker holds the execution's id, so a retried trigger job recognises its own enrolment.
+      await redis.hsetnx(keys.enrolled(orgId, workflowId), leadId, executionId);
+      const holder = await redis.hget(keys.enrolled(orgId, workflowId), leadId);
+      return holder === executionId ? undefined : `lead already entered this workflow once (${holder})`;
     }
-    const lock = keys.active(orgId, match.workflowId, leadId);
-    const taken = await redis.set(lock, executionId, 'NX');
-    if (taken === 'OK') return undefined;
+    const lock = keys.active(orgId, workflowId, leadId);
+    if ((await redis.set(lock, executionId, 'NX')) === 'OK') return undefined;
     const holder = await redis.get(lock);
-    return holder === executionId ? undefined : `lead already has an active execution (${holder})`;
+    if (holder === executionId) return undefined;
+    if (holder === null)
+      return (await redis.set(lock, executionId, 'NX')) === 'OK' ? undefined : 'lead enrolled concurrently';
+    // A lock whose execution has ended (or is gone) is stale: a crash between ending and releasing left it.
+    const held = await deps.executions.load(holder);
+    if (
+      (!held || terminalStatuses.has(held.status)) &&
+      (await deps.executions.swapLock(lock, holder, executionId))
+    ) {
+      return undefined;
+    }
+    return `lead already has an active execution (${holder})`;
   }
 
   async function start(
     event: EngineEvent,
     leadId: string | null,
     match: TriggerMatch,
+    lead: Lead | undefined,
   ): Promise<string | { reason: string }> {
     const entry = await deps.workflows.getVersion(event.orgId, match.workflowId, match.version);
     if (!entry) return { reason: `version ${match.version} missing` };
@@ -70,7 +109,7 @@ export function createStarter(deps: StartDeps) {
     const executionId = executionIdFor(event.orgId, event.id, match.workflowId);
     const refused = await enrol(
       event.orgId,
-      match,
+      match.workflowId,
       compiled.definition.settings.enrollment,
       leadId,
       executionId,
@@ -81,6 +120,10 @@ export function createStarter(deps: StartDeps) {
     }
 
     const trigger = compiled.nodes.get(match.triggerNodeId)!;
+    const priority =
+      trigger.type === 'trigger'
+        ? jobPriority(trigger.event, compiled.definition.settings.priority)
+        : undefined;
     const plan: PlannedJob[] = planNext(compiled, trigger, {}, []).map((next) => ({
       nodeId: next.nodeId,
       arms: [...next.arms],
@@ -93,6 +136,7 @@ export function createStarter(deps: StartDeps) {
       version: match.version,
       leadId,
       triggerNodeId: trigger.id,
+      ...(priority ? { priority } : {}),
       event: { id: event.id, type: event.type, occurredAt: event.occurredAt, data: event.data ?? {} },
       triggerStep: {
         nodeId: trigger.id,
@@ -112,14 +156,33 @@ export function createStarter(deps: StartDeps) {
           await deps.executions.releaseLock(keys.active(event.orgId, match.workflowId, leadId), executionId);
         return executionId;
       }
-    } else {
-      await Promise.all([
-        redis.zadd(keys.executionsOf(event.orgId, match.workflowId), clock(), executionId),
-        redis.hincrby(keys.stats(event.orgId), `${match.workflowId}:started`, 1),
-      ]);
+    }
+    await Promise.all([
+      redis.zadd(keys.executionsOf(event.orgId, match.workflowId), 'NX', clock(), executionId),
+      leadId
+        ? redis.hset(
+            keys.leadExecutions(event.orgId, leadId),
+            executionId,
+            `${match.workflowId} ${match.version}`,
+          )
+        : undefined,
+      created ? redis.hincrby(keys.stats(event.orgId), `${match.workflowId}:started`, 1) : undefined,
+      created && leadId ? leadIndex.addExecution(event.orgId, leadId, executionId, clock()) : undefined,
+    ]);
+    if (created) {
+      deps.publish?.('Execution Started', {
+        orgId: event.orgId,
+        executionId,
+        workflowId: match.workflowId,
+        version: match.version,
+        leadId,
+        eventId: event.id,
+        eventType: event.type,
+        startedAt,
+      });
     }
     const jobs = plan.map((next) => {
-      const data = {
+      const data: NodeJobData = {
         orgId: event.orgId,
         executionId,
         workflowId: match.workflowId,
@@ -127,22 +190,143 @@ export function createStarter(deps: StartDeps) {
         nodeId: next.nodeId,
         iteration: 0,
         arms: next.arms,
+        ...(priority ? { priority } : {}),
       };
       return { data, jobId: nodeJobId(data) };
     });
-    await deps.enqueue(jobs);
+    // What the new execution's state is, as just written: the inline run needs not read it back.
+    const stateOf = (): ExecutionState => ({
+      id: executionId,
+      orgId: event.orgId,
+      workflowId: match.workflowId,
+      version: match.version,
+      leadId,
+      status: 'running',
+      triggerNodeId: trigger.id,
+      event: { id: event.id, type: event.type, occurredAt: event.occurredAt, data: event.data ?? {} },
+      pending: plan.length,
+      startedAt,
+      updatedAt: startedAt,
+      ...(priority ? { priority } : {}),
+    });
+    const queued: NodeJobSpec[] = [];
+    for (const job of jobs) {
+      const node = compiled.nodes.get(job.data.nodeId);
+      const inline = created && plan.length === 1 && deps.runInline && node && deps.inlineNode?.(node);
+      const ranHere = inline
+        ? await deps.runInline!(job.data, { state: stateOf(), lead: lead && structuredClone(lead) })
+        : false;
+      if (!ranHere) queued.push(job);
+    }
+    if (queued.length > 0) await deps.enqueue(queued, false);
     return executionId;
   }
 
+  /** Ends the lead's live executions whose workflow version names this event as its goal. */
+  async function exitByGoals(event: EngineEvent, lead: Lead): Promise<string[]> {
+    const live = await redis.hgetall(keys.leadExecutions(event.orgId, lead.id));
+    const exited: string[] = [];
+    for (const [executionId, value] of Object.entries(live)) {
+      const [workflowId, version] = value.split(' ') as [string, string];
+      const entry = await deps.workflows.getVersion(event.orgId, workflowId, Number(version));
+      const goal = entry?.compiled.definition.settings.goal;
+      if (!goal || goal.event !== event.type) continue;
+      if (goal.filter && !evaluate(goal.filter, { event, lead })) continue;
+      const ended = await deps.lifecycle.end(
+        event.orgId,
+        executionId,
+        'exited',
+        `goal reached: ${event.type} (${event.id})`,
+      );
+      if (ended?.ended) {
+        exited.push(executionId);
+        await redis.hincrby(keys.stats(event.orgId), `${workflowId}:v${version}:goals`, 1);
+      }
+    }
+    return exited;
+  }
+
+  /** Resumes the waits-for-event this event satisfies; each waiter is claimed once, against its own timeout. */
+  async function resumeWaiters(event: EngineEvent, leadId: string | null): Promise<string[]> {
+    const named = typeof event.data?.executionId === 'string' ? event.data.executionId : undefined;
+    const subjects = [leadId, named ? subjectOf(null, named) : undefined].filter((s): s is string => !!s);
+    const resumed: string[] = [];
+    for (const subject of subjects) {
+      for (const [field, waiter] of await deps.waiters.list(event.orgId, event.type, subject)) {
+        if (waiter.match === 'execution' && waiter.executionId !== named) continue;
+        if (!(await deps.waiters.claim(event.orgId, event.type, subject, field))) continue;
+        const data: NodeJobData = {
+          orgId: event.orgId,
+          executionId: waiter.executionId,
+          workflowId: waiter.workflowId,
+          version: waiter.version,
+          nodeId: waiter.nodeId,
+          iteration: waiter.iteration,
+          arms: waiter.arms,
+          delayed: true,
+          resume: 'event',
+          outcome: 'received',
+          received: { id: event.id, type: event.type, occurredAt: event.occurredAt, data: event.data ?? {} },
+          ...(waiter.priority ? { priority: waiter.priority } : {}),
+        };
+        await deps.enqueue([{ data, jobId: nodeJobId(data) }], true);
+        await deps.removeTimers([nodeJobId({ ...data, outcome: 'timed_out' })]);
+        resumed.push(waiter.executionId);
+      }
+    }
+    return resumed;
+  }
+
+  /** Time triggers name their workflow; live events are matched against every published workflow. */
+  async function matchesFor(event: EngineEvent, lead: Lead | undefined): Promise<TriggerMatch[]> {
+    const workflows = await deps.workflows.published(event.orgId);
+    if (!isTimeTrigger(event.type)) return matchTriggers(workflows, event.type, { event, lead: lead ?? {} });
+    const target = workflows.filter((wf) => wf.workflowId === event.data?.workflowId);
+    return matchTriggers(target, event.type, { event, lead: lead ?? {} }).filter(
+      (match) => match.triggerNodeId === event.data?.triggerNodeId,
+    );
+  }
+
   return async function handleEvent(event: EngineEvent): Promise<StartResult> {
-    const leadId = (await deps.leads.upsert(event.orgId, event.lead)) ?? null;
-    const [workflows, lead] = await Promise.all([
-      deps.workflows.published(event.orgId),
+    const result: StartResult = { matched: 0, started: [], skipped: [], exited: [], resumed: [] };
+    const leadId = isTimeTrigger(event.type)
+      ? (event.lead?.id ?? null)
+      : ((await deps.leads.upsert(event.orgId, event.lead)) ?? null);
+    const formId = typeof event.data?.formId === 'string' ? event.data.formId : undefined;
+    if (leadId && formId) {
+      if (event.type === 'form_started') await deps.forms?.started(event, leadId, formId);
+      if (event.type === 'form_submitted') await deps.forms?.submitted(event, leadId, formId);
+      if (event.type === 'form_abandoned' && event.data?.derived !== true) {
+        // A producer's own form_abandoned claims the abandonment, so the derived one is not emitted too (and back).
+        const first = await redis.set(
+          keys.formAbandoned(event.orgId, leadId, formId),
+          event.id,
+          'EX',
+          ABANDON_MARK_SECONDS,
+          'NX',
+        );
+        if (
+          first !== 'OK' &&
+          (await redis.get(keys.formAbandoned(event.orgId, leadId, formId))) !== event.id
+        ) {
+          result.skipped.push({ workflowId: '*', reason: 'form abandonment already reported' });
+          return result;
+        }
+      }
+    }
+
+    const [lead] = await Promise.all([
       leadId ? deps.leads.get(event.orgId, leadId) : Promise.resolve(undefined),
+      isTimeTrigger(event.type)
+        ? undefined
+        : leadIndex.remember(event.orgId, event.lead, leadId ?? undefined),
     ]);
-    const matches = matchTriggers(workflows, event.type, { event, lead: lead ?? {} });
-    const outcomes = await Promise.all(matches.map((match) => start(event, leadId, match)));
-    const result: StartResult = { matched: matches.length, started: [], skipped: [] };
+    if (lead) result.exited = await exitByGoals(event, lead);
+    result.resumed = await resumeWaiters(event, leadId);
+
+    const matches = await matchesFor(event, lead);
+    result.matched = matches.length;
+    const outcomes = await Promise.all(matches.map((match) => start(event, leadId, match, lead)));
     outcomes.forEach((outcome, i) => {
       if (typeof outcome === 'string') result.started.push(outcome);
       else result.skipped.push({ workflowId: matches[i]!.workflowId, reason: outcome.reason });

@@ -5,6 +5,7 @@ import type { Queues } from '../queue/queues.js';
 import { stableId } from '../shared/ids.js';
 import type { RedisClient } from '../queue/redis.js';
 import type { Keys } from '../shared/keys.js';
+import { jobPriority } from '../engine/priority.js';
 import type { EngineEvent, EventInput } from './schema.js';
 
 export interface IngestDeps {
@@ -23,6 +24,9 @@ export interface Accepted {
 export function triggerJobId(orgId: string, eventId: string): string {
   return `evt-${stableId(orgId, eventId)}`;
 }
+
+/** BullMQ job options for a priority: none for high priority, so the job joins the wait list. */
+export const priorityOption = (priority: number | undefined) => (priority ? { priority } : {});
 
 /**
  * Accepts events for one organization. Resolves only after Redis holds a job for every new event.
@@ -55,9 +59,10 @@ export async function ingestEvents(
     const jobs = [...fresh.values()].map((event) => ({
       name: event.type,
       data: event,
-      opts: { jobId: triggerJobId(orgId, event.id) },
+      opts: { jobId: triggerJobId(orgId, event.id), ...priorityOption(jobPriority(event.type)) },
     }));
-    await deps.queues.triggers.addBulk(jobs);
+    if (jobs.length === 1) await deps.queues.triggers.add(jobs[0]!.name, jobs[0]!.data, jobs[0]!.opts);
+    else await deps.queues.triggers.addBulk(jobs);
     const marks = deps.redis.pipeline();
     for (const id of fresh.keys())
       marks.set(deps.keys.dedupe(orgId, id), '1', 'EX', deps.config.EVENT_DEDUPE_TTL_SECONDS);

@@ -1,6 +1,6 @@
 // Events as producers send them, and as they travel on the `triggers` queue.
 import { z } from 'zod';
-import { eventTriggerTypes } from '../workflows/schema.js';
+import { eventTriggerTypes, timeTriggerTypes } from '../workflows/schema.js';
 
 /** Event types producers may send: every event trigger, plus `form_started` (used to derive `form_abandoned`). */
 export const eventTypes = [...eventTriggerTypes, 'form_started'] as const;
@@ -50,7 +50,8 @@ export const EventBatch = z.strictObject({ events: z.array(EventInput).min(1).ma
 export const EngineEvent = z.strictObject({
   id: z.string().min(1).max(200),
   orgId: z.string().min(1),
-  type: EventType,
+  /** Producers' types, plus the time triggers the scheduler enrols leads with. */
+  type: z.enum([...eventTypes, ...timeTriggerTypes]),
   occurredAt: z.string(),
   receivedAt: z.string(),
   lead: LeadInput.optional(),

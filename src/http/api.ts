@@ -1,38 +1,38 @@
 // The public HTTP API of DESIGN.md, transport-neutral: the local server and the Lambda handler both call `handle`.
 import { z } from 'zod';
 import type { Engine } from '../app.js';
-import { ingestEvents } from '../events/ingest.js';
-import { EventBatch, EventInput, LeadId } from '../events/schema.js';
-import { CreateOrgInput, secretsEqual } from '../orgs/store.js';
+import { LeadId } from '../events/schema.js';
+import { CreateOrgInput, OrgSettingsInput } from '../orgs/store.js';
 import type { Logger } from '../observability/logger.js';
 import { queueHealth } from '../observability/queues.js';
+import { DEAD_LETTER_SCAN, DeadLetterQuery, matchesDeadLetter } from './dead-letter-query.js';
 import { HttpError, notFound } from '../shared/errors.js';
 import { workflowJsonSchema } from '../workflows/json-schema.js';
 import { WorkflowDefinition } from '../workflows/schema.js';
 import { templateIssues } from '../actions/template-check.js';
 import { linkRoutePatterns, linkRoutes } from './link-routes.js';
-import { createRouter, errorResponse, json, parseWith, type Params, type Route } from './router.js';
 import { settingsRoutes } from './settings-routes.js';
+import { createAuthenticator } from './auth.js';
+import { ingestRoutes, publicIngestPatterns } from './ingest-routes.js';
+import {
+  actorOf,
+  body,
+  orgOf,
+  ownDeadLetter,
+  ownExecution,
+  requireAdmin,
+  scopeOf,
+  type Context,
+  type Principal,
+} from './access.js';
+import { debuggerRoutes } from './routes/debugger.js';
+import { observabilityRoutes } from './routes/observability.js';
+import { createRouter, errorResponse, json, parseWith, type Params, type Route } from './router.js';
+import { uiRoutes } from './ui.js';
 import type { ApiRequest, ApiResponse } from './types.js';
-
-type Principal = { kind: 'admin' } | { kind: 'org'; orgId: string };
-
-interface Context {
-  engine: Engine;
-  principal: () => Promise<Principal>;
-}
+import { webhookSecretRoutes } from './webhook-secret-routes.js';
 
 const Limit = z.coerce.number().int().min(1).max(1000).default(100);
-
-function body(request: ApiRequest): unknown {
-  if (request.body.trim() === '')
-    throw new HttpError(400, 'invalid_json', 'request body is empty; send a JSON object');
-  try {
-    return JSON.parse(request.body) as unknown;
-  } catch (error) {
-    throw new HttpError(400, 'invalid_json', `request body is not valid JSON: ${(error as Error).message}`);
-  }
-}
 
 /** A definition from a request: schema-checked, then its templates (what can be known before a lead exists). */
 function definitionOf(request: ApiRequest): WorkflowDefinition {
@@ -51,44 +51,18 @@ function definitionOf(request: ApiRequest): WorkflowDefinition {
   return definition;
 }
 
-async function orgOf(context: Context): Promise<string> {
-  const principal = await context.principal();
-  if (principal.kind !== 'org')
-    throw new HttpError(403, 'forbidden', 'this endpoint needs an organization API key');
-  return principal.orgId;
-}
-
-async function requireAdmin(context: Context): Promise<void> {
-  if ((await context.principal()).kind !== 'admin')
-    throw new HttpError(403, 'forbidden', 'this endpoint needs the admin token');
-}
-
-/** The organization an admin or org caller may see: an org key sees only its own. */
-async function scopeOf(context: Context): Promise<string | undefined> {
-  const principal = await context.principal();
-  return principal.kind === 'org' ? principal.orgId : undefined;
-}
-
-async function ownExecution(context: Context, orgId: string, executionId: string) {
-  const state = await context.engine.executions.load(executionId);
-  if (!state || state.orgId !== orgId) throw notFound(`execution ${executionId}`);
-  return state;
-}
-
-async function ownDeadLetter(context: Context, id: string) {
-  const scope = await scopeOf(context);
-  const entry = await context.engine.deadLetter.get(id);
-  if (!entry || (scope !== undefined && entry.orgId !== scope)) throw notFound(`dead-letter entry ${id}`);
-  return entry;
-}
-
 const routes: Route<Context>[] = [
   {
     method: 'GET',
     pattern: '/healthz',
     async handle(_request, _params, { engine }) {
-      const pong = await engine.redis.ping();
-      return json(200, { ok: pong === 'PONG', redis: pong === 'PONG' ? 'up' : 'down' });
+      // A Redis that does not answer within a second is down: the probe must answer, not hang.
+      const pong = await Promise.race([
+        engine.redis.ping().catch(() => 'error'),
+        new Promise<string>((resolve) => setTimeout(() => resolve('timeout'), 1000).unref()),
+      ]);
+      const up = pong === 'PONG';
+      return json(up ? 200 : 503, { ok: up, redis: up ? 'up' : 'down' });
     },
   },
   {
@@ -117,19 +91,15 @@ const routes: Route<Context>[] = [
     },
   },
   {
-    method: 'POST',
-    pattern: '/v1/events',
+    method: 'PATCH',
+    pattern: '/v1/org',
     async handle(request, _params, context) {
-      const orgId = await orgOf(context);
-      const payload = body(request);
-      const events =
-        payload !== null && typeof payload === 'object' && 'events' in payload
-          ? parseWith(EventBatch, payload).events
-          : [parseWith(EventInput, payload)];
-      const accepted = await ingestEvents(context.engine, orgId, events);
-      return json(202, { accepted });
+      const settings = parseWith(OrgSettingsInput, body(request));
+      return json(200, await context.engine.orgs.update(await orgOf(context), settings));
     },
   },
+  ...ingestRoutes,
+  ...webhookSecretRoutes,
   {
     method: 'POST',
     pattern: '/v1/workflows',
@@ -166,7 +136,9 @@ const routes: Route<Context>[] = [
     method: 'POST',
     pattern: '/v1/workflows/:id/publish',
     async handle(_request, { id }, context) {
-      const published = await context.engine.workflows.publish(await orgOf(context), id!);
+      const orgId = await orgOf(context);
+      const published = await context.engine.workflows.publish(orgId, id!);
+      await context.engine.syncSchedules(orgId, id!);
       return json(200, { id, version: published.version, publishedAt: published.publishedAt });
     },
   },
@@ -174,7 +146,9 @@ const routes: Route<Context>[] = [
     method: 'POST',
     pattern: '/v1/workflows/:id/unpublish',
     async handle(_request, { id }, context) {
-      await context.engine.workflows.unpublish(await orgOf(context), id!);
+      const orgId = await orgOf(context);
+      await context.engine.workflows.unpublish(orgId, id!);
+      await context.engine.syncSchedules(orgId, id!);
       return json(200, { id, published: false });
     },
   },
@@ -217,6 +191,11 @@ const routes: Route<Context>[] = [
       const result = await context.engine.lifecycle.end(orgId, id!, 'cancelled', 'cancelled through the API');
       if (!result?.ended)
         throw new HttpError(409, 'conflict', `execution ${id} is already ${result?.status}`);
+      await context.engine.audit.record(orgId, {
+        actor: await actorOf(context),
+        action: 'execution.cancel',
+        target: id!,
+      });
       return json(200, { id, status: result.status });
     },
   },
@@ -242,8 +221,11 @@ const routes: Route<Context>[] = [
     method: 'GET',
     pattern: '/v1/dead-letter',
     async handle(request, _params, context) {
-      const limit = parseWith(Limit, request.query.limit, 'limit');
-      return json(200, { entries: await context.engine.deadLetter.list(await scopeOf(context), limit) });
+      const { limit, ...filter } = parseWith(DeadLetterQuery, request.query);
+      const entries = await context.engine.deadLetter.list(await scopeOf(context), DEAD_LETTER_SCAN);
+      return json(200, {
+        entries: entries.filter((entry) => matchesDeadLetter(entry, filter)).slice(0, limit),
+      });
     },
   },
   {
@@ -257,7 +239,14 @@ const routes: Route<Context>[] = [
     method: 'POST',
     pattern: '/v1/dead-letter/:id/retry',
     async handle(_request, { id }, context) {
-      await context.engine.deadLetter.retry(await ownDeadLetter(context, id!));
+      const entry = await ownDeadLetter(context, id!);
+      await context.engine.deadLetter.retry(entry);
+      await context.engine.audit.record(entry.orgId, {
+        actor: await actorOf(context),
+        action: 'dead-letter.retry',
+        target: id!,
+        ...(entry.executionId ? { detail: { executionId: entry.executionId } } : {}),
+      });
       return json(202, { id, retried: true });
     },
   },
@@ -265,7 +254,14 @@ const routes: Route<Context>[] = [
     method: 'DELETE',
     pattern: '/v1/dead-letter/:id',
     async handle(_request, { id }, context) {
-      await context.engine.deadLetter.discard(await ownDeadLetter(context, id!));
+      const entry = await ownDeadLetter(context, id!);
+      await context.engine.deadLetter.discard(entry);
+      await context.engine.audit.record(entry.orgId, {
+        actor: await actorOf(context),
+        action: 'dead-letter.discard',
+        target: id!,
+        ...(entry.executionId ? { detail: { executionId: entry.executionId } } : {}),
+      });
       return json(200, { id, discarded: true });
     },
   },
@@ -273,28 +269,28 @@ const routes: Route<Context>[] = [
     method: 'GET',
     pattern: '/v1/queues',
     async handle(_request, _params, context) {
-      await context.principal();
+      // Queue depths are the whole engine's, not one organization's: operators only.
+      await requireAdmin(context);
       return json(200, { queues: await queueHealth(context.engine.queues) });
     },
   },
 ];
 
-const publicRoutes = new Set(['/healthz', '/v1/schema/workflow', ...linkRoutePatterns]);
+const publicPatterns = ['/healthz', '/v1/schema/workflow', ...publicIngestPatterns, ...linkRoutePatterns].map(
+  (pattern) => new RegExp(`^${pattern.replace(/:[A-Za-z]+/g, '[^/]+')}/?$`),
+);
+const isPublic = (path: string) => publicPatterns.some((pattern) => pattern.test(path));
 
 export function createApi(engine: Engine, logger: Logger) {
-  const find = createRouter<Context>([...routes, ...settingsRoutes, ...linkRoutes]);
-  const adminToken = engine.config.ADMIN_TOKEN;
-
-  async function authenticate(request: ApiRequest): Promise<Principal> {
-    const header = request.headers.authorization ?? '';
-    const match = /^Bearer\s+(\S+)$/i.exec(header);
-    if (!match) throw new HttpError(401, 'unauthorized', 'send Authorization: Bearer <API key>');
-    const token = match[1]!;
-    if (adminToken && secretsEqual(token, adminToken)) return { kind: 'admin' };
-    const orgId = await engine.orgs.authenticate(token);
-    if (!orgId) throw new HttpError(401, 'unauthorized', 'unknown API key');
-    return { kind: 'org', orgId };
-  }
+  const find = createRouter<Context>([
+    ...routes,
+    ...settingsRoutes,
+    ...linkRoutes,
+    ...debuggerRoutes,
+    ...observabilityRoutes,
+    ...uiRoutes,
+  ]);
+  const authenticate = createAuthenticator(engine.orgs, engine.config.ADMIN_TOKEN);
 
   return async function handle(request: ApiRequest): Promise<ApiResponse> {
     try {
@@ -305,13 +301,23 @@ export function createApi(engine: Engine, logger: Logger) {
           `request body exceeds ${engine.config.MAX_BODY_BYTES} bytes`,
         );
       }
-      const { route, params } = find(request.method.toUpperCase(), request.path);
       let principal: Promise<Principal> | undefined;
       const context: Context = {
         engine,
         principal: () => (principal ??= authenticate(request)),
       };
-      if (!publicRoutes.has(route.pattern)) await context.principal();
+      // An unknown route is answered only after authentication, so an anonymous caller learns nothing of which exist.
+      let found: ReturnType<typeof find> | HttpError;
+      try {
+        found = find(request.method.toUpperCase(), request.path);
+      } catch (error) {
+        if (!(error instanceof HttpError)) throw error;
+        found = error;
+      }
+      const open = !(found instanceof HttpError) && (found.route.public === true || isPublic(request.path));
+      if (!open) await context.principal();
+      if (found instanceof HttpError) throw found;
+      const { route, params } = found;
       return await route.handle(request, params as Params, context);
     } catch (error) {
       if (error instanceof HttpError) return errorResponse(error);

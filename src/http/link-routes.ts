@@ -1,15 +1,10 @@
-// Public routes behind the links in emails: one-click unsubscribe (RFC 8058), the open pixel and click redirects.
-// Each trusts only its signed token; opens and clicks become `email_opened` and `link_clicked` events.
-import { createHash } from 'node:crypto';
+// Public route behind the unsubscribe links in emails: one-click unsubscribe (RFC 8058). It trusts only its signed
+// token. The open pixel and click redirects are main's tracking routes (src/http/ingest-routes.ts).
 import type { LinkKind, LinkPayload } from '../actions/links.js';
-import { ingestEvents } from '../events/ingest.js';
-import type { EventInput } from '../events/schema.js';
 import { notFound } from '../shared/errors.js';
 import { json, type Route } from './router.js';
 import type { OrgRouteContext } from './settings-routes.js';
 
-const PIXEL =
-  '<svg xmlns="http://www.w3.org/2000/svg" width="1" height="1" viewBox="0 0 1 1"><rect width="1" height="1" fill="none"/></svg>';
 const noStore = { 'cache-control': 'no-store, max-age=0' };
 
 const page = (title: string, body: string) =>
@@ -20,23 +15,6 @@ function payloadOf(context: OrgRouteContext, kind: LinkKind, token: string | und
   if (!payload) throw notFound('link');
   return payload;
 }
-
-/** Records an open or a click as an event; a failure must not break the redirect or the image, so it is logged. */
-async function track(context: OrgRouteContext, payload: LinkPayload, event: EventInput): Promise<void> {
-  try {
-    await ingestEvents(context.engine, payload.orgId, [event]);
-  } catch (error) {
-    context.engine.logger.error(
-      { err: error, orgId: payload.orgId, type: event.type },
-      'tracking event lost',
-    );
-  }
-}
-
-const messageData = (payload: LinkPayload) => ({
-  ...(payload.executionId ? { executionId: payload.executionId } : {}),
-  ...(payload.nodeId ? { nodeId: payload.nodeId } : {}),
-});
 
 export const linkRoutes: Route<OrgRouteContext>[] = [
   {
@@ -76,37 +54,6 @@ export const linkRoutes: Route<OrgRouteContext>[] = [
           ...noStore,
         },
       );
-    },
-  },
-  {
-    method: 'GET',
-    pattern: '/v1/t/o/:token',
-    async handle(_request, { token }, context) {
-      const payload = payloadOf(context, 'open', token);
-      await track(context, payload, {
-        id: `open:${payload.executionId}:${payload.nodeId}`,
-        type: 'email_opened',
-        ...(payload.leadId ? { lead: { id: payload.leadId } } : {}),
-        data: messageData(payload),
-      });
-      return json(200, PIXEL, { 'content-type': 'image/svg+xml', ...noStore });
-    },
-  },
-  {
-    method: 'GET',
-    pattern: '/v1/t/c/:token',
-    async handle(_request, { token }, context) {
-      const payload = payloadOf(context, 'click', token);
-      const url = payload.url ?? '';
-      if (!/^https?:\/\//i.test(url)) throw notFound('link');
-      const hash = createHash('sha256').update(url).digest('base64url').slice(0, 16);
-      await track(context, payload, {
-        id: `click:${payload.executionId}:${payload.nodeId}:${hash}`,
-        type: 'link_clicked',
-        ...(payload.leadId ? { lead: { id: payload.leadId } } : {}),
-        data: { ...messageData(payload), url },
-      });
-      return json(302, '', { location: url, ...noStore });
     },
   },
 ];

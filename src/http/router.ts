@@ -7,7 +7,10 @@ export type Params = Record<string, string>;
 
 export interface Route<Ctx> {
   method: string;
+  /** `/v1/things/:id`; a last segment `*name` matches the rest of the path, slashes included. */
   pattern: string;
+  /** Served without authentication (the handler checks what it needs). */
+  public?: boolean;
   handle(request: ApiRequest, params: Params, context: Ctx): Promise<ApiResponse>;
 }
 
@@ -19,9 +22,9 @@ interface Compiled<Ctx> extends Route<Ctx> {
 export function createRouter<Ctx>(routes: Route<Ctx>[]) {
   const compiled: Compiled<Ctx>[] = routes.map((route) => {
     const names: string[] = [];
-    const source = route.pattern.replace(/:([A-Za-z]+)/g, (_, name: string) => {
+    const source = route.pattern.replace(/([:*])([A-Za-z]+)/g, (_, kind: string, name: string) => {
       names.push(name);
-      return '([^/]+)';
+      return kind === '*' ? '(.*)' : '([^/]+)';
     });
     return { ...route, regex: new RegExp(`^${source}/?$`), names };
   });

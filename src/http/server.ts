@@ -26,6 +26,7 @@ export function toApiRequest(request: IncomingMessage, body: string): ApiRequest
     method: request.method ?? 'GET',
     path: url.pathname,
     query: Object.fromEntries(url.searchParams),
+    rawQuery: url.search.replace(/^\?/, ''),
     headers,
     body,
   };
@@ -35,7 +36,17 @@ export function encode(response: ApiResponse): {
   status: number;
   headers: Record<string, string>;
   body: string;
+  /** The body is base64 of binary content (API Gateway's `isBase64Encoded`). */
+  isBase64Encoded?: true;
 } {
+  if (Buffer.isBuffer(response.body)) {
+    return {
+      status: response.status,
+      headers: { 'content-type': 'application/octet-stream', ...response.headers },
+      body: response.body.toString('base64'),
+      isBase64Encoded: true,
+    };
+  }
   const isText = typeof response.body === 'string';
   return {
     status: response.status,
@@ -62,7 +73,9 @@ export function createHttpServer(api: Api, maxBodyBytes: number): Server {
               }
             : await api(toApiRequest(request, body));
         const encoded = encode(result);
-        response.writeHead(encoded.status, encoded.headers).end(encoded.body);
+        response
+          .writeHead(encoded.status, encoded.headers)
+          .end(encoded.isBase64Encoded ? Buffer.from(encoded.body, 'base64') : encoded.body);
       })
       .catch(() => response.writeHead(400).end());
   });

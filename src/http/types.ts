@@ -5,6 +5,8 @@ export interface ApiRequest {
   /** Path without the query string, such as `/v1/events`. */
   path: string;
   query: Record<string, string>;
+  /** The query string exactly as received, without `?` (Twilio signs the URL it called). */
+  rawQuery?: string;
   /** Header names in lower case. */
   headers: Record<string, string>;
   /** The raw body, as received (signatures are computed over it). */
@@ -14,6 +16,6 @@ export interface ApiRequest {
 export interface ApiResponse {
   status: number;
   headers?: Record<string, string>;
-  /** Serialized as JSON unless it is a string. */
+  /** Serialized as JSON unless it is a string, or a Buffer (binary, such as the tracking pixel). */
   body?: unknown;
 }

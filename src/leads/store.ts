@@ -31,13 +31,44 @@ export function createLeadStore(redis: RedisClient, keys: Keys) {
     return lead;
   };
 
+  /** A value a `date_reached` trigger can find: `YYYY-MM-DD`, or the date part of an ISO date-time. */
+  const dayOf = (value: unknown): string | undefined =>
+    typeof value === 'string' && /^\d{4}-\d{2}-\d{2}(T|$)/.test(value) ? value.slice(0, 10) : undefined;
+
+  /**
+   * Writes fields and keeps the organization's date indexes in step: a date field's lead is in the set for its full
+   * date and the set for its month-day, so finding the leads whose date is today costs time proportional to them.
+   */
   const setFields = async (orgId: string, leadId: string, fields: Record<string, unknown>) => {
-    const entries = Object.entries(fields).filter(([name]) => name !== 'tags' && name !== 'id');
-    if (entries.length === 0) return;
-    await redis.hset(
-      keys.lead(orgId, leadId),
-      Object.fromEntries(entries.map(([k, v]) => [k, JSON.stringify(v ?? null)])),
+    const entries = Object.entries(fields).filter(
+      ([name, value]) => name !== 'tags' && name !== 'id' && value !== undefined,
     );
+    if (entries.length === 0) return;
+    const names = entries.map(([name]) => name);
+    const [previous] = await Promise.all([
+      redis.hmget(keys.lead(orgId, leadId), ...names),
+      redis.hset(
+        keys.lead(orgId, leadId),
+        Object.fromEntries(entries.map(([k, v]) => [k, JSON.stringify(v ?? null)])),
+      ),
+    ]);
+    const index = redis.pipeline();
+    let changed = false;
+    entries.forEach(([name, value], i) => {
+      const before = dayOf(previous[i] ? (JSON.parse(previous[i]!) as unknown) : undefined);
+      const after = dayOf(value);
+      if (before === after) return;
+      changed = true;
+      if (before) {
+        index.srem(keys.dateIndex(orgId, name, before), leadId);
+        index.srem(keys.dateIndex(orgId, name, before.slice(5)), leadId);
+      }
+      if (after) {
+        index.sadd(keys.dateIndex(orgId, name, after), leadId);
+        index.sadd(keys.dateIndex(orgId, name, after.slice(5)), leadId);
+      }
+    });
+    if (changed) await index.exec();
   };
 
   return {
@@ -53,8 +84,19 @@ export function createLeadStore(redis: RedisClient, keys: Keys) {
         setFields(orgId, leadId, { ...fields, id: undefined }),
         tags && tags.length > 0 ? redis.sadd(keys.leadTags(orgId, leadId), ...tags) : undefined,
         redis.hsetnx(keys.lead(orgId, leadId), 'createdAt', JSON.stringify(new Date().toISOString())),
+        redis.sadd(keys.leads(orgId), leadId),
       ]);
       return leadId;
+    },
+
+    /** Lead ids of the organization in batches, without loading them all (SSCAN). */
+    async *scan(key: string, batch = 500): AsyncGenerator<string[]> {
+      let cursor = '0';
+      do {
+        const [next, ids] = await redis.sscan(key, cursor, 'COUNT', batch);
+        cursor = next;
+        if (ids.length > 0) yield ids;
+      } while (cursor !== '0');
     },
 
     async addTag(orgId: string, leadId: string, tag: string): Promise<boolean> {

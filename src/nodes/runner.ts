@@ -1,5 +1,4 @@
 // The node runner: runs one node job, and the run of internal nodes after it, then records the steps and plans what is next.
-import { Duration } from 'luxon';
 import type { ActionContext, ActionHandler, ActionResult } from '../actions/types.js';
 import type {
   ExecutionState,
@@ -17,17 +16,21 @@ import {
   type CompiledWorkflow,
   type NextStep,
 } from '../engine/plan.js';
+import type { Waiters } from '../engine/waiters.js';
 import type { Lead, LeadStore } from '../leads/store.js';
+import type { Organization } from '../orgs/store.js';
 import { AtlasError, NonRetryableError, RetryAfterError, errorMessage } from '../shared/errors.js';
 import { evaluate } from '../triggers/conditions.js';
 import type { WorkflowStore } from '../workflows/store.js';
 import {
+  communicationActions,
   externalNodeTypes,
-  inlineNodeTypes,
+  runsInline,
   type NodeOf,
   type NodeType,
   type WorkflowNode,
 } from '../workflows/schema.js';
+import { runWait, sendWindowHold, timeoutJobId, zoneOf, type TimeResult } from './time-nodes.js';
 
 /** Longest run of internal nodes one job executes before handing the rest to a new job. */
 export const MAX_INLINE_RUN = 100;
@@ -39,12 +42,17 @@ export interface NodeRunnerDeps {
   workflows: Pick<WorkflowStore, 'getVersion'>;
   leads: Pick<LeadStore, 'get'>;
   actions: ActionRegistry;
+  waiters: Waiters;
+  /** The organization's settings (time zone, send window), cached. */
+  org(orgId: string): Promise<Organization | undefined>;
   /** Enqueues planned node jobs (delayed ones on the wait queue). Must ignore a job id it already holds. */
   enqueue(jobs: NodeJobSpec[]): Promise<void>;
   /** Called once an execution has reached a final status (idempotent). */
   finalize(state: ExecutionState): Promise<void>;
   /** Decides a branch with `aiDecision` (the AI endpoint, with its fallback). Its answer is kept in the ledger. */
   decide?: (node: NodeOf<'branch'>, context: ActionContext) => Promise<ActionResult>;
+  /** Told of the steps a job recorded (after they are in Redis), for latency metrics. Never fails the job. */
+  observe?(job: NodeJobData, steps: readonly StepRecord[]): void;
   now?: () => number;
 }
 
@@ -52,6 +60,17 @@ export interface AttemptInfo {
   /** Attempts already made before this one. */
   attemptsMade: number;
   maxAttempts: number;
+  /**
+   * The trigger job runs the first internal nodes itself, saving a queue hop. Then a failure records nothing and
+   * throws `Deferred`: the starter enqueues the node job, which runs the same nodes again with retries and
+   * dead-lettering (the internal nodes are idempotent, so running them twice changes nothing).
+   */
+  inline?: boolean;
+}
+
+/** Thrown by an inline run that hit a failure: the work goes to the node queue instead. */
+export class Deferred extends Error {
+  override name = 'Deferred';
 }
 
 /** A step failed. `final` means no attempt is left (or retrying cannot help): the job goes to the dead-letter queue. */
@@ -67,14 +86,23 @@ export class StepFailure extends AtlasError {
 }
 
 export interface RunOutcome {
-  outcome: 'committed' | 'duplicate' | 'missing' | 'stopped';
+  outcome: 'committed' | 'duplicate' | 'missing' | 'stopped' | 'superseded';
   status?: string;
   steps?: number;
 }
 
 interface RanNode {
-  result: ActionResult & { proceed?: boolean; runAt?: number };
+  result: TimeResult & { proceed?: boolean };
   effect?: 'recorded' | 'replayed';
+}
+
+const communication: ReadonlySet<string> = new Set(communicationActions);
+
+interface RunContext extends ActionContext {
+  conditionScope: Record<string, unknown>;
+  workflow: CompiledWorkflow;
+  org: Organization | undefined;
+  zone: string;
 }
 
 export function toStepError(error: unknown): StepError {
@@ -89,18 +117,23 @@ export function toStepError(error: unknown): StepError {
   };
 }
 
+/** The ledger key of one effect: node, iteration and, inside parallel arms, the arm (a node two arms share). */
+export function effectKeyOf(nodeId: string, iteration: number, arms: readonly string[]): string {
+  return [nodeId, iteration, ...arms].join('.');
+}
+
 export function createNodeRunner(deps: NodeRunnerDeps) {
   const clock = deps.now ?? Date.now;
   const { executions } = deps;
 
   async function runNode(
     node: WorkflowNode,
-    arms: readonly string[],
+    arms: string[],
     job: NodeJobData,
-    context: ActionContext & { conditionScope: Record<string, unknown>; workflow: CompiledWorkflow },
-    replaying: boolean,
+    context: RunContext,
+    flags: { replaying: boolean; resuming: boolean },
   ): Promise<RanNode> {
-    const effectKey = `${node.id}.${job.iteration}`;
+    const effectKey = effectKeyOf(node.id, job.iteration, arms);
     switch (node.type) {
       case 'trigger':
         return { result: {} };
@@ -114,32 +147,36 @@ export function createNodeRunner(deps: NodeRunnerDeps) {
           await executions.recordEffect(job.executionId, effectKey, decided);
           return { result: decided, effect: 'recorded' };
         }
-        const passed = evaluate(node.params.condition!, context.conditionScope);
+        const passed = evaluate(node.params.condition!, context.conditionScope, {
+          now: clock(),
+          zone: context.zone,
+        });
         return { result: { edge: String(passed), output: { result: passed } } };
       }
       case 'split': {
         const variant = pickVariant(node.params.variants, `${job.executionId}:${node.id}`);
         return { result: { edge: variant, output: { variant } } };
       }
-      case 'wait': {
-        const now = clock();
-        const runAt = node.params.duration
-          ? now + Duration.fromISO(node.params.duration).toMillis()
-          : Date.parse(node.params.until!);
+      case 'wait':
         return {
-          result: {
-            runAt: Math.max(runAt, now),
-            output: { until: new Date(Math.max(runAt, now)).toISOString() },
-          },
+          result: await runWait(node, {
+            job,
+            arms,
+            resuming: flags.resuming,
+            leadId: context.lead?.id ?? null,
+            zone: context.zone,
+            now: clock(),
+            waiters: deps.waiters,
+          }),
         };
-      }
       case 'parallel':
         return { result: { output: { arms: armCount(context.workflow, node.id) } } };
       case 'join': {
         const arm = armOf(arms, node.params.parallel);
         const expected = armCount(context.workflow, node.params.parallel);
         const proceed =
-          arm === undefined || (await executions.arriveAtJoin(job.executionId, effectKey, arm, expected));
+          arm === undefined ||
+          (await executions.arriveAtJoin(job.executionId, `${node.id}.${job.iteration}`, arm, expected));
         return { result: { proceed, output: { arm: arm ?? null, proceed } } };
       }
       default: {
@@ -149,11 +186,22 @@ export function createNodeRunner(deps: NodeRunnerDeps) {
             code: 'action_unavailable',
           });
         const external = externalNodeTypes.has(node.type);
-        if (external || replaying) {
+        if (external || flags.replaying) {
           const recorded = (await executions.effect(job.executionId, effectKey)) as ActionResult | undefined;
           if (recorded) return { result: recorded, effect: 'replayed' };
         }
-        const result = await handler(node as never, context);
+        if (communication.has(node.type)) {
+          const hold = sendWindowHold(job, flags.resuming, context.org, context.zone, clock());
+          if (hold) return { result: hold };
+        }
+        if (external) {
+          // Look at the execution once more: a cancel or a goal may have ended it meanwhile. The action guard then
+          // claims the effect in the ledger (src/actions/ledger.ts), so two deliveries of this job never both send.
+          const status = await executions.status(job.executionId);
+          if (status === 'cancelled' || status === 'exited')
+            return { result: { note: `skipped: execution ${status}` } };
+        }
+        const result = await handler(node as never, { ...context, effectKey });
         if (external) {
           await executions.recordEffect(job.executionId, effectKey, result);
           return { result, effect: 'recorded' };
@@ -179,12 +227,22 @@ export function createNodeRunner(deps: NodeRunnerDeps) {
     if (status === 'completed') await deps.finalize({ ...state, status: 'completed' });
   }
 
-  return async function runNodeJob(job: NodeJobData, attempt: AttemptInfo): Promise<RunOutcome> {
-    const [state, outputs, done] = await Promise.all([
-      executions.load(job.executionId),
-      executions.outputs(job.executionId),
-      executions.planned(job.executionId, jobKeyOf(job)),
-    ]);
+  /**
+   * Runs a node job. `known` is what the caller already holds of a brand-new execution (its state and lead), so the
+   * trigger job's inline run reads nothing back.
+   */
+  return async function runNodeJob(
+    job: NodeJobData,
+    attempt: AttemptInfo,
+    known?: { state: ExecutionState; lead: Lead | undefined },
+  ): Promise<RunOutcome> {
+    const [state, outputs, done] = known
+      ? [known.state, {}, undefined]
+      : await Promise.all([
+          executions.load(job.executionId),
+          executions.outputs(job.executionId),
+          executions.planned(job.executionId, jobKeyOf(job)),
+        ]);
     if (!state) return { outcome: 'missing' };
     if (state.status === 'cancelled' || state.status === 'exited') {
       return { outcome: 'stopped', status: state.status };
@@ -195,9 +253,14 @@ export function createNodeRunner(deps: NodeRunnerDeps) {
       return { outcome: 'duplicate', status: state.status };
     }
 
-    const [version, lead] = await Promise.all([
+    const [version, lead, org] = await Promise.all([
       deps.workflows.getVersion(job.orgId, job.workflowId, job.version),
-      state.leadId ? deps.leads.get(job.orgId, state.leadId) : Promise.resolve(undefined as Lead | undefined),
+      known
+        ? Promise.resolve(known.lead)
+        : state.leadId
+          ? deps.leads.get(job.orgId, state.leadId)
+          : Promise.resolve(undefined as Lead | undefined),
+      deps.org(job.orgId),
     ]);
     const attemptNo = attempt.attemptsMade + 1;
     const steps: StepRecord[] = [];
@@ -209,6 +272,7 @@ export function createNodeRunner(deps: NodeRunnerDeps) {
       node: { id: string; type: string } | undefined,
       startedAt: number,
     ) => {
+      if (attempt.inline) throw new Deferred(errorMessage(error), { cause: error });
       const stepError = toStepError(error);
       const delayed = error instanceof RetryAfterError;
       const final = !delayed && (!stepError.retryable || attemptNo >= attempt.maxAttempts);
@@ -233,6 +297,7 @@ export function createNodeRunner(deps: NodeRunnerDeps) {
         { steps, effects: internalEffects, final, error: stepError },
         new Date(clock()).toISOString(),
       );
+      deps.observe?.(job, steps);
       if (final) await deps.finalize({ ...state, status: 'failed' });
       throw new StepFailure(error, final, stepError);
     };
@@ -244,7 +309,7 @@ export function createNodeRunner(deps: NodeRunnerDeps) {
         clock(),
       );
     const workflow: CompiledWorkflow = version.compiled;
-    const context = {
+    const context: RunContext = {
       orgId: job.orgId,
       executionId: job.executionId,
       workflowId: job.workflowId,
@@ -255,7 +320,9 @@ export function createNodeRunner(deps: NodeRunnerDeps) {
       idempotencyKey: '',
       attempt: attemptNo,
       workflow,
-      conditionScope: {} as Record<string, unknown>,
+      conditionScope: {},
+      org,
+      zone: zoneOf(lead, org),
     };
 
     let current: NextStep = { nodeId: job.nodeId, arms: job.arms };
@@ -269,7 +336,7 @@ export function createNodeRunner(deps: NodeRunnerDeps) {
           undefined,
           startedAt,
         );
-      context.idempotencyKey = `${job.executionId}:${node.id}:${job.iteration}`;
+      context.idempotencyKey = [`${job.executionId}:${node.id}:${job.iteration}`, ...current.arms].join(':');
       context.conditionScope = {
         lead: context.lead ?? {},
         event: state.event,
@@ -279,11 +346,15 @@ export function createNodeRunner(deps: NodeRunnerDeps) {
 
       let ran: RanNode;
       try {
-        ran = await runNode(node, current.arms, job, context, attempt.attemptsMade > 0);
+        ran = await runNode(node, [...current.arms], job, context, {
+          replaying: attempt.attemptsMade > 0,
+          resuming: hops === 0,
+        });
       } catch (error) {
         return fail(error, node, startedAt);
       }
       const { result } = ran;
+      if (result.superseded) return { outcome: 'superseded' };
       const delayedUntil = result.runAt !== undefined && result.runAt > clock() ? result.runAt : undefined;
       const step: StepRecord = {
         nodeId: node.id,
@@ -310,8 +381,15 @@ export function createNodeRunner(deps: NodeRunnerDeps) {
         newOutputs[node.id] = result.output;
         context.nodes[node.id] = result.output;
       }
-      if (!externalNodeTypes.has(node.type)) internalEffects[`${node.id}.${job.iteration}`] = result;
+      if (!externalNodeTypes.has(node.type) && !result.resumeAs) {
+        internalEffects[effectKeyOf(node.id, job.iteration, current.arms)] = result;
+      }
 
+      if (delayedUntil && result.resumeAs) {
+        // Come back to this same node later: a wait-for-event's timeout, a step held by the send window.
+        plan = [{ nodeId: node.id, arms: [...current.arms], runAt: delayedUntil, ...result.resumeAs }];
+        break;
+      }
       const next = result.proceed === false ? [] : planNext(workflow, node, result, current.arms);
       if (delayedUntil) {
         plan = next.map((n) => ({ nodeId: n.nodeId, arms: [...n.arms], runAt: delayedUntil }));
@@ -319,13 +397,7 @@ export function createNodeRunner(deps: NodeRunnerDeps) {
       }
       const single = next.length === 1 ? next[0]! : undefined;
       const nextNode = single ? workflow.nodes.get(single.nodeId) : undefined;
-      if (
-        single &&
-        nextNode &&
-        node.type !== 'parallel' &&
-        inlineNodeTypes.has(nextNode.type) &&
-        hops < MAX_INLINE_RUN
-      ) {
+      if (single && nextNode && node.type !== 'parallel' && runsInline(nextNode) && hops < MAX_INLINE_RUN) {
         current = single;
         continue;
       }
@@ -348,11 +420,12 @@ export function createNodeRunner(deps: NodeRunnerDeps) {
         pendingDelta: plan.length - 1,
         delayedDelta,
         ...(waitingUntil ? { waitingUntil: new Date(waitingUntil).toISOString() } : {}),
-        ...(job.delayed ? { timerDone: nodeJobId(job) } : {}),
+        ...(job.delayed ? { timerDone: job.resume === 'event' ? timeoutJobId(job) : nodeJobId(job) } : {}),
       },
       new Date(clock()).toISOString(),
     );
     if (committed.outcome === 'missing') return { outcome: 'missing' };
+    if (committed.outcome === 'committed') deps.observe?.(job, steps);
     await finish(state, committed.status, committed.plan, job);
     return { outcome: committed.outcome, status: committed.status, steps: steps.length };
   };
@@ -368,6 +441,10 @@ function toSpec(job: NodeJobData, next: PlannedJob): NodeJobSpec {
     iteration: job.iteration,
     arms: next.arms,
     ...(next.runAt !== undefined ? { delayed: true } : {}),
+    ...(next.resume ? { resume: next.resume } : {}),
+    ...(next.outcome ? { outcome: next.outcome } : {}),
+    ...(next.deferrals ? { deferrals: next.deferrals } : {}),
+    ...(job.priority ? { priority: job.priority } : {}),
   };
   return { data, jobId: nodeJobId(data), ...(next.runAt !== undefined ? { runAt: next.runAt } : {}) };
 }

@@ -52,6 +52,17 @@ export function scrubSecrets(value: unknown, depth = 0, seen = new WeakSet<objec
   );
 }
 
+function errorSummary(error: unknown): unknown {
+  if (!(error instanceof Error)) return error;
+  const code = (error as { code?: unknown }).code;
+  return {
+    type: error.name,
+    message: error.message,
+    ...(code !== undefined ? { code } : {}),
+    stack: error.stack,
+  };
+}
+
 export function createLogger(level = 'info', destination?: pino.DestinationStream): Logger {
   return pino(
     {
@@ -59,6 +70,8 @@ export function createLogger(level = 'info', destination?: pino.DestinationStrea
       base: { service: 'atlas-automations' },
       redact: { paths: redactedPaths, censor: '[redacted]' },
       formatters: { log: (object) => scrubSecrets(object) as Record<string, unknown> },
+      // Errors are logged by name, message, code and stack only: a Redis error's command arguments may hold lead data.
+      serializers: { err: errorSummary, error: errorSummary },
     },
     destination,
   );

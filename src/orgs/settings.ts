@@ -115,7 +115,7 @@ export const settingsSchemas = {
     model: z.string().min(1).max(100).optional(),
   }),
   webhooks: z.strictObject({
-    /** Signs every webhook_call request (header Atlas-Signature). */
+    /** Signs every webhook_call request (header X-Atlas-Signature, the inbound `generic` scheme). */
     signingSecret: Secret.optional(),
   }),
   limits: z.strictObject({

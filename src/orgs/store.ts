@@ -3,18 +3,31 @@ import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { z } from 'zod';
 import type { RedisClient } from '../queue/redis.js';
 import type { Keys } from '../shared/keys.js';
+import { DEFAULT_SEND_WINDOW, isValidZone, type SendWindow } from '../time/clock.js';
+import { LocalTime } from '../triggers/condition-schema.js';
 
-export const CreateOrgInput = z.strictObject({
-  name: z.string().min(1).max(200),
-  timeZone: z
-    .string()
-    .refine(
-      (zone) => Intl.supportedValuesOf('timeZone').includes(zone) || zone === 'UTC',
-      'unknown IANA time zone',
-    )
-    .default('UTC'),
+const TimeZone = z.string().refine(isValidZone, 'unknown IANA time zone');
+
+/** Settings an organization may change. */
+export const OrgSettingsInput = z.strictObject({
+  name: z.string().min(1).max(200).optional(),
+  timeZone: TimeZone.optional(),
   /** Days a finished execution and its step log are kept. */
   retentionDays: z.number().int().min(1).max(3650).optional(),
+  /** When communication steps may run, in the lead's time zone (else the organization's). */
+  sendWindow: z.strictObject({ start: LocalTime, end: LocalTime }).optional(),
+  /** Minutes after `form_started` without `form_submitted` before the engine emits `form_abandoned`. */
+  formAbandonMinutes: z
+    .number()
+    .int()
+    .min(1)
+    .max(7 * 24 * 60)
+    .optional(),
+});
+
+export const CreateOrgInput = OrgSettingsInput.extend({
+  name: z.string().min(1).max(200),
+  timeZone: TimeZone.default('UTC'),
 });
 export type CreateOrgInput = z.output<typeof CreateOrgInput>;
 
@@ -23,27 +36,43 @@ export interface Organization {
   name: string;
   timeZone: string;
   retentionDays?: number;
+  /** @defaultValue 08:00–21:00 */
+  sendWindow: SendWindow;
+  /** @defaultValue 30 */
+  formAbandonMinutes: number;
   createdAt: string;
+}
+
+function toHash(settings: z.output<typeof OrgSettingsInput>): Record<string, string> {
+  const hash: Record<string, string> = {};
+  for (const [name, value] of Object.entries(settings)) {
+    if (value !== undefined) hash[name] = typeof value === 'object' ? JSON.stringify(value) : String(value);
+  }
+  return hash;
 }
 
 export const hashKey = (key: string) => createHash('sha256').update(key).digest('hex');
 
 export function createOrgStore(redis: RedisClient, keys: Keys) {
+  const keyCache = new Map<string, { orgId: string; until: number }>();
   return {
     async create(input: CreateOrgInput): Promise<{ org: Organization; apiKey: string }> {
       const id = `org_${randomBytes(8).toString('hex')}`;
       const apiKey = `atl_${randomBytes(24).toString('base64url')}`;
-      const org: Organization = {
-        id,
-        name: input.name,
-        timeZone: input.timeZone,
-        createdAt: new Date().toISOString(),
-      };
-      if (input.retentionDays) org.retentionDays = input.retentionDays;
-      await redis.hset(keys.org(id), { ...org, retentionDays: String(input.retentionDays ?? '') });
+      await redis.hset(keys.org(id), { id, createdAt: new Date().toISOString(), ...toHash(input) });
       await redis.set(keys.apiKey(hashKey(apiKey)), id);
       await redis.sadd(keys.orgIndex, id);
-      return { org, apiKey };
+      return { org: (await this.get(id))!, apiKey };
+    },
+
+    async update(
+      orgId: string,
+      settings: z.output<typeof OrgSettingsInput>,
+    ): Promise<Organization | undefined> {
+      if (!(await redis.exists(keys.org(orgId)))) return undefined;
+      const hash = toHash(settings);
+      if (Object.keys(hash).length > 0) await redis.hset(keys.org(orgId), hash);
+      return this.get(orgId);
     },
 
     async get(orgId: string): Promise<Organization | undefined> {
@@ -53,16 +82,26 @@ export function createOrgStore(redis: RedisClient, keys: Keys) {
         id: hash.id,
         name: hash.name ?? '',
         timeZone: hash.timeZone ?? 'UTC',
+        sendWindow: hash.sendWindow ? (JSON.parse(hash.sendWindow) as SendWindow) : DEFAULT_SEND_WINDOW,
+        formAbandonMinutes: hash.formAbandonMinutes ? Number(hash.formAbandonMinutes) : 30,
         createdAt: hash.createdAt ?? '',
       };
       if (hash.retentionDays) org.retentionDays = Number(hash.retentionDays);
       return org;
     },
 
-    /** The organization an API key belongs to, or undefined. */
+    /** The organization an API key belongs to, or undefined. Known keys are cached for a minute per process. */
     async authenticate(apiKey: string): Promise<string | undefined> {
       if (!apiKey.startsWith('atl_') || apiKey.length > 200) return undefined;
-      return (await redis.get(keys.apiKey(hashKey(apiKey)))) ?? undefined;
+      const hash = hashKey(apiKey);
+      const hit = keyCache.get(hash);
+      if (hit && hit.until > Date.now()) return hit.orgId;
+      const orgId = (await redis.get(keys.apiKey(hash))) ?? undefined;
+      if (orgId) {
+        if (keyCache.size > 10_000) keyCache.clear();
+        keyCache.set(hash, { orgId, until: Date.now() + 60_000 });
+      }
+      return orgId;
     },
 
     async ids(): Promise<string[]> {
@@ -78,4 +117,17 @@ export function secretsEqual(given: string, expected: string): boolean {
     createHash('sha256').update(given).digest(),
     createHash('sha256').update(expected).digest(),
   );
+}
+
+/** Organization settings cached per process for `ttlMs`, for hot paths (every node job, every event). */
+export function createOrgCache(orgs: Pick<OrgStore, 'get'>, ttlMs = 30_000, now: () => number = Date.now) {
+  const cache = new Map<string, { org: Organization | undefined; until: number }>();
+  return async (orgId: string): Promise<Organization | undefined> => {
+    const hit = cache.get(orgId);
+    if (hit && hit.until > now()) return hit.org;
+    const org = await orgs.get(orgId);
+    if (cache.size > 10_000) cache.clear();
+    cache.set(orgId, { org, until: now() + ttlMs });
+    return org;
+  };
 }

@@ -2,6 +2,7 @@
 import { Job } from 'bullmq';
 import { z } from 'zod';
 import type { StepError } from '../engine/executions.js';
+import type { PublishEngineEvent } from '../observability/engine-events.js';
 import { NonRetryableError } from '../shared/errors.js';
 import type { Keys } from '../shared/keys.js';
 import type { Queues } from './queues.js';
@@ -30,6 +31,8 @@ export interface DeadLetterDeps {
   queues: Queues;
   /** Called before a dead-lettered node job is re-queued, so its failed execution runs again. */
   revive?(entry: DeadLetterEntry): Promise<void>;
+  /** Announces each parked job (engine events out); optional. */
+  publish?: PublishEngineEvent;
 }
 
 const entryId = (queue: string, jobId: string) => `${queue}.${jobId}`;
@@ -66,6 +69,17 @@ export function createDeadLetter(deps: DeadLetterDeps) {
       const id = entryId(queue, entry.jobId);
       await dlq.add(job.name, entry, { jobId: id });
       if (entry.orgId) await redis.zadd(keys.deadLetters(entry.orgId), Date.now(), id);
+      deps.publish?.('Step Dead-Lettered', {
+        deadLetterId: id,
+        queue,
+        jobId: entry.jobId,
+        ...(entry.orgId ? { orgId: entry.orgId } : {}),
+        ...(entry.executionId ? { executionId: entry.executionId } : {}),
+        ...(typeof data.nodeId === 'string' ? { nodeId: data.nodeId } : {}),
+        error,
+        attempts: entry.attempts,
+        failedAt: entry.failedAt,
+      });
     },
 
     async list(orgId: string | undefined, limit = 100): Promise<DeadLetterView[]> {

@@ -2,6 +2,7 @@
 import { Queue, type DefaultJobOptions } from 'bullmq';
 import type { Config } from '../config/config.js';
 import { fnv1a } from '../shared/ids.js';
+import { repeatStrategy } from './schedules.js';
 import type { RedisClient } from './redis.js';
 
 export const queueNames = [
@@ -53,6 +54,7 @@ export function createQueues(connection: RedisClient, config: Config): Queues {
     new Queue(name, {
       connection,
       prefix: queuePrefix(config, name),
+      ...(name === 'scheduled' ? { settings: { repeatStrategy } } : {}),
       defaultJobOptions:
         name === 'dead-letter' ? { removeOnComplete: false, removeOnFail: false, attempts: 1 } : options,
     });

@@ -34,7 +34,7 @@ export function createKeys(prefix: string) {
     /** String: the active execution of a lead in a workflow (the enrolment lock). */
     active: (orgId: string, workflowId: string, leadId: string) =>
       `${org(orgId)}:active:${workflowId}:${leadId}`,
-    /** Set: leads that ever entered a workflow (enrolment `once_ever`). */
+    /** Hash: lead id to the execution it entered a workflow with (enrolment `once_ever`). */
     enrolled: (orgId: string, workflowId: string) => `${org(orgId)}:enrolled:${workflowId}`,
     /** Sorted set: executions of a workflow by start time. */
     executionsOf: (orgId: string, workflowId: string) => `${org(orgId)}:execs:${workflowId}`,
@@ -42,6 +42,23 @@ export function createKeys(prefix: string) {
     finished: (orgId: string) => `${org(orgId)}:finished`,
     /** String: marks an event id as accepted. */
     dedupe: (orgId: string, eventId: string) => `${org(orgId)}:evt:${eventId}`,
+    /** Set: every lead id of the organization (the audience scanned by scheduled and recurring triggers). */
+    leads: (orgId: string) => `${org(orgId)}:leads`,
+    /** Set: leads whose date field holds this date (`YYYY-MM-DD`) or, for yearly triggers, this day (`MM-DD`). */
+    dateIndex: (orgId: string, field: string, day: string) => `${org(orgId)}:dates:${field}:${day}`,
+    /** Hash: the lead's live executions, execution id to `workflowId version` (goals look here). */
+    leadExecutions: (orgId: string, leadId: string) => `${lead(orgId, leadId)}:execs`,
+    /** Hash: executions waiting for an event of this type for this lead (or execution, `~<id>`). */
+    waiters: (orgId: string, eventType: string, subject: string) =>
+      `${org(orgId)}:waiters:${eventType}:${subject}`,
+    /** String: marks a form abandonment as emitted for a lead and form, so derived and sent ones never double. */
+    formAbandoned: (orgId: string, leadId: string, formId: string) =>
+      `${org(orgId)}:abandoned:${leadId}:${formId}`,
+    /** Hash: webhook source to its secrets (JSON), read to verify inbound webhook signatures. */
+    webhookSecrets: (orgId: string) => `${org(orgId)}:webhook-secrets`,
+    /** String with a TTL: a webhook signature already accepted (replay protection). */
+    webhookSeen: (orgId: string, source: string, fingerprint: string) =>
+      `${org(orgId)}:webhook-seen:${source}:${fingerprint}`,
     /** Sorted set: this organization's dead-letter entries by time. */
     deadLetters: (orgId: string) => `${org(orgId)}:dlq`,
     /** List: the sandbox outbox of messages that were not sent to a real provider. */
@@ -54,10 +71,27 @@ export function createKeys(prefix: string) {
     rateLog: (orgId: string, actionType: string) => `${org(orgId)}:rate:${actionType}`,
     /** Sorted set: send times per lead and channel, the frequency cap's log (`-` when there is no cap). */
     capLog: (orgId: string, channel: string, leadId: string) => `${org(orgId)}:cap:${channel}:${leadId}`,
+    /** String: lead id under a normalized email (`email:<lower-case>`) or phone (`phone:<digits and +>`). */
+    leadLookup: (orgId: string, kind: 'email' | 'phone', value: string) =>
+      `${org(orgId)}:leadidx:${kind}:${value}`,
+    /** Sorted set: a lead's executions (of every workflow, finished ones too) by start time, for search. */
+    leadHistory: (orgId: string, leadId: string) => `${org(orgId)}:lead-execs:${leadId}`,
+    /** List: the organization's audit trail of operator actions (newest first, capped). */
+    audit: (orgId: string) => `${org(orgId)}:audit`,
+    /** Hash: step latency histogram of the organization's workflows for one hour (`<workflowId>:<bucket>` counts). */
+    stepLatency: (orgId: string, hourStart: number) => `${org(orgId)}:lat:${hourStart}`,
+
+    /** Hash: one queue's processed jobs for one hour, `<bucketStart>:completed|failed|ms` per time bucket. */
+    queueMetrics: (queue: string, hourStart: number) => `${prefix}:{m.${queue}}:jobs:${hourStart}`,
+    /** Hash: all-time processed jobs per queue, `<queue>:completed|failed|ms` (the Prometheus counters). */
+    queueTotals: `${prefix}:metrics:queue-totals`,
+    /** List: audit trail of actions taken with the admin token. */
+    adminAudit: `${prefix}:audit:admin`,
 
     /** The keys of one execution; all share the execution's hash tag. */
     execution: (executionId: string) => ({
       state: `${exec(executionId)}:state`,
+      event: `${exec(executionId)}:event`,
       steps: `${exec(executionId)}:steps`,
       done: `${exec(executionId)}:done`,
       outputs: `${exec(executionId)}:outputs`,

@@ -1,5 +1,7 @@
 // Conditions: field comparisons combined with all/any/not, shared by trigger filters and branch nodes.
+import safeRegex from 'safe-regex2';
 import { z } from 'zod';
+import { weekdays } from '../time/clock.js';
 
 export const comparisonOps = [
   'eq',
@@ -28,6 +30,9 @@ const ScalarValue = z.union([z.string().max(1000), z.number(), z.boolean(), z.nu
 /** Longest regex source accepted for `matches`; longer patterns are a denial-of-service risk. */
 export const MAX_PATTERN_LENGTH = 200;
 
+/** Longest text a `matches` condition tests; lead data past it is cut, bounding the work of any pattern. */
+export const MAX_MATCHED_LENGTH = 1000;
+
 export const Comparison = z
   .strictObject({
     field: FieldPath,
@@ -51,8 +56,10 @@ export const Comparison = z
         try {
           new RegExp(cmp.value, 'u');
         } catch (error) {
-          issue(`invalid regular expression: ${(error as Error).message}`);
+          return issue(`invalid regular expression: ${(error as Error).message}`);
         }
+        if (!safeRegex(cmp.value))
+          issue('pattern may take exponential time (nested quantifiers); simplify it');
         return;
       case 'gt':
       case 'gte':
@@ -67,7 +74,42 @@ export const Comparison = z
   });
 export type Comparison = z.output<typeof Comparison>;
 
-export type Condition = Comparison | { all: Condition[] } | { any: Condition[] } | { not: Condition };
+/** A local time of day, HH:MM (24 h). */
+export const LocalTime = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'must be a local time HH:MM');
+
+/**
+ * A time-based condition, evaluated in the lead's time zone (else the organization's): either the current time
+ * inside a daily window and/or on given weekdays, or a date field before/after now plus `offsetDays`
+ * (`{ field: 'lead.joinedAt', op: 'before', offsetDays: -30 }` is "joined more than 30 days ago").
+ */
+export const TimeBased = z
+  .strictObject({
+    window: z.strictObject({ start: LocalTime, end: LocalTime }).optional(),
+    weekdays: z.array(z.enum(weekdays)).min(1).max(7).optional(),
+    field: FieldPath.optional(),
+    op: z.enum(['before', 'after']).optional(),
+    offsetDays: z.number().int().min(-36_500).max(36_500).default(0),
+  })
+  .superRefine((cond, ctx) => {
+    const clock = cond.window !== undefined || cond.weekdays !== undefined;
+    const date = cond.field !== undefined || cond.op !== undefined;
+    if (clock === date) {
+      ctx.addIssue({
+        code: 'custom',
+        message: 'give either window/weekdays, or field with op (before/after)',
+      });
+    } else if (date && (cond.field === undefined || cond.op === undefined)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: [cond.field ? 'op' : 'field'],
+        message: 'field and op go together',
+      });
+    }
+  });
+export type TimeBased = z.output<typeof TimeBased>;
+
+export type Condition =
+  Comparison | { all: Condition[] } | { any: Condition[] } | { not: Condition } | { time_based: TimeBased };
 
 export const conditionSchema: z.ZodType<Condition> = z.lazy(() =>
   z.union([
@@ -75,5 +117,6 @@ export const conditionSchema: z.ZodType<Condition> = z.lazy(() =>
     z.strictObject({ all: z.array(conditionSchema).min(1).max(50) }),
     z.strictObject({ any: z.array(conditionSchema).min(1).max(50) }),
     z.strictObject({ not: conditionSchema }),
+    z.strictObject({ time_based: TimeBased }),
   ]),
 );

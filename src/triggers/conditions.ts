@@ -1,7 +1,16 @@
 // Evaluates conditions against a plain context object; pure and total (a missing field never throws).
-import type { Comparison, Condition } from './condition-schema.js';
+import { instantOf, matchesTimeWindow } from '../time/clock.js';
+import { MAX_MATCHED_LENGTH, type Comparison, type Condition, type TimeBased } from './condition-schema.js';
 
 export type ConditionContext = Readonly<Record<string, unknown>>;
+
+/** The clock and zone time-based conditions are evaluated with: the lead's zone, else the organization's. */
+export interface ConditionTime {
+  now: number;
+  zone: string;
+}
+
+const DAY_MS = 86_400_000;
 
 /** Reads a dotted path (`lead.tags`, `event.data.formId`) from the context; undefined when any part is missing. */
 export function readPath(context: ConditionContext, path: string): unknown {
@@ -13,11 +22,26 @@ export function readPath(context: ConditionContext, path: string): unknown {
   return current;
 }
 
-export function evaluate(condition: Condition, context: ConditionContext): boolean {
-  if ('all' in condition) return condition.all.every((inner) => evaluate(inner, context));
-  if ('any' in condition) return condition.any.some((inner) => evaluate(inner, context));
-  if ('not' in condition) return !evaluate(condition.not, context);
+export function evaluate(
+  condition: Condition,
+  context: ConditionContext,
+  time: ConditionTime = { now: Date.now(), zone: 'UTC' },
+): boolean {
+  if ('all' in condition) return condition.all.every((inner) => evaluate(inner, context, time));
+  if ('any' in condition) return condition.any.some((inner) => evaluate(inner, context, time));
+  if ('not' in condition) return !evaluate(condition.not, context, time);
+  if ('time_based' in condition) return timeBased(condition.time_based, context, time);
   return compare(condition, readPath(context, condition.field));
+}
+
+function timeBased(condition: TimeBased, context: ConditionContext, time: ConditionTime): boolean {
+  if (condition.field && condition.op) {
+    const instant = instantOf(readPath(context, condition.field), time.zone);
+    if (instant === undefined) return false;
+    const pivot = time.now + condition.offsetDays * DAY_MS;
+    return condition.op === 'before' ? instant < pivot : instant > pivot;
+  }
+  return matchesTimeWindow(time.now, time.zone, condition);
 }
 
 const regexCache = new Map<string, RegExp>();
@@ -49,7 +73,7 @@ function compare(cmp: Comparison, actual: unknown): boolean {
         if (regexCache.size > 1000) regexCache.clear();
         regexCache.set(expected, regex);
       }
-      return regex.test(String(actual));
+      return regex.test(String(actual).slice(0, MAX_MATCHED_LENGTH));
     }
     case 'gt':
     case 'gte':

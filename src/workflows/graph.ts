@@ -9,6 +9,8 @@ export interface GraphIssue {
 }
 
 const branchLabels = ['true', 'false'] as const;
+/** The edges out of a wait-for-event. */
+export const waitLabels = ['received', 'timed_out'] as const;
 
 export function validateGraph(definition: WorkflowDefinition): GraphIssue[] {
   const issues: GraphIssue[] = [];
@@ -123,6 +125,19 @@ function nodeEdgeIssues(
       if (out.length !== variants.length) at(`split "${node.id}" takes exactly one edge per variant`);
       break;
     }
+    case 'wait':
+      if (node.params.event !== undefined) {
+        for (const label of waitLabels) {
+          const count = labels.filter((l) => l === label).length;
+          if (count !== 1) at(`wait-for-event "${node.id}" needs exactly one "${label}" edge (has ${count})`);
+        }
+        if (out.length !== 2) at(`wait-for-event "${node.id}" takes only a received and a timed_out edge`);
+      } else {
+        if (out.length > 1)
+          at(`"${node.id}" has ${out.length} outgoing edges; use a parallel node to fan out`);
+        if (labels.some((l) => l !== undefined)) at(`edges out of "${node.id}" take no "when" label`);
+      }
+      break;
     case 'parallel':
       if (out.length < 2) at(`parallel "${node.id}" needs at least two outgoing edges`);
       if (labels.some((l) => l !== undefined)) at(`parallel "${node.id}" edges take no "when" label`);

@@ -1,7 +1,8 @@
 // Workflow definitions: the zod schema is the source of truth for what a workflow file may say.
 import { Duration, DateTime } from 'luxon';
 import { z } from 'zod';
-import { conditionSchema } from '../triggers/condition-schema.js';
+import { cronProblem, weekdays } from '../time/clock.js';
+import { conditionSchema, LocalTime } from '../triggers/condition-schema.js';
 
 /** Events that producers send and that can start a workflow. */
 export const eventTriggerTypes = [
@@ -44,7 +45,12 @@ const IsoDuration = z.string().refine((text) => {
   return duration.isValid && duration.toMillis() > 0;
 }, 'must be a positive ISO 8601 duration such as PT15M or P1D');
 
-const IsoDateTime = z.iso.datetime({ offset: true });
+const IsoDateTime = z.iso
+  .datetime({ offset: true })
+  .refine((text) => DateTime.fromISO(text, { setZone: true }).isValid, {
+    message: 'is not a real date and time',
+    when: (payload) => payload.issues.length === 0,
+  });
 
 const Scalar = z.union([z.string().max(10_000), z.number(), z.boolean(), z.null()]);
 
@@ -61,7 +67,11 @@ const ScheduleSpec = z.discriminatedUnion('kind', [
     /** Five-field cron expression, evaluated in `timeZone` (else the organization's). */
     cron: z
       .string()
-      .regex(/^\s*(\S+\s+){4}\S+\s*$/, 'must be a five-field cron expression such as "0 9 * * 1"'),
+      .regex(/^\s*(\S+\s+){4}\S+\s*$/, 'must be a five-field cron expression such as "0 9 * * 1"')
+      .refine((cron) => cronProblem(cron) === undefined, {
+        error: (issue) => `invalid cron expression: ${cronProblem(String(issue.input))}`,
+        when: (payload) => payload.issues.length === 0,
+      }),
     timeZone: TimeZone.optional(),
   }),
   z.strictObject({
@@ -75,7 +85,7 @@ const ScheduleSpec = z.discriminatedUnion('kind', [
     /** Lead field holding a date (YYYY-MM-DD), such as `birthday` or `renewalDate`. */
     field: z.string().min(1).max(100),
     offsetDays: z.number().int().min(-366).max(366).default(0),
-    at: z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'must be a local time HH:MM'),
+    at: LocalTime,
     yearly: z.boolean().default(false),
   }),
 ]);
@@ -175,12 +185,51 @@ const WebhookCall = action(
     timeoutMs: z.number().int().min(100).max(30_000).default(10_000),
   }),
 );
+/** Event types a wait-for-event can wait for (the lead's engagement and replies, or any live event). */
+const WaitEvent = z.string().regex(/^[a-z_]{1,50}$/, 'must be an event type such as email_opened');
+
 const Wait = action(
   'wait',
   z
-    .strictObject({ duration: IsoDuration.optional(), until: IsoDateTime.optional() })
-    .refine((params) => (params.duration === undefined) !== (params.until === undefined), {
-      message: 'give exactly one of duration or until',
+    .strictObject({
+      /** Wait a fixed time (ISO 8601 duration). */
+      duration: IsoDuration.optional(),
+      /** Wait until an absolute time. */
+      until: IsoDateTime.optional(),
+      /** Wait until the next given weekday at `at`, in the lead's time zone (else the organization's). */
+      weekday: z.enum(weekdays).optional(),
+      at: LocalTime.optional(),
+      /** Wait for an event of this type for the lead (edges `received` and `timed_out`). */
+      event: WaitEvent.optional(),
+      /** How long to wait for the event before taking the `timed_out` edge. */
+      timeout: IsoDuration.optional(),
+      /** `execution`: only an event naming this execution (`data.executionId`, as tracking links do); `lead`: any. */
+      match: z.enum(['lead', 'execution']).default('lead'),
+    })
+    .superRefine((params, ctx) => {
+      const modes = [params.duration, params.until, params.weekday, params.event].filter(
+        (v) => v !== undefined,
+      );
+      if (modes.length !== 1) {
+        ctx.addIssue({
+          code: 'custom',
+          message: 'give exactly one of duration, until, weekday (with at) or event (with timeout)',
+        });
+      }
+      if ((params.weekday === undefined) !== (params.at === undefined)) {
+        ctx.addIssue({
+          code: 'custom',
+          path: [params.weekday ? 'at' : 'weekday'],
+          message: 'weekday and at go together',
+        });
+      }
+      if ((params.event === undefined) !== (params.timeout === undefined)) {
+        ctx.addIssue({
+          code: 'custom',
+          path: [params.event ? 'timeout' : 'event'],
+          message: 'event and timeout go together',
+        });
+      }
     }),
 );
 const BranchLabel = z.string().regex(/^[A-Za-z0-9_-]{1,32}$/, 'letters, digits, _ and - only (max 32)');
@@ -265,7 +314,17 @@ export type Edge = z.output<typeof Edge>;
 
 export const EnrollmentMode = z.enum(['once_active', 'always', 'once_ever']);
 
+export const Priority = z.enum(['high', 'normal', 'low']);
+export type Priority = z.output<typeof Priority>;
+
 export const WorkflowSettings = z.strictObject({
+  /**
+   * Queue priority of this workflow's jobs. Defaults by trigger: `new_lead` and `sms_replied` high, other live
+   * events normal, time triggers low, so a birthday sweep never delays the first reply to a new lead.
+   */
+  priority: Priority.optional(),
+  /** The goal: when this event (and filter) happens for a lead, its active executions of this workflow exit. */
+  goal: z.strictObject({ event: TriggerType, filter: conditionSchema.optional() }).optional(),
   /**
    * Re-entry rule. `once_active`: at most one active execution per lead (the default);
    * `always`: every matching event starts one; `once_ever`: a lead enters this workflow once.
@@ -298,6 +357,14 @@ export const inlineNodeTypes: ReadonlySet<NodeType> = new Set<NodeType>([
   'parallel',
   'join',
 ]);
+
+/**
+ * Whether a node may run inside the job that reaches it (and inline in the trigger job): an inline type, except a
+ * `branch` decided by AI, which calls the AI endpoint and so gets a job of its own.
+ */
+export function runsInline(node: WorkflowNode): boolean {
+  return inlineNodeTypes.has(node.type) && !(node.type === 'branch' && node.params.aiDecision);
+}
 
 /** Node types that reach outside the engine: their effect is recorded in the ledger before the step commits. */
 export const externalNodeTypes: ReadonlySet<NodeType> = new Set<NodeType>([

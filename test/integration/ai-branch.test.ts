@@ -160,6 +160,8 @@ describe('branch with aiDecision', () => {
       },
       workflows: h.engine.workflows,
       leads: h.engine.leads,
+      waiters: h.engine.waiters,
+      org: h.engine.orgSettings,
       actions: h.engine.actions,
       decide: h.engine.decide,
       enqueue: async () => {},

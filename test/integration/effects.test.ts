@@ -45,6 +45,8 @@ describe('the effect ledger', () => {
       executions: flaky,
       workflows: engine.workflows,
       leads: engine.leads,
+      waiters: engine.waiters,
+      org: engine.orgSettings,
       actions: {
         webhook_call: createWebhookAction({
           http: createHttpClient({ allowlist: ['127.0.0.1'], timeoutMs: 5000 }),

@@ -66,7 +66,7 @@ describe('events, enrolment and cancellation', () => {
     const workflowId = await publishWorkflow(h, apiKey, waitingFlow());
     await h.call('POST', '/v1/events', { type: 'new_lead', lead: { id: 'cancel-me' } }, apiKey);
     const waiting = await settledExecution(h, apiKey, workflowId, ['waiting']);
-    const [timer] = await h.engine.redis.smembers(h.engine.keys.execution(waiting.id).timers);
+    const [timer] = await h.engine.redis.hkeys(h.engine.keys.execution(waiting.id).timers);
     expect(await h.engine.queues.wait.getJobState(timer!)).toBe('delayed');
 
     const cancelled = await h.call('POST', `/v1/executions/${waiting.id}/cancel`, undefined, apiKey);

@@ -69,6 +69,8 @@ describe('the effect ledger: a retried step never repeats an effect the provider
         executions,
         workflows: h.engine.workflows,
         leads: h.engine.leads,
+        waiters: h.engine.waiters,
+        org: h.engine.orgSettings,
         actions: h.engine.actions,
         decide: h.engine.decide,
         enqueue: async () => {},

@@ -13,7 +13,7 @@ export interface Harness {
   api: Api;
   prefix: string;
   call(method: string, path: string, body?: unknown, token?: string): Promise<ApiResponse & { body: any }>;
-  createOrg(name?: string): Promise<{ orgId: string; apiKey: string }>;
+  createOrg(name?: string, settings?: Record<string, unknown>): Promise<{ orgId: string; apiKey: string }>;
   close(): Promise<void>;
 }
 
@@ -56,8 +56,10 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     api,
     prefix,
     call,
-    async createOrg(name = 'Test Gym') {
-      const response = await call('POST', '/v1/orgs', { name }, ADMIN_TOKEN);
+    async createOrg(name = 'Test Gym', settings: Record<string, unknown> = {}) {
+      // Open all day unless a test says otherwise, so messages are not held by quiet hours whenever tests run.
+      const body = { name, sendWindow: { start: '00:00', end: '00:00' }, ...settings };
+      const response = await call('POST', '/v1/orgs', body, ADMIN_TOKEN);
       if (response.status !== 201) throw new Error(`could not create org: ${JSON.stringify(response.body)}`);
       return { orgId: response.body.org.id, apiKey: response.body.apiKey };
     },

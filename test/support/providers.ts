@@ -46,6 +46,7 @@ export async function startFakes(): Promise<Fakes> {
 
 export const PUBLIC_BASE_URL = 'https://atlas.test';
 export const SIGNING_SECRET = 'whsec-outbound-signing-secret';
+export const TRACKING_SECRET = 'tracking-secret-of-the-provider-tests-0123456789';
 export const SMS_FROM = '+447700900001';
 export const WHATSAPP_FROM = '+447700900002';
 export const EMAIL_FROM = 'Iron Temple <hello@irontemple.test>';
@@ -60,6 +61,7 @@ export function providerEnv(fakes: Fakes, extra: Record<string, string> = {}): R
     AI_BASE_URL: fakes.ai.url,
     AI_API_KEY: AI_KEY,
     PUBLIC_BASE_URL,
+    TRACKING_SECRET,
     // The fakes listen on loopback; the address policy must admit it for org-chosen hosts (SMTP, CRM, webhooks).
     WEBHOOK_ALLOWLIST: '127.0.0.1',
     PROVIDER_TIMEOUT_MS: '1500',

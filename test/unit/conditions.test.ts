@@ -382,3 +382,32 @@ describe('conditionSchema', () => {
     expect(parses(nested)).toBe(true);
   });
 });
+
+describe('regular expressions from tenants', () => {
+  it('rejects a pattern with nested quantifiers when the workflow is saved', () => {
+    const parsed = Comparison.safeParse({ field: 'lead.firstName', op: 'matches', value: '^(a+)+$' });
+
+    expect(parsed.success).toBe(false);
+    expect(parsed.error?.issues[0]?.message).toContain('exponential');
+  });
+});
+
+describe('time_based conditions', () => {
+  const now = Date.parse('2026-06-13T09:00:00Z');
+
+  it('says a lead joined more than 30 days ago', () => {
+    const joinedLongAgo = { lead: { joinedAt: '2026-04-01' } };
+    const joinedLastWeek = { lead: { joinedAt: '2026-06-06' } };
+    const condition = { time_based: { field: 'lead.joinedAt', op: 'before' as const, offsetDays: -30 } };
+
+    expect(evaluate(condition, joinedLongAgo, { now, zone: 'UTC' })).toBe(true);
+    expect(evaluate(condition, joinedLastWeek, { now, zone: 'UTC' })).toBe(false);
+    expect(evaluate(condition, { lead: {} }, { now, zone: 'UTC' })).toBe(false);
+  });
+
+  it('is rejected without either a window/weekdays or a field with op', () => {
+    expect(conditionSchema.safeParse({ time_based: { offsetDays: 3 } }).success).toBe(false);
+    expect(conditionSchema.safeParse({ time_based: { field: 'lead.joinedAt' } }).success).toBe(false);
+    expect(conditionSchema.safeParse({ time_based: { weekdays: ['sat'] } }).success).toBe(true);
+  });
+});

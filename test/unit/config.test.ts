@@ -33,7 +33,7 @@ describe('loadConfig', () => {
       WORKER_CONCURRENCY: 50,
       JOB_ATTEMPTS: 3,
       JOB_BACKOFF_MS: 2000,
-      EVENT_DEDUPE_TTL_SECONDS: 604_800,
+      EVENT_DEDUPE_TTL_SECONDS: 2_592_000,
       RETENTION_DAYS: 30,
       WEBHOOK_ALLOWLIST: [],
       MAX_BODY_BYTES: 1_048_576,
@@ -174,6 +174,39 @@ describe('loadConfig', () => {
 
     // Assert
     expect(config.WEBHOOK_ALLOWLIST).toEqual(['10.0.0.0/8', '192.168.1.20', 'hooks.internal']);
+  });
+
+  describe('ingest and AWS settings', () => {
+    it('defaults to webhook windows of 5 minutes and 24 hours, the atlas.crm source, and no engine events', () => {
+      // Act
+      const config = loadConfig({});
+
+      // Assert
+      expect(config).toMatchObject({
+        WEBHOOK_TOLERANCE_SECONDS: 300,
+        WEBHOOK_REPLAY_TTL_SECONDS: 86_400,
+        EVENTBRIDGE_SOURCES: ['atlas.crm'],
+        ENGINE_EVENTS_SOURCE: 'atlas.automations',
+        QUEUE_METRICS_INTERVAL_MS: 0,
+        METRICS_NAMESPACE: 'AtlasAutomations',
+        STAGE: 'local',
+      });
+      expect(config.ENGINE_EVENTS_BUS).toBeUndefined();
+      expect(config.TRACKING_SECRET).toBeUndefined();
+      expect(config.PUBLIC_BASE_URL).toBeUndefined();
+    });
+
+    it('splits the EventBridge sources and names bad values', () => {
+      expect(loadConfig({ EVENTBRIDGE_SOURCES: 'atlas.crm, atlas.billing' }).EVENTBRIDGE_SOURCES).toEqual([
+        'atlas.crm',
+        'atlas.billing',
+      ]);
+      expect(configErrorFor({ TRACKING_SECRET: 'short' })).toContain(
+        'TRACKING_SECRET: must be at least 32 characters',
+      );
+      expect(configErrorFor({ PUBLIC_BASE_URL: 'ftp://x.example' })).toContain('PUBLIC_BASE_URL');
+      expect(configErrorFor({ EVENTBRIDGE_ENDPOINT: 'not a url' })).toContain('EVENTBRIDGE_ENDPOINT');
+    });
   });
 
   describe('production', () => {

@@ -4,6 +4,7 @@ import {
   WorkflowNode,
   externalNodeTypes,
   inlineNodeTypes,
+  runsInline,
   type NodeType,
 } from '../../src/workflows/schema.js';
 import { nurtureInput } from './builders.js';
@@ -178,6 +179,22 @@ describe('WorkflowDefinition', () => {
     expect(inlineNodeTypes.has('branch')).toBe(true);
   });
 
+  it('runs a branch inline unless the AI decides it (that one calls the AI endpoint in a job of its own)', () => {
+    // Arrange
+    const [condition, ai] = [
+      { id: 'b', type: 'branch', params: { condition: { field: 'lead.score', op: 'gt', value: 1 } } },
+      {
+        id: 'b',
+        type: 'branch',
+        params: { aiDecision: { prompt: 'Hot?', labels: ['hot', 'cold'], fallback: 'cold' } },
+      },
+    ].map((node) => WorkflowNode.parse(node));
+
+    // Act + Assert
+    expect(runsInline(condition!)).toBe(true);
+    expect(runsInline(ai!)).toBe(false);
+  });
+
   it('fills defaults: webhook method and timeout, parallel params, date schedule offset and yearly', () => {
     // Arrange
     const input = withNodes(
@@ -314,17 +331,23 @@ describe('WorkflowDefinition', () => {
       expect(pathsOf(waitWith({ until }))).toEqual(['nodes.2.params.until']);
     });
 
-    it('needs exactly one of duration or until', () => {
+    it('needs exactly one wait mode', () => {
       // Act
       const both = issuesOf(waitWith({ duration: 'PT1H', until: '2030-01-01T09:00:00Z' }));
       const neither = issuesOf(waitWith({}));
 
       // Assert
       expect(both).toEqual([
-        expect.objectContaining({ path: 'nodes.2.params', message: 'give exactly one of duration or until' }),
+        expect.objectContaining({
+          path: 'nodes.2.params',
+          message: 'give exactly one of duration, until, weekday (with at) or event (with timeout)',
+        }),
       ]);
       expect(neither).toEqual([
-        expect.objectContaining({ path: 'nodes.2.params', message: 'give exactly one of duration or until' }),
+        expect.objectContaining({
+          path: 'nodes.2.params',
+          message: 'give exactly one of duration, until, weekday (with at) or event (with timeout)',
+        }),
       ]);
     });
   });

@@ -94,3 +94,21 @@ describe('render', () => {
     ]);
   });
 });
+
+describe('template safety', () => {
+  it.each([
+    `{% include 'package.json' %}`,
+    `{% render 'src/config/config.ts' %}`,
+    `{% layout '.git/config' %}x`,
+  ])('never reads a file of the host: %s', (template) => {
+    expect(() => render(template, { lead: {}, event: {}, nodes: {} }, 'n.params.body')).toThrow(
+      NonRetryableError,
+    );
+  });
+
+  it('stops a template that loops for too long', () => {
+    expect(() =>
+      render('{% for i in (1..30000000) %}{% endfor %}', { lead: {}, event: {}, nodes: {} }, 'n.params.body'),
+    ).toThrow(/template in n.params.body failed/);
+  });
+});

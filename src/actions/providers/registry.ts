@@ -1,7 +1,7 @@
 // Which provider serves a step: the sandbox outbox in test mode; else the organization's own settings; else the
 // operator's defaults from the environment; else the sandbox outside production. Real providers sit behind breakers.
 import { createHash } from 'node:crypto';
-import type { Config } from '../../config/config.js';
+import { publicBaseUrl, type Config } from '../../config/config.js';
 import { NonRetryableError } from '../../shared/errors.js';
 import type { Breakers } from '../breakers.js';
 import type { HttpClient } from '../http-client.js';
@@ -147,7 +147,7 @@ export function createProviderRegistry({ config, http, outbox, breakers, policy 
           http,
           baseUrl: config.TWILIO_BASE_URL,
           settings,
-          statusCallbackUrl: `${config.PUBLIC_BASE_URL.replace(/\/+$/, '')}/v1/webhooks/${context.orgId}/twilio`,
+          statusCallbackUrl: `${publicBaseUrl(config)}/v1/webhooks/${context.orgId}/twilio`,
         }),
         `twilio:${config.TWILIO_BASE_URL}`,
       ),

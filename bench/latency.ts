@@ -1,0 +1,212 @@
+// (c) Event-to-completion latency at a steady offered load, for the engine and for the raw chain at the same load.
+// The two sides take turns in short segments, so a burst of other work on the machine does not land on one side only.
+import { performance } from 'node:perf_hooks';
+import type { Redis } from 'ioredis';
+import { benchEvent, startEngine, STEPS_PER_EXECUTION, type EngineUnderTest } from './engine.js';
+import type { BenchOptions } from './options.js';
+import { JOBS_PER_CHAIN, startRawChain } from './raw-chain.js';
+import { meter } from './redis-stats.js';
+import { countdown, cpuMsSince, now, offerLoad, percentiles, pool, type Percentiles } from './util.js';
+
+export interface LatencyResult {
+  side: 'engine' | 'raw';
+  offeredPerSecond: number;
+  sent: number;
+  /** Completions per second over the segments, each from its first send to its last completion. */
+  achievedPerSecond: number;
+  /** Latest any send left after its due time (the sender's own lag, counted in the latencies). */
+  senderLagMaxMs: number;
+  /** Completions fell behind the offered load (achieved < 95% of offered): the latencies include a growing backlog. */
+  saturated: boolean;
+  /** This process's CPU per run, sender and (for the engine) the HTTP ingest included. */
+  nodeCpuMsPerRun: number;
+  /** Due time of the send → completion seen by the worker in this process. */
+  latencyMs: Percentiles;
+  /** Redis work per step at this load, putting the start on the queue included (see `CommandUsage`). */
+  perStep: { sent: number; writes: number; commands: number; redisCpuUs: number };
+  /** Engine only: where the time went, from the execution's own timestamps (millisecond resolution). */
+  breakdownMs?: { sendToStarted: Percentiles; startedToFinished: Percentiles };
+}
+
+/** Both sides run three steps per run: the engine's three nodes, the baseline's three jobs. */
+const STEPS_PER_RUN = STEPS_PER_EXECUTION;
+if (STEPS_PER_RUN !== JOBS_PER_CHAIN) throw new Error('the engine and the baseline must count steps alike');
+
+/** One side under load: sends run `i` and reports each completion with the due time of its send. */
+interface Side {
+  name: LatencyResult['side'];
+  send(i: number, dueAt: number): Promise<void>;
+  /** Registers the one completion callback; called once per run. */
+  subscribe(completed: (dueAt: number) => void): void;
+  extras(): Promise<Partial<LatencyResult>>;
+  close(): Promise<void>;
+}
+
+/** A side's measurements, summed over its segments; `current` counts the completions of the running segment. */
+interface Turn {
+  side: Side;
+  sent: number;
+  seconds: number;
+  nodeCpuMs: number;
+  senderLagMaxMs: number;
+  latencies: number[];
+  /** Redis work summed over the segments. */
+  sentCommands: number;
+  writes: number;
+  commands: number;
+  redisCpuMs: number;
+  current?: ReturnType<typeof countdown>;
+}
+
+/** Splits each execution's latency at its `startedAt` (the trigger job ran) using the stored state. */
+async function breakdown(sut: EngineUnderTest, sentAt: Map<string, number>) {
+  const toStarted: number[] = [];
+  const toFinished: number[] = [];
+  const entries = [...sentAt.entries()];
+  await pool(entries.length, 50, async (i) => {
+    const [executionId, dueAt] = entries[i]!;
+    const state = await sut.engine.executions.load(executionId);
+    if (!state?.finishedAt) return;
+    const started = Date.parse(state.startedAt);
+    toStarted.push(started - (performance.timeOrigin + dueAt));
+    toFinished.push(Date.parse(state.finishedAt) - started);
+  });
+  return { sendToStarted: percentiles(toStarted), startedToFinished: percentiles(toFinished) };
+}
+
+async function engineSide(options: BenchOptions): Promise<Side> {
+  const sut = await startEngine(options, 'latency');
+  await sut.startWorkers();
+  const pending = new Map<string, number>();
+  const sentAt = new Map<string, number>();
+  return {
+    name: 'engine',
+    async send(i, dueAt) {
+      const event = benchEvent('latency', i);
+      const executionId = sut.executionId(event.id);
+      pending.set(executionId, dueAt);
+      sentAt.set(executionId, dueAt);
+      await sut.postEvents(event);
+    },
+    subscribe(completed) {
+      sut.onFinished((state) => {
+        const dueAt = pending.get(state.id);
+        if (dueAt === undefined || state.status !== 'completed') return;
+        pending.delete(state.id);
+        completed(dueAt);
+      });
+    },
+    extras: async () => ({ breakdownMs: await breakdown(sut, sentAt) }),
+    close: () => sut.close(),
+  };
+}
+
+async function rawSide(options: BenchOptions): Promise<Side> {
+  const chain = await startRawChain(options, 'latency');
+  const dueAt: number[] = [];
+  return {
+    name: 'raw',
+    async send(i, due) {
+      dueAt[i] = due;
+      await chain.add(i);
+    },
+    subscribe(completed) {
+      chain.start((i) => completed(dueAt[i]!));
+    },
+    extras: async () => ({}),
+    close: () => chain.close(),
+  };
+}
+
+function prepare(side: Side): Turn {
+  const turn: Turn = {
+    side,
+    sent: 0,
+    seconds: 0,
+    nodeCpuMs: 0,
+    senderLagMaxMs: 0,
+    latencies: [],
+    sentCommands: 0,
+    writes: 0,
+    commands: 0,
+    redisCpuMs: 0,
+  };
+  side.subscribe((dueAt) => {
+    turn.latencies.push(now() - dueAt);
+    turn.current?.tick();
+  });
+  return turn;
+}
+
+/** Offers `rate` runs per second to one side, runs `first..first+count-1`, and waits until each completed. */
+async function segment(
+  turn: Turn,
+  probe: Redis,
+  first: number,
+  count: number,
+  rate: number,
+  timeoutMs: number,
+) {
+  turn.current = countdown(count);
+  const redis = await meter(probe);
+  const cpu = process.cpuUsage();
+  const start = now();
+  const { lagMaxMs } = await offerLoad(rate, count, (i, dueAt) => turn.side.send(first + i, dueAt));
+  await turn.current.wait(`${turn.side.name} runs at steady load`, timeoutMs);
+  turn.seconds += (now() - start) / 1000;
+  turn.nodeCpuMs += cpuMsSince(cpu);
+  const usage = await redis.stop();
+  turn.sentCommands += usage.sent;
+  turn.writes += usage.writes;
+  turn.commands += usage.total;
+  turn.redisCpuMs += usage.redisCpuMs;
+  turn.senderLagMaxMs = Math.max(turn.senderLagMaxMs, lagMaxMs);
+  turn.sent += count;
+}
+
+async function summary(turn: Turn, rate: number): Promise<LatencyResult> {
+  const achievedPerSecond = turn.sent / turn.seconds;
+  const steps = turn.sent * STEPS_PER_RUN;
+  return {
+    side: turn.side.name,
+    offeredPerSecond: rate,
+    sent: turn.sent,
+    achievedPerSecond,
+    senderLagMaxMs: turn.senderLagMaxMs,
+    saturated: achievedPerSecond < 0.95 * rate,
+    nodeCpuMsPerRun: turn.nodeCpuMs / turn.sent,
+    latencyMs: percentiles(turn.latencies),
+    perStep: {
+      sent: turn.sentCommands / steps,
+      writes: turn.writes / steps,
+      commands: turn.commands / steps,
+      redisCpuUs: (turn.redisCpuMs * 1000) / steps,
+    },
+    ...(await turn.side.extras()),
+  };
+}
+
+/**
+ * Both sides at `rate` runs per second for `latencySeconds` each, in `latencySegments` turns ordered
+ * engine-raw, raw-engine, ... so that neither side always runs first.
+ */
+export async function latency(
+  options: BenchOptions,
+  probe: Redis,
+  rate: number,
+): Promise<{ engine: LatencyResult; raw: LatencyResult }> {
+  const { latencySegments: segments, phaseTimeoutMs } = options;
+  const perSegment = Math.max(1, Math.round((rate * options.latencySeconds) / segments));
+  const sides: Side[] = [];
+  try {
+    sides.push(await engineSide(options), await rawSide(options));
+    const [engine, raw] = sides.map(prepare) as [Turn, Turn];
+    for (let s = 0; s < segments; s += 1) {
+      for (const turn of s % 2 === 0 ? [engine, raw] : [raw, engine])
+        await segment(turn, probe, s * perSegment, perSegment, rate, phaseTimeoutMs);
+    }
+    return { engine: await summary(engine, rate), raw: await summary(raw, rate) };
+  } finally {
+    await Promise.all(sides.map((side) => side.close()));
+  }
+}

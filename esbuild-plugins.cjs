@@ -1,0 +1,107 @@
+// esbuild plugins shared by serverless-esbuild (custom.esbuild.plugins), scripts/build-images.ts and the cold-start
+// benchmark. They keep the Lambda bundles small without changing behaviour:
+//  - bullmq ships no `sideEffects` flag, so esbuild keeps every module it re-exports (a Postgres backend with 260 KB of
+//    SQL among them); its ESM build is marked side-effect free so unused modules drop out.
+//  - BullMQ's Lua scripts are strings full of comments and indentation; whole-line comments, `--[[ ]]` block comments
+//    and leading whitespace are removed (Lua ignores them; none of BullMQ's scripts holds a multi-line string).
+//  - luxon is imported as ESM by the engine and required as CommonJS by cron-parser (through BullMQ's job
+//    schedulers), which would bundle it twice; every import resolves to its ESM build instead.
+//  - zod's classic API re-exports all of its ~50 message locales; only English is ever used, so the locales index is
+//    replaced by one that exports `en` (the default error map) alone.
+//  - Code paths this engine never takes are replaced by stubs that throw if they ever were taken: BullMQ's node-redis
+//    and Bun client adapters (the engine always passes ioredis clients, which BullMQ detects by `defineCommand`),
+//    zod's `fromJSONSchema` (the engine only exports JSON Schema), pino's worker-thread transports (logs go to
+//    stdout), and msgpackr's optional native extension (msgpackr falls back to JavaScript when it cannot load it, and
+//    looking for the prebuilt binary at start costs file-system probes on every cold start). test/integration/bundles.test.ts runs the bundles end to end.
+const { existsSync, readFileSync } = require('node:fs');
+const path = require('node:path');
+
+const bullmqRoot = path.dirname(require.resolve('bullmq/package.json'));
+const bullmqEsm = path.join(bullmqRoot, 'dist', 'esm');
+const luxonEsm = path.join(path.dirname(require.resolve('luxon/package.json')), 'build', 'es6', 'luxon.mjs');
+const zodLocales = path.join(path.dirname(require.resolve('zod/package.json')), 'v4', 'locales', 'index.js');
+
+/** Removes Lua comments and indentation from a BullMQ script module (`const content = \`...\`;`). */
+function minifyLuaModule(source) {
+  return source.replace(/const content = `([\s\S]*?)`;/, (_match, lua) => {
+    const stripped = lua
+      .replace(/--\[(=*)\[[\s\S]*?\]\1\]/g, '')
+      .split('\n')
+      .map((line) => line.trim())
+      .filter((line) => line !== '' && !line.startsWith('--'))
+      .join('\n');
+    return `const content = \`${stripped}\n\`;`;
+  });
+}
+
+/** Modules replaced by a stub: absolute path → the stub's source. */
+const stubs = new Map([
+  [
+    path.join(bullmqEsm, 'classes', 'node-redis-client.js'),
+    `export function createNodeRedisClient() { throw new Error('node-redis clients are not bundled; pass an ioredis client'); }`,
+  ],
+  [
+    path.join(bullmqEsm, 'classes', 'bun-redis-client.js'),
+    `export function createBunRedisClient() { throw new Error('Bun Redis clients are not bundled; pass an ioredis client'); }`,
+  ],
+  [
+    path.join(path.dirname(zodLocales), '..', 'classic', 'from-json-schema.js'),
+    `export function fromJSONSchema() { throw new Error('z.fromJSONSchema is not bundled'); }`,
+  ],
+  [
+    require.resolve('thread-stream', { paths: [path.dirname(require.resolve('pino'))] }),
+    `module.exports = class ThreadStream { constructor() { throw new Error('pino transports are not bundled; logs go to stdout'); } };`,
+  ],
+]);
+
+function resolveRelative(resolveDir, request) {
+  const base = path.join(resolveDir, request);
+  for (const candidate of [base, `${base}.js`, path.join(base, 'index.js')]) {
+    if (candidate.endsWith('.js') && existsSync(candidate)) return candidate;
+  }
+  return undefined;
+}
+
+const leanDependencies = {
+  name: 'atlas-lean-dependencies',
+  setup(build) {
+    build.onResolve({ filter: /^bullmq$/ }, () => ({
+      path: path.join(bullmqEsm, 'index.js'),
+      sideEffects: false,
+    }));
+    build.onResolve({ filter: /^luxon$/ }, () => ({ path: luxonEsm }));
+    build.onResolve({ filter: /^msgpackr-extract$/ }, () => ({
+      path: 'msgpackr-extract',
+      namespace: 'atlas-stub',
+    }));
+    build.onLoad({ filter: /.*/, namespace: 'atlas-stub' }, () => ({
+      contents: `throw new Error('the native msgpackr-extract is not bundled');`,
+      loader: 'js',
+    }));
+    build.onResolve({ filter: /^\.\.?\// }, (args) => {
+      if (args.resolveDir.startsWith(bullmqEsm)) {
+        const resolved = resolveRelative(args.resolveDir, args.path);
+        return resolved ? { path: resolved, sideEffects: false } : undefined;
+      }
+      if (args.resolveDir.startsWith(path.dirname(zodLocales)) || !args.path.includes('locales'))
+        return undefined;
+      const resolved = resolveRelative(args.resolveDir, args.path);
+      return resolved === zodLocales ? { path: zodLocales, namespace: 'atlas-zod-locales' } : undefined;
+    });
+    build.onLoad({ filter: /.*/, namespace: 'atlas-zod-locales' }, () => ({
+      contents: `export { default as en } from ${JSON.stringify(path.join(path.dirname(zodLocales), 'en.js'))};`,
+      loader: 'js',
+      resolveDir: path.dirname(zodLocales),
+    }));
+    build.onLoad({ filter: /\.js$/ }, (args) =>
+      stubs.has(args.path) ? { contents: stubs.get(args.path), loader: 'js' } : undefined,
+    );
+    build.onLoad({ filter: /[\\/]bullmq[\\/]dist[\\/]esm[\\/]scripts[\\/][^\\/]+\.js$/ }, (args) => ({
+      contents: minifyLuaModule(readFileSync(args.path, 'utf8')),
+      loader: 'js',
+    }));
+  },
+};
+
+module.exports = [leanDependencies];
+module.exports.minifyLuaModule = minifyLuaModule;

@@ -1,0 +1,39 @@
+// Bundles the container entry points (worker, scheduler) into dist/containers with the esbuild options and plugins
+// of the Lambda functions (serverless.yml custom.esbuild); the Dockerfile copies that folder into the image.
+// Run: npm run build:containers
+import { rmSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { build, type Plugin } from 'esbuild';
+
+const require = createRequire(import.meta.url);
+const plugins = require('../esbuild-plugins.cjs') as Plugin[];
+
+const outdir = 'dist/containers';
+const entries = {
+  'worker/main': 'handlers/worker/main.ts',
+  // The ECS scheduler service runs scheduler/main.mjs from the same image.
+  'scheduler/main': 'handlers/scheduler/main.ts',
+};
+
+rmSync(outdir, { recursive: true, force: true });
+const result = await build({
+  entryPoints: entries,
+  outdir,
+  outExtension: { '.js': '.mjs' },
+  bundle: true,
+  minify: true,
+  sourcemap: 'linked',
+  platform: 'node',
+  format: 'esm',
+  target: 'node22',
+  mainFields: ['module', 'main'],
+  legalComments: 'none',
+  plugins,
+  metafile: true,
+  logLevel: 'warning',
+  banner: {
+    js: "import { createRequire as __atlasCreateRequire } from 'module'; const require = __atlasCreateRequire(import.meta.url);",
+  },
+});
+for (const [file, output] of Object.entries(result.metafile.outputs))
+  if (file.endsWith('.mjs')) console.log(`${file}  ${(output.bytes / 1024).toFixed(0)} KiB`);

@@ -1,0 +1,83 @@
+// Managing an organization's webhook secrets: list (never the values), add (rotation keeps the previous one), revoke.
+import type { Config } from '../config/config.js';
+import type { RedisClient } from '../queue/redis.js';
+import { notFound } from '../shared/errors.js';
+import type { Keys } from '../shared/keys.js';
+import {
+  AddSecretInput,
+  createWebhookSecretStore,
+  WebhookSource,
+  webhookSources,
+} from '../webhooks/secrets.js';
+import { jsonBody, orgOf, type AuthContext } from './auth.js';
+import { json, parseWith, type Route } from './router.js';
+import type { ApiRequest } from './types.js';
+
+interface Context extends AuthContext {
+  engine: { redis: RedisClient; keys: Keys; config: Pick<Config, 'PUBLIC_BASE_URL'> };
+}
+
+const webhookUrl = (config: Pick<Config, 'PUBLIC_BASE_URL'>, orgId: string, source: string) =>
+  `${(config.PUBLIC_BASE_URL ?? '').replace(/\/+$/, '')}/v1/webhooks/${orgId}/${source}`;
+
+/** An empty body means "generate a secret". */
+const optionalBody = (request: ApiRequest) => (request.body.trim() === '' ? {} : jsonBody(request));
+
+export const webhookSecretRoutes: Route<Context>[] = [
+  {
+    method: 'GET',
+    pattern: '/v1/org/webhooks',
+    async handle(_request, _params, context) {
+      const orgId = await orgOf(context);
+      const configured = await createWebhookSecretStore(context.engine.redis, context.engine.keys).list(
+        orgId,
+      );
+      return json(200, {
+        webhooks: webhookSources.map((source) => ({
+          secrets: [],
+          ...configured.find((entry) => entry.source === source),
+          source,
+          url: webhookUrl(context.engine.config, orgId, source),
+        })),
+      });
+    },
+  },
+  {
+    method: 'POST',
+    pattern: '/v1/org/webhooks/:source/secrets',
+    async handle(request, params, context) {
+      const orgId = await orgOf(context);
+      const source = parseWith(WebhookSource, params.source, 'source');
+      const input = parseWith(AddSecretInput, optionalBody(request));
+      if (source !== 'generic' && input.secret === undefined) {
+        parseWith(AddSecretInput.required({ secret: true }), input);
+      }
+      const added = await createWebhookSecretStore(context.engine.redis, context.engine.keys).add(
+        orgId,
+        source,
+        input,
+      );
+      const { verifyTokenValue, ...rest } = added;
+      return json(201, {
+        ...rest,
+        url: webhookUrl(context.engine.config, orgId, source),
+        ...(verifyTokenValue ? { verifyToken: verifyTokenValue } : {}),
+      });
+    },
+  },
+  {
+    method: 'DELETE',
+    pattern: '/v1/org/webhooks/:source/secrets/:id',
+    async handle(_request, params, context) {
+      const orgId = await orgOf(context);
+      const source = parseWith(WebhookSource, params.source, 'source');
+      const removed = await createWebhookSecretStore(context.engine.redis, context.engine.keys).remove(
+        orgId,
+        source,
+        params.id!,
+      );
+      if (!removed) throw notFound(`secret ${params.id} of the ${source} webhook`);
+      return json(200, { id: params.id, revoked: true });
+    },
+  },
+];

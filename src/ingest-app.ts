@@ -1,0 +1,32 @@
+// The composition root of the ingest functions (HTTP ingest, EventBridge): Redis, the queues and the stores that
+// ingest needs, and nothing of the workers, so the Lambda bundles stay small and start fast.
+import type { Config } from './config/config.js';
+import type { IngestServices } from './http/ingest-routes.js';
+import { createLeadStore } from './leads/store.js';
+import type { Logger } from './observability/logger.js';
+import { createOrgStore } from './orgs/store.js';
+import { closeQueues, createQueues } from './queue/queues.js';
+import { connectRedis } from './queue/redis.js';
+import { createKeys } from './shared/keys.js';
+
+export async function createIngestServices(
+  config: Config,
+  logger: Logger,
+): Promise<IngestServices & { close(): Promise<void> }> {
+  const connections = await connectRedis(config);
+  const keys = createKeys(config.QUEUE_PREFIX);
+  const queues = createQueues(connections.queues, config);
+  return {
+    config,
+    logger,
+    redis: connections.commands,
+    keys,
+    queues,
+    orgs: createOrgStore(connections.commands, keys),
+    leads: createLeadStore(connections.commands, keys),
+    async close() {
+      await closeQueues(queues);
+      await connections.close();
+    },
+  };
+}

@@ -1,0 +1,47 @@
+// `generic` webhooks: X-Atlas-Signature `t=<unix>,v1=<hex>` with HMAC-SHA256 over `<t>.<body>`, two secrets at once.
+import type { z } from 'zod';
+import { EventInput, EventType } from '../events/schema.js';
+import { stableId } from '../shared/ids.js';
+import { hmac, parseTimestamped, verifyTimestamped } from './signature.js';
+
+export const GENERIC_SIGNATURE_HEADER = 'x-atlas-signature';
+
+/** The header value a sender computes: `t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<raw body>">`. */
+export function signGeneric(secret: string, timestamp: number, body: string): string {
+  return `t=${timestamp},v1=${hmac('sha256', secret, `${timestamp}.${body}`).toString('hex')}`;
+}
+
+export interface GenericVerified {
+  timestamp: number;
+  signature: string;
+}
+
+export function verifyGeneric(input: {
+  header: string | undefined;
+  body: string;
+  secrets: readonly string[];
+  nowSeconds: number;
+  toleranceSeconds: number;
+}): GenericVerified {
+  const parsed = parseTimestamped(input.header, 'X-Atlas-Signature');
+  const signature = verifyTimestamped(
+    parsed,
+    input.body,
+    input.secrets,
+    input.nowSeconds,
+    input.toleranceSeconds,
+  );
+  return { timestamp: parsed.timestamp, signature };
+}
+
+/** One event as `POST /v1/events` takes it, with `type` defaulting to `external_webhook`. */
+export const GenericPayload = EventInput.extend({ type: EventType.default('external_webhook') });
+export type GenericPayload = z.output<typeof GenericPayload>;
+
+/** Without an id, the event is named by its signature, so the same signed request can never count twice. */
+export function genericEvent(payload: GenericPayload, verified: GenericVerified): EventInput {
+  return {
+    ...payload,
+    id: payload.id ?? `generic_${stableId(String(verified.timestamp), verified.signature)}`,
+  };
+}

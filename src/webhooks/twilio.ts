@@ -1,0 +1,103 @@
+// `twilio` webhooks: inbound SMS and WhatsApp messages, signed with X-Twilio-Signature → `sms_replied`; opt-out
+// and opt-in keywords change the lead's consent for that channel.
+import { z } from 'zod';
+import type { EventInput } from '../events/schema.js';
+import { digestEquals, hmac, invalidSignature, missingSignature } from './signature.js';
+
+/**
+ * Twilio's documented algorithm: take the full URL Twilio requested (with its query string), append every POST
+ * parameter's name and value sorted by name (case-sensitive byte order, values of a repeated name in order), sign it
+ * with HMAC-SHA1 keyed by the account's auth token, and base64-encode the digest.
+ */
+export function twilioSignature(authToken: string, url: string, params: readonly [string, string][]): string {
+  const sorted = [...params].sort(([a, av], [b, bv]) =>
+    a < b ? -1 : a > b ? 1 : av < bv ? -1 : av > bv ? 1 : 0,
+  );
+  const data = url + sorted.map(([name, value]) => name + value).join('');
+  return hmac('sha1', authToken, data).toString('base64');
+}
+
+export function verifyTwilio(input: {
+  header: string | undefined;
+  url: string;
+  params: readonly [string, string][];
+  secrets: readonly string[];
+}): string {
+  if (!input.header) throw missingSignature('X-Twilio-Signature');
+  const received = Buffer.from(input.header, 'base64');
+  const ok = input.secrets.some((token) =>
+    digestEquals(received, Buffer.from(twilioSignature(token, input.url, input.params), 'base64')),
+  );
+  if (!ok) throw invalidSignature();
+  return input.header;
+}
+
+/** The fields of Twilio's messaging webhook the engine uses; Twilio sends many more, which are ignored. */
+export const TwilioMessage = z.looseObject({
+  MessageSid: z.string().regex(/^(SM|MM)[0-9a-fA-F]{32}$/, 'a Twilio message SID (SM… or MM…)'),
+  AccountSid: z.string().regex(/^AC[0-9a-fA-F]{32}$/, 'a Twilio account SID (AC…)'),
+  From: z.string().regex(/^(whatsapp:)?\+?[0-9]{6,16}$/, 'a phone number, optionally whatsapp:-prefixed'),
+  To: z.string().min(1).max(64),
+  Body: z.string().max(1600).default(''),
+});
+export type TwilioMessage = z.output<typeof TwilioMessage>;
+
+/** Twilio's default opt-out and opt-in keywords; the whole message must be the keyword (case and spaces ignored). */
+const optOut = new Set([
+  'STOP',
+  'STOPALL',
+  'STOP ALL',
+  'UNSUBSCRIBE',
+  'CANCEL',
+  'END',
+  'QUIT',
+  'OPTOUT',
+  'REVOKE',
+]);
+const optIn = new Set(['START', 'YES', 'UNSTOP']);
+
+export function consentChange(body: string): boolean | undefined {
+  const word = body
+    .trim()
+    .replace(/\s+/g, ' ')
+    .replace(/[.!]+$/, '')
+    .toUpperCase();
+  if (optOut.has(word)) return false;
+  if (optIn.has(word)) return true;
+  return undefined;
+}
+
+export interface TwilioReply {
+  event: EventInput;
+  channel: 'sms' | 'whatsapp';
+  phone: string;
+  /** false after STOP and its synonyms, true after START/YES/UNSTOP, undefined otherwise. */
+  consent?: boolean;
+}
+
+export function twilioReply(message: TwilioMessage): TwilioReply {
+  const channel = message.From.startsWith('whatsapp:') ? 'whatsapp' : 'sms';
+  const phone = message.From.replace(/^whatsapp:/, '');
+  const consent = consentChange(message.Body);
+  return {
+    channel,
+    phone,
+    ...(consent === undefined ? {} : { consent }),
+    event: {
+      id: `twilio_${message.MessageSid}`,
+      type: 'sms_replied',
+      lead: { phone },
+      data: {
+        channel,
+        body: message.Body,
+        from: message.From,
+        to: message.To,
+        messageSid: message.MessageSid,
+        ...(consent === undefined ? {} : { consent: { channel, granted: consent } }),
+      },
+    },
+  };
+}
+
+/** Twilio reads the answer as TwiML: an empty <Response/> sends no reply message. */
+export const EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response></Response>';

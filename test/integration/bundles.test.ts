@@ -1,0 +1,139 @@
+// The deployed artefacts, not the sources: the ingest Lambda bundle and the worker container bundle, built with the
+// shared esbuild plugins (which rewrite BullMQ's Lua scripts and module graph), run a workflow end to end on Redis.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { build, type Plugin } from 'esbuild';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { fixture, withBody, withHeader } from '../support/fixtures.js';
+import { ADMIN_TOKEN, startHarness, type Harness } from '../support/harness.js';
+import { chain, publishWorkflow, settledExecution, trigger } from '../support/workflows.js';
+
+const plugins = createRequire(import.meta.url)('../../esbuild-plugins.cjs') as Plugin[];
+
+async function bundle(entry: string, outfile: string): Promise<void> {
+  await build({
+    entryPoints: [entry],
+    outfile,
+    bundle: true,
+    minify: true,
+    platform: 'node',
+    format: 'esm',
+    target: 'node22',
+    mainFields: ['module', 'main'],
+    plugins,
+    logLevel: 'error',
+    banner: {
+      js: "import { createRequire as __atlasCreateRequire } from 'module'; const require = __atlasCreateRequire(import.meta.url);",
+    },
+  });
+}
+
+describe('bundled ingest handler and worker', () => {
+  let h: Harness;
+  let dir: string;
+  let worker: ChildProcess | undefined;
+
+  beforeAll(async () => {
+    h = await startHarness({ workers: false });
+    dir = mkdtempSync(path.join(tmpdir(), 'atlas-bundles-'));
+    await Promise.all([
+      bundle('handlers/http/ingest.ts', path.join(dir, 'ingest.mjs')),
+      bundle('handlers/worker/main.ts', path.join(dir, 'worker.mjs')),
+    ]);
+    const env = {
+      ...process.env,
+      NODE_ENV: 'test',
+      REDIS_URL: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379',
+      QUEUE_PREFIX: h.prefix,
+      ADMIN_TOKEN,
+      LOG_LEVEL: 'silent',
+      JOB_BACKOFF_MS: '50',
+    };
+    Object.assign(process.env, env);
+    worker = spawn(process.execPath, [path.join(dir, 'worker.mjs')], { env, stdio: 'ignore' });
+  }, 60_000);
+
+  afterAll(async () => {
+    if (worker && worker.exitCode === null) {
+      const exited = new Promise((resolve) => worker!.once('exit', resolve));
+      worker.kill('SIGTERM');
+      await exited;
+    }
+    await h.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('accepts an event through the bundled handler and the bundled worker runs its workflow to the end', async () => {
+    // Arrange
+    const { apiKey } = await h.createOrg('Bundle Gym');
+    const workflowId = await publishWorkflow(h, apiKey, {
+      name: 'bundle',
+      nodes: [
+        trigger(),
+        { id: 'pause', type: 'wait', params: { duration: 'PT0.1S' } },
+        { id: 'tag', type: 'add_tag', params: { tag: 'bundled' } },
+      ],
+      edges: chain('start', 'pause', 'tag'),
+    });
+    const { handler } = await import(pathToFileURL(path.join(dir, 'ingest.mjs')).href);
+    const body = JSON.stringify({ id: 'bundle-1', type: 'new_lead', lead: { id: 'lead_b' } });
+    const request = withHeader(
+      withBody({ ...fixture('generic', 'form-submitted', { orgId: 'x' }), rawPath: '/v1/events' }, body),
+      'authorization',
+      `Bearer ${apiKey}`,
+    );
+
+    // Act
+    const response = await handler(request);
+
+    // Assert
+    expect(response.statusCode).toBe(202);
+    const execution = await settledExecution(h, apiKey, workflowId, ['completed'], 20_000);
+    expect(execution.steps.map((step: any) => step.nodeId)).toEqual(['start', 'pause', 'tag']);
+    expect((await h.engine.leads.get(execution.orgId, 'lead_b'))?.tags).toEqual(['bundled']);
+  });
+});
+
+describe("BullMQ's Lua scripts after the bundler strips their comments", () => {
+  it('every script still compiles on Redis and keeps its code lines in order', async () => {
+    const require = createRequire(import.meta.url);
+    const { minifyLuaModule } = require('../../esbuild-plugins.cjs') as {
+      minifyLuaModule(source: string): string;
+    };
+    const dir = path.join(path.dirname(require.resolve('bullmq/package.json')), 'dist', 'esm', 'scripts');
+    const { Redis } = await import('ioredis');
+    const redis = new Redis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379');
+    const { readdirSync, readFileSync } = await import('node:fs');
+    const contentOf = (source: string) => /const content = `([\s\S]*?)`;/.exec(source)?.[1];
+    let checked = 0;
+    try {
+      for (const file of readdirSync(dir).filter((name) => /-\d+\.js$/.test(name))) {
+        const original = contentOf(readFileSync(path.join(dir, file), 'utf8'));
+        const minified = contentOf(minifyLuaModule(readFileSync(path.join(dir, file), 'utf8')));
+        expect(minified, file).toBeDefined();
+        // Besides block comments (`]] local rcall = …` keeps its code), only whole lines go: what is left is the
+        // original's lines, trimmed, in their order.
+        const lines = original!
+          .replace(/--\[(=*)\[[\s\S]*?\]\1\]/g, '')
+          .split('\n')
+          .map((line) => line.trim());
+        let at = 0;
+        for (const line of minified!.trim().split('\n')) {
+          at = lines.indexOf(line, at);
+          expect(at, `${file}: ${line}`).toBeGreaterThanOrEqual(0);
+          at += 1;
+        }
+        expect(minified!.length, file).toBeLessThan(original!.length);
+        await expect(redis.script('LOAD', minified!), file).resolves.toMatch(/^[0-9a-f]{40}$/);
+        checked += 1;
+      }
+    } finally {
+      redis.disconnect();
+    }
+    expect(checked).toBeGreaterThan(50);
+  });
+});

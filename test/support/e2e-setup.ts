@@ -1,0 +1,14 @@
+// Browser tests need a real Redis and a current build of the web app.
+import { ensureLocalRedis } from '../../src/dev/local-redis.js';
+import { ensureUi } from '../../scripts/ensure-ui.mjs';
+
+let stop: (() => void) | undefined;
+
+export async function setup(): Promise<void> {
+  ensureUi();
+  if (!process.env.REDIS_URL) stop = await ensureLocalRedis(6379, '.local/redis-test');
+}
+
+export async function teardown(): Promise<void> {
+  stop?.();
+}
