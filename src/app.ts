@@ -1,10 +1,7 @@
 // The composition root: builds the engine's parts from configuration. Entry points call this and nothing deeper.
-import { createCrmActions } from './actions/crm.js';
-import { createIntegrationActions } from './actions/integrations.js';
-import { createMessagingActions } from './actions/messaging.js';
+import { createActionLayer } from './actions/index.js';
 import { createOutbox } from './actions/outbox.js';
 import type { CommunicationProvider, IntegrationProvider } from './actions/types.js';
-import { createWebhookAction } from './actions/webhook.js';
 import type { Config } from './config/config.js';
 import { createExecutionStore, type ExecutionState } from './engine/executions.js';
 import { NodeJobData } from './engine/jobs.js';
@@ -21,13 +18,15 @@ import { createFormTracking } from './scheduler/forms.js';
 import { sweep } from './scheduler/time-triggers.js';
 import { FormCheck, TimeTriggerJob } from './scheduler/jobs.js';
 import { EngineEvent } from './events/schema.js';
-import { createLeadStore } from './leads/store.js';
-import { createNodeRunner, Deferred, type ActionRegistry } from './nodes/runner.js';
-import { inlineNodeTypes, type NodeType } from './workflows/schema.js';
+import { createLeadStore, leadIdOf } from './leads/store.js';
+import { createNodeRunner, Deferred } from './nodes/runner.js';
+import { runsInline } from './workflows/schema.js';
 import { createAudit } from './observability/audit.js';
 import { createEngineEvents, type EngineEvents } from './observability/engine-events.js';
 import type { Logger } from './observability/logger.js';
 import { createMetrics } from './observability/metrics.js';
+import { createSecretBox } from './orgs/secrets.js';
+import { createSettingsStore } from './orgs/settings.js';
 import { createOrgCache, createOrgStore } from './orgs/store.js';
 import { createDeadLetter } from './queue/dead-letter.js';
 import { closeQueues, createQueues } from './queue/queues.js';
@@ -59,6 +58,12 @@ export async function createEngine(config: Config, logger: Logger, options: Engi
   const leads = createLeadStore(redis, keys);
   const executions = createExecutionStore(redis, keys);
   const outbox = createOutbox(redis, keys);
+  if (!config.SETTINGS_ENCRYPTION_KEY)
+    logger.warn(
+      'SETTINGS_ENCRYPTION_KEY is not set: provider secrets are sealed with the public development key',
+    );
+  const box = createSecretBox(config.SETTINGS_ENCRYPTION_KEY);
+  const settings = createSettingsStore(redis, keys, box);
   const engineEvents = options.engineEvents ?? createEngineEvents({ config, logger });
   const publish = engineEvents?.publish;
   const metrics = createMetrics({ redis, keys });
@@ -81,18 +86,26 @@ export async function createEngine(config: Config, logger: Logger, options: Engi
     publish,
   });
 
-  const actions: ActionRegistry = {
-    ...createCrmActions(leads),
-    ...createMessagingActions((channel) => options.communication?.[channel] ?? outbox.communication),
-    ...createIntegrationActions((kind) => options.integrations?.[kind] ?? outbox.integration),
-    webhook_call: createWebhookAction({ allowlist: config.WEBHOOK_ALLOWLIST }),
-  };
+  const actionLayer = createActionLayer({
+    config,
+    logger,
+    redis,
+    keys,
+    outbox,
+    leads,
+    orgs,
+    workflows,
+    settings,
+    box,
+    overrides: options,
+  });
 
   const runNodeJob = createNodeRunner({
     executions,
     workflows,
     leads,
-    actions,
+    actions: actionLayer.actions,
+    decide: actionLayer.decide,
     waiters,
     org: orgSettings,
     enqueue: (specs) => enqueuers.nodeJobs(specs, true),
@@ -130,7 +143,7 @@ export async function createEngine(config: Config, logger: Logger, options: Engi
   };
   const handleEvent = createStarter({
     runInline,
-    inlineNode: (type) => inlineNodeTypes.has(type as NodeType),
+    inlineNode: runsInline,
     redis,
     keys,
     executions,
@@ -228,6 +241,13 @@ export async function createEngine(config: Config, logger: Logger, options: Engi
     outbox,
     lifecycle,
     deadLetter,
+    settings,
+    /** The guarded action handlers and the AI decider, as the node runner uses them. */
+    actions: actionLayer.actions,
+    decide: actionLayer.decide,
+    consent: actionLayer.consent,
+    links: actionLayer.links,
+    breakers: actionLayer.breakers,
     waiters,
     orgSettings,
     schedules,
@@ -246,7 +266,12 @@ export async function createEngine(config: Config, logger: Logger, options: Engi
         connections.queues,
         config,
         {
-          triggers: (job) => handleEvent(EngineEvent.parse(job.data)),
+          triggers: async (job) => {
+            const event = EngineEvent.parse(job.data);
+            // A STOP or START reply changes consent before any workflow it triggers runs.
+            await actionLayer.consent.applyReply(event, leadIdOf(event.lead));
+            return handleEvent(event);
+          },
           ...Object.fromEntries(queues.actions.map((queue) => [queue.name, runNode])),
           wait: runNode,
           cleanup: () => lifecycle.sweep(),
@@ -294,6 +319,7 @@ export async function createEngine(config: Config, logger: Logger, options: Engi
       clearInterval(reconcileTimer);
       await Promise.all(workerSets.map((set) => set.close()));
       await engineEvents?.close();
+      actionLayer.close();
       await closeQueues(queues);
       await connections.close();
     },

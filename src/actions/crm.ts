@@ -1,6 +1,9 @@
-// CRM updates on the built-in lead store: update_lead, add_tag, change_status. Each is idempotent by nature.
+// CRM updates: update_lead, add_tag, change_status. The built-in lead store always; the organization's CRM API first
+// when it configures one. Each write is idempotent by nature and carries the step's idempotency key.
 import type { LeadStore } from '../leads/store.js';
 import { NonRetryableError } from '../shared/errors.js';
+import { scopeOf } from './messaging.js';
+import type { CrmApi } from './providers/crm.js';
 import { render } from './templates.js';
 import type { ActionContext, ActionHandler } from './types.js';
 
@@ -10,34 +13,48 @@ function requireLead(context: ActionContext, nodeId: string) {
   return context.lead;
 }
 
-export function createCrmActions(leads: LeadStore) {
+export interface CrmDeps {
+  leads: Pick<LeadStore, 'setFields' | 'addTag'>;
+  /** The organization's CRM API, or undefined when it uses the built-in store only. */
+  crmFor?(context: ActionContext): CrmApi | undefined;
+}
+
+export function createCrmActions({ leads, crmFor }: CrmDeps) {
+  const via = (context: ActionContext) => crmFor?.(context);
+
   const updateLead: ActionHandler<'update_lead'> = async (node, context) => {
     const lead = requireLead(context, node.id);
-    const scope = { lead, event: context.event, nodes: context.nodes };
+    const scope = scopeOf(context);
     const fields = Object.fromEntries(
       Object.entries(node.params.fields).map(([name, value]) => [
         name,
         typeof value === 'string' ? render(value, scope, `${node.id}.params.fields.${name}`) : value,
       ]),
     );
+    const crm = via(context);
+    await crm?.updateLead(lead.id, fields, context.idempotencyKey);
     await leads.setFields(context.orgId, lead.id, fields);
     Object.assign(lead, fields);
-    return { output: { updated: Object.keys(fields) } };
+    return { output: { updated: Object.keys(fields), ...(crm ? { crm: true } : {}) } };
   };
 
   const addTag: ActionHandler<'add_tag'> = async (node, context) => {
     const lead = requireLead(context, node.id);
+    const crm = via(context);
+    await crm?.addTag(lead.id, node.params.tag, context.idempotencyKey);
     const added = await leads.addTag(context.orgId, lead.id, node.params.tag);
     if (!lead.tags.includes(node.params.tag)) lead.tags = [...lead.tags, node.params.tag].sort();
-    return { output: { tag: node.params.tag, added } };
+    return { output: { tag: node.params.tag, added, ...(crm ? { crm: true } : {}) } };
   };
 
   const changeStatus: ActionHandler<'change_status'> = async (node, context) => {
     const lead = requireLead(context, node.id);
     const previous = lead.status ?? null;
+    const crm = via(context);
+    await crm?.changeStatus(lead.id, node.params.status, context.idempotencyKey);
     await leads.setFields(context.orgId, lead.id, { status: node.params.status });
     lead.status = node.params.status;
-    return { output: { status: node.params.status, previous } };
+    return { output: { status: node.params.status, previous, ...(crm ? { crm: true } : {}) } };
   };
 
   return { update_lead: updateLead, add_tag: addTag, change_status: changeStatus };

@@ -1,6 +1,8 @@
 // send_email, send_sms, send_whatsapp: render the message, then hand it to the channel's provider.
 import { NonRetryableError } from '../shared/errors.js';
-import { render } from './templates.js';
+import { composeEmail } from './email-content.js';
+import type { Links } from './links.js';
+import { render, renderHtml, TIME_ZONE_KEY, type TemplateScope } from './templates.js';
 import type {
   ActionContext,
   ActionHandler,
@@ -9,17 +11,42 @@ import type {
   OutboundMessage,
 } from './types.js';
 
-export type ProviderFor = (channel: Channel, orgId: string) => CommunicationProvider;
+export type ProviderFor = (channel: Channel, context: ActionContext) => CommunicationProvider;
 
-function recipient(
+export interface MessagingDeps {
+  providerFor: ProviderFor;
+  /** Signs unsubscribe links; without it emails carry none. */
+  links?: Links;
+  /**
+   * The open pixel and click redirect URLs of one message (src/tracking/tokens.ts `trackingUrls`); without it (no
+   * TRACKING_SECRET) emails are not tracked.
+   */
+  tracking?: (claims: TrackingTarget) => { openPixel: string; click: (url: string) => string };
+}
+
+export interface TrackingTarget {
+  orgId: string;
+  executionId: string;
+  leadId: string;
+  nodeId: string;
+}
+
+export const scopeOf = (context: ActionContext): TemplateScope => ({
+  lead: context.lead ?? {},
+  event: context.event,
+  nodes: context.nodes,
+  [TIME_ZONE_KEY]: context.timeZone ?? 'UTC',
+});
+
+/** The message's recipient: the node's `to` (a template), else the lead's email or phone. */
+export function recipient(
   context: ActionContext,
   channel: Channel,
   explicit: string | undefined,
   nodeId: string,
 ): string {
-  const scope = { lead: context.lead ?? {}, event: context.event, nodes: context.nodes };
   const to = explicit
-    ? render(explicit, scope, `${nodeId}.params.to`)
+    ? render(explicit, scopeOf(context), `${nodeId}.params.to`)
     : String((channel === 'email' ? context.lead?.email : context.lead?.phone) ?? '');
   if (!to)
     throw new NonRetryableError(`${nodeId}: the lead has no ${channel === 'email' ? 'email' : 'phone'}`, {
@@ -28,14 +55,16 @@ function recipient(
   return to;
 }
 
-export function createMessagingActions(providerFor: ProviderFor) {
+type Base = Pick<OutboundMessage, 'channel' | 'orgId' | 'executionId' | 'nodeId' | 'idempotencyKey'>;
+
+export function createMessagingActions({ providerFor, links, tracking }: MessagingDeps) {
   const send = async (
     channel: Channel,
     context: ActionContext,
     nodeId: string,
     message: Omit<OutboundMessage, keyof Base>,
   ) => {
-    const provider = providerFor(channel, context.orgId);
+    const provider = providerFor(channel, context);
     const receipt = await provider.send({
       ...message,
       channel,
@@ -43,7 +72,13 @@ export function createMessagingActions(providerFor: ProviderFor) {
       executionId: context.executionId,
       nodeId,
       idempotencyKey: context.idempotencyKey,
+      ...(context.lead ? { leadId: context.lead.id } : {}),
     });
+    const note = !receipt.sandbox
+      ? undefined
+      : context.testMode
+        ? 'test mode: recorded in the sandbox outbox, not sent'
+        : 'sandbox: recorded in the outbox, not sent';
     return {
       providerId: receipt.providerMessageId,
       output: {
@@ -52,25 +87,52 @@ export function createMessagingActions(providerFor: ProviderFor) {
         provider: receipt.provider,
         messageId: receipt.providerMessageId,
         sandbox: receipt.sandbox,
+        ...(context.testMode ? { testMode: true } : {}),
       },
-      ...(receipt.sandbox ? { note: 'sandbox: recorded in the outbox, not sent' } : {}),
+      ...(note ? { note } : {}),
     };
   };
-  type Base = Pick<OutboundMessage, 'channel' | 'orgId' | 'executionId' | 'nodeId' | 'idempotencyKey'>;
-
-  const scopeOf = (context: ActionContext) => ({
-    lead: context.lead ?? {},
-    event: context.event,
-    nodes: context.nodes,
-  });
 
   const sendEmail: ActionHandler<'send_email'> = async (node, context) => {
-    const scope = scopeOf(context);
+    const to = recipient(context, 'email', node.params.to, node.id);
+    const settings = context.settings?.email;
+    const leadId = context.lead?.id;
+    const unsubscribeUrl = links?.url('unsubscribe', {
+      orgId: context.orgId,
+      address: to,
+      channel: 'email',
+      ...(leadId ? { leadId } : {}),
+    });
+    const scope = { ...scopeOf(context), unsubscribe_url: unsubscribeUrl ?? '' };
+    const subject = render(node.params.subject, scope, `${node.id}.params.subject`);
+    const text = render(node.params.body, scope, `${node.id}.params.body`);
+    const html = node.params.html ? renderHtml(node.params.html, scope, `${node.id}.params.html`) : undefined;
+    // Tracking tokens name the lead their events belong to, so a message without a lead is not tracked.
+    const urls =
+      tracking && leadId && settings?.tracking
+        ? tracking({ orgId: context.orgId, executionId: context.executionId, leadId, nodeId: node.id })
+        : undefined;
+    const content = composeEmail({
+      subject,
+      text,
+      ...(html !== undefined ? { html } : {}),
+      ...(unsubscribeUrl ? { unsubscribeUrl } : {}),
+      ...(settings?.unsubscribeMailto ? { unsubscribeMailto: settings.unsubscribeMailto } : {}),
+      ...(urls && settings?.tracking
+        ? {
+            tracking: {
+              ...(settings.tracking.opens ? { openUrl: urls.openPixel } : {}),
+              ...(settings.tracking.clicks ? { clickUrl: urls.click } : {}),
+            },
+          }
+        : {}),
+    });
     return send('email', context, node.id, {
-      to: recipient(context, 'email', node.params.to, node.id),
-      subject: render(node.params.subject, scope, `${node.id}.params.subject`),
-      body: render(node.params.body, scope, `${node.id}.params.body`),
-      ...(node.params.html ? { html: render(node.params.html, scope, `${node.id}.params.html`) } : {}),
+      to,
+      subject: content.subject,
+      body: content.text,
+      html: content.html,
+      headers: content.headers,
       ...(node.params.from ? { from: node.params.from } : {}),
     });
   };

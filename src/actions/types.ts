@@ -1,5 +1,6 @@
 // What every action receives and returns, and the provider interfaces real integrations implement.
 import type { Lead } from '../leads/store.js';
+import type { OrgSettings } from '../orgs/settings.js';
 import type { NodeOf, NodeType } from '../workflows/schema.js';
 
 export interface ActionContext {
@@ -14,6 +15,17 @@ export interface ActionContext {
   /** `executionId:nodeId:iteration`: the same for every retry of this step, passed to providers that dedupe. */
   idempotencyKey: string;
   attempt: number;
+  /**
+   * The step's field in the execution's effect ledger (`<nodeId>.<iteration>[.<arm>…]`), set by the node runner;
+   * the action guard claims it before calling a provider.
+   */
+  effectKey?: string;
+  /** Set by the action guard: communication and integration effects go to the sandbox outbox. */
+  testMode?: boolean;
+  /** Set by the action guard: the organization's provider settings, secrets in clear. */
+  settings?: OrgSettings;
+  /** Set by the action guard: the organization's time zone, for date filters when the lead has none. */
+  timeZone?: string;
 }
 
 export interface ActionResult {
@@ -23,6 +35,10 @@ export interface ActionResult {
   /** The provider's id for the effect (message id, customer id). */
   providerId?: string;
   note?: string;
+  /** The step did nothing on purpose (an opted-out lead); recorded with status `skipped`. */
+  skipped?: boolean;
+  /** The effect went to the sandbox outbox because the organization, workflow or execution is in test mode. */
+  testMode?: boolean;
 }
 
 export type ActionHandler<T extends NodeType> = (
@@ -40,10 +56,16 @@ export interface OutboundMessage {
   body?: string;
   html?: string;
   templateName?: string;
+  /** Extra headers (email: List-Unsubscribe, List-Unsubscribe-Post). */
+  headers?: Record<string, string>;
+  replyTo?: string;
+  leadId?: string;
   orgId: string;
   executionId: string;
   nodeId: string;
   idempotencyKey: string;
+  /** Recorded by the sandbox when it stands in for a provider in test mode. */
+  testMode?: boolean;
 }
 
 export interface SendReceipt {
@@ -63,16 +85,24 @@ export interface CommunicationProvider {
 }
 
 export interface IntegrationRequest {
-  kind: 'meta_event' | 'stripe_customer';
+  kind: 'meta_event' | 'stripe_customer' | 'webhook_call';
   orgId: string;
   executionId: string;
   nodeId: string;
   idempotencyKey: string;
   payload: Record<string, unknown>;
+  testMode?: boolean;
+}
+
+export interface IntegrationResult {
+  providerId: string;
+  sandbox: boolean;
+  /** What the provider answered that the workflow may use (`nodes.<id>.*`). */
+  response?: Record<string, unknown>;
 }
 
 /** An outside system the engine writes to (Meta Conversions API, Stripe). Same error contract as above. */
 export interface IntegrationProvider {
   readonly name: string;
-  call(request: IntegrationRequest): Promise<{ providerId: string; sandbox: boolean; response?: unknown }>;
+  call(request: IntegrationRequest): Promise<IntegrationResult>;
 }

@@ -1,113 +1,94 @@
-// webhook_call: a real HTTP request with a timeout, refused for private, loopback, link-local and metadata addresses.
-import http from 'node:http';
-import https from 'node:https';
-import { isIP } from 'node:net';
+// webhook_call: a signed HTTP request with a timeout, refused for private, loopback, link-local and metadata addresses;
+// the response (status and parsed body) becomes the node's output, `nodes.<id>.body` in later templates.
 import { NonRetryableError, RetryableError, RetryAfterError } from '../shared/errors.js';
-import { createAddressPolicy, guardedLookup } from './net-guard.js';
-import { render } from './templates.js';
-import type { ActionHandler } from './types.js';
+import type { Breakers } from './breakers.js';
+import { DEFAULT_RETRY_AFTER_MS, retryAfterMs, type HttpClient, type HttpResponse } from './http-client.js';
+import { GENERIC_SIGNATURE_HEADER, signGeneric } from '../webhooks/generic.js';
+import { scopeOf } from './messaging.js';
+import { render, type TemplateScope } from './templates.js';
+import type { ActionHandler, IntegrationProvider } from './types.js';
+
+export { retryAfterMs, type HttpResponse };
 
 /** Response bodies are kept up to this size in the execution's context. */
-const MAX_RESPONSE_BYTES = 64 * 1024;
+const MAX_WEBHOOK_RESPONSE_BYTES = 64 * 1024;
 
-export interface HttpResponse {
-  status: number;
-  headers: Record<string, string | string[] | undefined>;
-  body: string;
+export interface WebhookDeps {
+  http: HttpClient;
+  /** Per target origin, so one failing endpoint does not hold back others. */
+  breakers?: Breakers;
+  /** Where the call is recorded instead of sent in test mode. */
+  sandbox?: IntegrationProvider;
 }
 
-export function createWebhookAction({
-  allowlist,
-}: {
-  allowlist: readonly string[];
-}): ActionHandler<'webhook_call'> {
-  const policy = createAddressPolicy(allowlist);
+/** Renders every string inside a JSON value (keys stay as written). */
+function renderDeep(value: unknown, scope: TemplateScope, field: string): unknown {
+  if (typeof value === 'string') return render(value, scope, field);
+  if (Array.isArray(value)) return value.map((item, i) => renderDeep(item, scope, `${field}.${i}`));
+  if (value && typeof value === 'object')
+    return Object.fromEntries(
+      Object.entries(value).map(([key, inner]) => [key, renderDeep(inner, scope, `${field}.${key}`)]),
+    );
+  return value;
+}
 
+export function createWebhookAction({ http, breakers, sandbox }: WebhookDeps): ActionHandler<'webhook_call'> {
   return async (node, context) => {
-    const scope = { lead: context.lead ?? {}, event: context.event, nodes: context.nodes };
+    const scope = scopeOf(context);
     const url = new URL(render(node.params.url, scope, `${node.id}.params.url`));
-    const host = url.hostname.replace(/^\[|\]$/g, '');
-    if (isIP(host) && !policy.hostAllowed(host)) {
-      const reason = policy.refusal(host);
-      if (reason) throw new NonRetryableError(`webhook_call refused: ${reason}`, { code: 'address_refused' });
-    }
-    const body = node.params.body === undefined ? undefined : JSON.stringify(node.params.body);
+    const body =
+      node.params.body === undefined
+        ? undefined
+        : JSON.stringify(renderDeep(node.params.body, scope, `${node.id}.params.body`));
     const headers: Record<string, string> = {
-      'user-agent': 'AtlasAutomations/1.0',
       'idempotency-key': context.idempotencyKey,
       ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-      ...node.params.headers,
+      ...(renderDeep(node.params.headers ?? {}, scope, `${node.id}.params.headers`) as Record<
+        string,
+        string
+      >),
     };
-    const response = await send(
-      url,
-      node.params.method,
-      headers,
-      body,
-      node.params.timeoutMs,
-      guardedLookup(policy, host),
-    );
-    const output = { status: response.status, body: parseBody(response) };
+    const secret = context.settings?.webhooks?.signingSecret;
+    // Signed as the `generic` inbound webhooks are (X-Atlas-Signature), so one verifier serves both directions.
+    if (secret)
+      headers[GENERIC_SIGNATURE_HEADER] = signGeneric(secret, Math.floor(Date.now() / 1000), body ?? '');
+
+    if (context.testMode && sandbox) {
+      const recorded = await sandbox.call({
+        kind: 'webhook_call',
+        orgId: context.orgId,
+        executionId: context.executionId,
+        nodeId: node.id,
+        idempotencyKey: context.idempotencyKey,
+        payload: { method: node.params.method, url: url.toString(), body: body ?? null, signed: !!secret },
+      });
+      return {
+        providerId: recorded.providerId,
+        output: { status: null, body: null, sandbox: true, testMode: true },
+        note: 'test mode: recorded in the sandbox outbox, not sent',
+      };
+    }
+
+    const call = () =>
+      http.send({
+        method: node.params.method,
+        url,
+        headers,
+        ...(body === undefined ? {} : { body }),
+        timeoutMs: node.params.timeoutMs,
+        guarded: true,
+        maxResponseBytes: MAX_WEBHOOK_RESPONSE_BYTES,
+        provider: 'webhook_call',
+      });
+    const response = await (breakers ? breakers.run(`webhook:${url.origin}`, call) : call());
+    const output = {
+      status: response.status,
+      body: parseBody(response),
+      ...(secret ? { signed: true } : {}),
+    };
     if (response.status >= 200 && response.status < 300) return { output };
     throw classify(response);
   };
-}
-
-function send(
-  url: URL,
-  method: string,
-  headers: Record<string, string>,
-  body: string | undefined,
-  timeoutMs: number,
-  lookup: ReturnType<typeof guardedLookup>,
-): Promise<HttpResponse> {
-  const client = url.protocol === 'https:' ? https : http;
-  return new Promise((resolve, reject) => {
-    // The timeout bounds the whole exchange, not only idle time: a server dripping bytes cannot hold a worker.
-    const deadline = setTimeout(
-      () =>
-        request.destroy(new RetryableError(`webhook timed out after ${timeoutMs} ms`, { code: 'timeout' })),
-      timeoutMs,
-    );
-    const request = client.request(url, { method, headers, lookup, timeout: timeoutMs }, (response) => {
-      const chunks: Buffer[] = [];
-      let size = 0;
-      response.on('data', (chunk: Buffer) => {
-        size += chunk.length;
-        if (size <= MAX_RESPONSE_BYTES) chunks.push(chunk);
-        else response.destroy(); // the rest is not read: the body is kept only up to the limit
-      });
-      response.on('close', () => {
-        clearTimeout(deadline);
-        resolve({
-          status: response.statusCode ?? 0,
-          headers: response.headers,
-          body: Buffer.concat(chunks).toString('utf8'),
-        });
-      });
-    });
-    request.on('timeout', () =>
-      request.destroy(new RetryableError(`webhook timed out after ${timeoutMs} ms`, { code: 'timeout' })),
-    );
-    request.on('error', (error: NodeJS.ErrnoException) => {
-      clearTimeout(deadline);
-      if (error instanceof RetryableError) return reject(error);
-      if (error.code === 'EADDRREFUSED') {
-        return reject(
-          new NonRetryableError(`webhook_call refused: ${error.message}`, {
-            code: 'address_refused',
-            cause: error,
-          }),
-        );
-      }
-      reject(
-        new RetryableError(`webhook request failed: ${error.message}`, {
-          code: error.code ?? 'network_error',
-          cause: error,
-        }),
-      );
-    });
-    request.end(body);
-  });
 }
 
 function parseBody(response: HttpResponse): unknown {
@@ -127,7 +108,7 @@ export function classify(response: HttpResponse): Error {
   const message = `webhook answered ${response.status}`;
   const context = { status: response.status, body: response.body.slice(0, 500) };
   if (response.status === 429) {
-    const delayMs = retryAfterMs(response.headers['retry-after']) ?? 30_000;
+    const delayMs = retryAfterMs(response.headers['retry-after']) ?? DEFAULT_RETRY_AFTER_MS;
     return new RetryAfterError(message, delayMs, { code: 'rate_limited', context });
   }
   if (response.status >= 300 && response.status < 400) {
@@ -140,13 +121,4 @@ export function classify(response: HttpResponse): Error {
     return new NonRetryableError(message, { code: `http_${response.status}`, context });
   }
   return new RetryableError(message, { code: `http_${response.status}`, context });
-}
-
-/** Retry-After as seconds (`120`) or an HTTP date; undefined when absent or unreadable. */
-export function retryAfterMs(header: string | string[] | undefined, now = Date.now()): number | undefined {
-  const value = (Array.isArray(header) ? header[0] : header)?.trim();
-  if (!value) return undefined;
-  if (/^\d+$/.test(value)) return Number(value) * 1000;
-  const at = Date.parse(value);
-  return Number.isNaN(at) ? undefined : Math.max(0, at - now);
 }

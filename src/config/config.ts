@@ -12,6 +12,21 @@ const list = z
       .filter(Boolean),
   );
 
+/** A variable holding JSON, parsed and then checked by `schema`; absent means `{}`. */
+const jsonOf = <T extends z.ZodType>(schema: T) =>
+  z
+    .string()
+    .default('{}')
+    .transform((text, ctx) => {
+      try {
+        return JSON.parse(text) as unknown;
+      } catch {
+        ctx.addIssue({ code: 'custom', message: 'must be JSON' });
+        return z.NEVER;
+      }
+    })
+    .pipe(schema);
+
 export const ConfigSchema = z.object({
   NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
   /** Redis for a single node; ignored when REDIS_CLUSTER_NODES is set. */
@@ -67,10 +82,80 @@ export const ConfigSchema = z.object({
   TWILIO_BASE_URL: z.url().default('https://api.twilio.com'),
   STRIPE_BASE_URL: z.url().default('https://api.stripe.com'),
   META_GRAPH_BASE_URL: z.url().default('https://graph.facebook.com'),
+  /**
+   * Graph API version of Conversions API calls.
+   * @defaultValue 'v21.0'
+   */
+  META_API_VERSION: z
+    .string()
+    .regex(/^v\d+\.\d+$/, 'must look like v21.0')
+    .default('v21.0'),
+  /** SMTP server used for email when an organization configures none, such as `smtp://user:pass@host:587`. */
   SMTP_URL: z.string().optional(),
+  /**
+   * Email provider used when an organization configures none: `smtp` (needs SMTP_URL), `ses`, or `sandbox`
+   * (the outbox). Defaults to `smtp` when SMTP_URL is set, else `sandbox`.
+   */
+  EMAIL_PROVIDER: z.enum(['sandbox', 'smtp', 'ses']).optional(),
+  /** Sender address used when neither the node nor the organization names one. */
+  EMAIL_FROM: z.string().max(320).optional(),
+  /** Region of Amazon SES v2 (credentials come from the default AWS chain unless an organization sets keys). */
+  SES_REGION: z.string().default('eu-west-1'),
+  /** SES v2 endpoint override (a VPC endpoint, or a local fake in tests). */
+  SES_ENDPOINT: z.url().optional(),
   AI_BASE_URL: z.url().default('https://api.openai.com/v1'),
+  /** API key of the AI endpoint used when an organization configures none. */
+  AI_API_KEY: z.string().optional(),
+  /**
+   * Chat-completions model asked by `branch` nodes with `aiDecision`.
+   * @defaultValue 'gpt-4o-mini'
+   */
+  AI_MODEL: z.string().default('gpt-4o-mini'),
+  /**
+   * AES-256-GCM key (32 bytes, base64) that encrypts organizations' provider secrets at rest. Required in
+   * production; development and tests fall back to a fixed, publicly known key.
+   */
+  SETTINGS_ENCRYPTION_KEY: z
+    .string()
+    .refine((text) => Buffer.from(text, 'base64').length === 32, 'must be 32 bytes, base64-encoded')
+    .optional(),
+  /** Timeout of one provider request (webhook_call nodes set their own). */
+  PROVIDER_TIMEOUT_MS: intFrom(10_000, 100),
+  /**
+   * How long a step's claim on its effect holds before another attempt may take it over (after a crash between
+   * the provider's answer and the ledger record). Longer than a job lock.
+   */
+  EFFECT_CLAIM_MS: intFrom(60_000, 100),
+  /** Consecutive retryable failures of a provider that open its circuit breaker. */
+  BREAKER_THRESHOLD: intFrom(5, 1),
+  /** How long an open breaker waits before letting one probe request through. */
+  BREAKER_HALF_OPEN_MS: intFrom(30_000, 10),
+  /**
+   * Rate limits per organization and action type, overriding the defaults, as JSON:
+   * `{"send_sms":{"limit":10,"windowMs":1000}}`. Organizations may override them again.
+   */
+  RATE_LIMITS: jsonOf(
+    z.record(
+      z.string(),
+      z.strictObject({ limit: z.number().int().positive(), windowMs: z.number().int().positive() }),
+    ),
+  ),
+  /**
+   * Frequency caps per lead and channel across all workflows, overriding the defaults, as JSON:
+   * `{"sms":{"limit":2,"windowMs":86400000}}`.
+   */
+  FREQUENCY_CAPS: jsonOf(
+    z.record(
+      z.string(),
+      z.strictObject({ limit: z.number().int().positive(), windowMs: z.number().int().positive() }),
+    ),
+  ),
 
-  /** Public base URL of the HTTP API (`https://api.example.com`): Twilio signs the URL it called, and webhook URLs are shown with it. When unset, the request's Host header is used (local use only). */
+  /**
+   * Public base URL of the HTTP API (`https://api.example.com`): Twilio signs the URL it called, webhook URLs are
+   * shown with it, and unsubscribe and tracking links and Twilio status callbacks point here. When unset, inbound
+   * checks use the request's Host header and links use `http://127.0.0.1:3000` (local use only; see `publicBaseUrl`).
+   */
   PUBLIC_BASE_URL: z.url({ protocol: /^https?$/ }).optional(),
   /** HMAC key of the email tracking tokens (open pixel, click redirect); tracking answers 404 while it is unset. */
   TRACKING_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
@@ -124,5 +209,18 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   if (config.NODE_ENV === 'production' && !config.ADMIN_TOKEN) {
     throw new ConfigError('invalid configuration:\n  ADMIN_TOKEN: required in production');
   }
+  if (config.NODE_ENV === 'production' && !config.SETTINGS_ENCRYPTION_KEY) {
+    throw new ConfigError(
+      'invalid configuration:\n  SETTINGS_ENCRYPTION_KEY: required in production (32 random bytes, base64: `openssl rand -base64 32`)',
+    );
+  }
+  if (config.EMAIL_PROVIDER === 'smtp' && !config.SMTP_URL) {
+    throw new ConfigError('invalid configuration:\n  SMTP_URL: required when EMAIL_PROVIDER is smtp');
+  }
   return Object.freeze(config);
+}
+
+/** Origin that outbound links (unsubscribe, tracking, Twilio status callbacks) point to, without a trailing slash. */
+export function publicBaseUrl(config: Pick<Config, 'PUBLIC_BASE_URL'>): string {
+  return (config.PUBLIC_BASE_URL ?? 'http://127.0.0.1:3000').replace(/\/+$/, '');
 }

@@ -36,6 +36,12 @@ export interface StepRecord {
   arms?: string[];
   /** `replayed`: a retry found this effect in the ledger and did not repeat it. */
   effect?: 'recorded' | 'replayed';
+  /** The ledger key of an effect (`executionId:nodeId:iteration`), passed to providers that deduplicate. */
+  idempotencyKey?: string;
+  /** The provider's id for the effect (message id, customer id, event id). */
+  providerId?: string;
+  /** The effect went to the sandbox outbox because of test mode. */
+  testMode?: boolean;
   /** For a wait: when the next node is due. */
   until?: string;
   note?: string;
@@ -424,27 +430,13 @@ export function createExecutionStore(redis: RedisClient, keys: Keys) {
       await redis
         .multi()
         .hset(effects, effectKey, JSON.stringify(effect))
-        .del(`${effects}:claim:${effectKey}`)
+        // The action guard's claim on the effect (src/actions/ledger.ts) is done with once the result is recorded.
+        .hdel(effects, `${effectKey}#claim`)
         .exec();
     },
 
     async status(executionId: string): Promise<string | null> {
       return redis.hget(keys.execution(executionId).state, 'status');
-    },
-
-    /**
-     * Claims the right to perform an external effect for `ttlMs`, so two deliveries of one job running at once (a
-     * stalled job re-run while the first still works) never both call the provider. Released when recorded.
-     */
-    async claimEffect(
-      executionId: string,
-      effectKey: string,
-      token: string,
-      ttlMs: number,
-    ): Promise<boolean> {
-      const claim = `${keys.execution(executionId).effects}:claim:${effectKey}`;
-      if ((await redis.set(claim, token, 'PX', ttlMs, 'NX')) === 'OK') return true;
-      return (await redis.get(claim)) === token;
     },
 
     async effect(executionId: string, effectKey: string): Promise<unknown> {

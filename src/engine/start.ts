@@ -8,6 +8,7 @@ import type { Keys } from '../shared/keys.js';
 import { evaluate } from '../triggers/conditions.js';
 import { matchTriggers, type TriggerMatch } from '../triggers/match.js';
 import type { WorkflowStore } from '../workflows/store.js';
+import type { WorkflowNode } from '../workflows/schema.js';
 import { terminalStatuses, type ExecutionState, type ExecutionStore, type PlannedJob } from './executions.js';
 import { nodeJobId, type NodeJobData, type NodeJobSpec } from './jobs.js';
 import { createLeadIndex } from './lead-index.js';
@@ -32,7 +33,7 @@ export interface StartDeps {
    */
   runInline?(job: NodeJobData, known: { state: ExecutionState; lead: Lead | undefined }): Promise<boolean>;
   /** Whether a node of a workflow version may run inline in the trigger job. */
-  inlineNode?(nodeType: string): boolean;
+  inlineNode?(node: WorkflowNode): boolean;
   removeTimers(jobIds: string[]): Promise<void>;
   /** Form abandonment tracking: a check after `form_started`, cancelled by `form_submitted`. */
   forms?: {
@@ -210,8 +211,8 @@ export function createStarter(deps: StartDeps) {
     });
     const queued: NodeJobSpec[] = [];
     for (const job of jobs) {
-      const nodeType = compiled.nodes.get(job.data.nodeId)?.type ?? '';
-      const inline = created && plan.length === 1 && deps.runInline && deps.inlineNode?.(nodeType);
+      const node = compiled.nodes.get(job.data.nodeId);
+      const inline = created && plan.length === 1 && deps.runInline && node && deps.inlineNode?.(node);
       const ranHere = inline
         ? await deps.runInline!(job.data, { state: stateOf(), lead: lead && structuredClone(lead) })
         : false;

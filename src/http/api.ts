@@ -9,6 +9,9 @@ import { DEAD_LETTER_SCAN, DeadLetterQuery, matchesDeadLetter } from './dead-let
 import { HttpError, notFound } from '../shared/errors.js';
 import { workflowJsonSchema } from '../workflows/json-schema.js';
 import { WorkflowDefinition } from '../workflows/schema.js';
+import { templateIssues } from '../actions/template-check.js';
+import { linkRoutePatterns, linkRoutes } from './link-routes.js';
+import { settingsRoutes } from './settings-routes.js';
 import { createAuthenticator } from './auth.js';
 import { ingestRoutes, publicIngestPatterns } from './ingest-routes.js';
 import {
@@ -30,6 +33,23 @@ import type { ApiRequest, ApiResponse } from './types.js';
 import { webhookSecretRoutes } from './webhook-secret-routes.js';
 
 const Limit = z.coerce.number().int().min(1).max(1000).default(100);
+
+/** A definition from a request: schema-checked, then its templates (what can be known before a lead exists). */
+function definitionOf(request: ApiRequest): WorkflowDefinition {
+  const definition = parseWith(WorkflowDefinition, body(request), 'definition');
+  const issues = templateIssues(definition).map(({ path, message }) => ({
+    path: `definition.${path}`,
+    message,
+  }));
+  if (issues.length > 0)
+    throw new HttpError(
+      400,
+      'validation_failed',
+      `invalid request: ${issues[0]!.path}: ${issues[0]!.message}`,
+      issues,
+    );
+  return definition;
+}
 
 const routes: Route<Context>[] = [
   {
@@ -85,7 +105,7 @@ const routes: Route<Context>[] = [
     pattern: '/v1/workflows',
     async handle(request, _params, context) {
       const orgId = await orgOf(context);
-      const definition = parseWith(WorkflowDefinition, body(request), 'definition');
+      const definition = definitionOf(request);
       return json(201, await context.engine.workflows.create(orgId, definition));
     },
   },
@@ -108,7 +128,7 @@ const routes: Route<Context>[] = [
     pattern: '/v1/workflows/:id',
     async handle(request, { id }, context) {
       const orgId = await orgOf(context);
-      const definition = parseWith(WorkflowDefinition, body(request), 'definition');
+      const definition = definitionOf(request);
       return json(200, await context.engine.workflows.updateDraft(orgId, id!, definition));
     },
   },
@@ -256,13 +276,20 @@ const routes: Route<Context>[] = [
   },
 ];
 
-const publicPatterns = ['/healthz', '/v1/schema/workflow', ...publicIngestPatterns].map(
+const publicPatterns = ['/healthz', '/v1/schema/workflow', ...publicIngestPatterns, ...linkRoutePatterns].map(
   (pattern) => new RegExp(`^${pattern.replace(/:[A-Za-z]+/g, '[^/]+')}/?$`),
 );
 const isPublic = (path: string) => publicPatterns.some((pattern) => pattern.test(path));
 
 export function createApi(engine: Engine, logger: Logger) {
-  const find = createRouter([...routes, ...debuggerRoutes, ...observabilityRoutes, ...uiRoutes]);
+  const find = createRouter<Context>([
+    ...routes,
+    ...settingsRoutes,
+    ...linkRoutes,
+    ...debuggerRoutes,
+    ...observabilityRoutes,
+    ...uiRoutes,
+  ]);
   const authenticate = createAuthenticator(engine.orgs, engine.config.ADMIN_TOKEN);
 
   return async function handle(request: ApiRequest): Promise<ApiResponse> {

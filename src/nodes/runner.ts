@@ -1,5 +1,4 @@
 // The node runner: runs one node job, and the run of internal nodes after it, then records the steps and plans what is next.
-import { randomUUID } from 'node:crypto';
 import type { ActionContext, ActionHandler, ActionResult } from '../actions/types.js';
 import type {
   ExecutionState,
@@ -26,7 +25,8 @@ import type { WorkflowStore } from '../workflows/store.js';
 import {
   communicationActions,
   externalNodeTypes,
-  inlineNodeTypes,
+  runsInline,
+  type NodeOf,
   type NodeType,
   type WorkflowNode,
 } from '../workflows/schema.js';
@@ -49,6 +49,8 @@ export interface NodeRunnerDeps {
   enqueue(jobs: NodeJobSpec[]): Promise<void>;
   /** Called once an execution has reached a final status (idempotent). */
   finalize(state: ExecutionState): Promise<void>;
+  /** Decides a branch with `aiDecision` (the AI endpoint, with its fallback). Its answer is kept in the ledger. */
+  decide?: (node: NodeOf<'branch'>, context: ActionContext) => Promise<ActionResult>;
   /** Told of the steps a job recorded (after they are in Redis), for latency metrics. Never fails the job. */
   observe?(job: NodeJobData, steps: readonly StepRecord[]): void;
   now?: () => number;
@@ -94,9 +96,6 @@ interface RanNode {
   effect?: 'recorded' | 'replayed';
 }
 
-/** How long a claim on an external effect holds: longer than any provider call may take. */
-const EFFECT_CLAIM_MS = 60_000;
-
 const communication: ReadonlySet<string> = new Set(communicationActions);
 
 interface RunContext extends ActionContext {
@@ -125,8 +124,6 @@ export function effectKeyOf(nodeId: string, iteration: number, arms: readonly st
 
 export function createNodeRunner(deps: NodeRunnerDeps) {
   const clock = deps.now ?? Date.now;
-  /** Identifies this process's claims on effects (a re-delivery in this same process may take its own claim over). */
-  const claimToken = randomUUID();
   const { executions } = deps;
 
   async function runNode(
@@ -141,7 +138,16 @@ export function createNodeRunner(deps: NodeRunnerDeps) {
       case 'trigger':
         return { result: {} };
       case 'branch': {
-        const passed = evaluate(node.params.condition, context.conditionScope, {
+        if (node.params.aiDecision) {
+          const recorded = (await executions.effect(job.executionId, effectKey)) as ActionResult | undefined;
+          if (recorded) return { result: recorded, effect: 'replayed' };
+          if (!deps.decide)
+            throw new NonRetryableError('no AI decider is configured', { code: 'action_unavailable' });
+          const decided = await deps.decide(node, context);
+          await executions.recordEffect(job.executionId, effectKey, decided);
+          return { result: decided, effect: 'recorded' };
+        }
+        const passed = evaluate(node.params.condition!, context.conditionScope, {
           now: clock(),
           zone: context.zone,
         });
@@ -189,21 +195,13 @@ export function createNodeRunner(deps: NodeRunnerDeps) {
           if (hold) return { result: hold };
         }
         if (external) {
-          // Claim the effect, and look at the execution once more: a cancel or a goal may have ended it meanwhile.
-          if (!(await executions.claimEffect(job.executionId, effectKey, claimToken, EFFECT_CLAIM_MS))) {
-            throw new RetryAfterError(
-              `${node.id} is being performed by another delivery of this job`,
-              EFFECT_CLAIM_MS,
-              {
-                code: 'effect_in_progress',
-              },
-            );
-          }
+          // Look at the execution once more: a cancel or a goal may have ended it meanwhile. The action guard then
+          // claims the effect in the ledger (src/actions/ledger.ts), so two deliveries of this job never both send.
           const status = await executions.status(job.executionId);
           if (status === 'cancelled' || status === 'exited')
             return { result: { note: `skipped: execution ${status}` } };
         }
-        const result = await handler(node as never, context);
+        const result = await handler(node as never, { ...context, effectKey });
         if (external) {
           await executions.recordEffect(job.executionId, effectKey, result);
           return { result, effect: 'recorded' };
@@ -288,7 +286,7 @@ export function createNodeRunner(deps: NodeRunnerDeps) {
           durationMs: clock() - startedAt,
           error: stepError,
           ...(delayed
-            ? { note: `delayed ${error.delayMs} ms as the provider asked` }
+            ? { note: `delayed ${error.delayMs} ms (${stepError.code}): ${stepError.message}` }
             : final
               ? {}
               : { note: 'will retry' }),
@@ -361,14 +359,16 @@ export function createNodeRunner(deps: NodeRunnerDeps) {
       const step: StepRecord = {
         nodeId: node.id,
         type: node.type,
-        status: delayedUntil ? 'waiting' : 'completed',
+        status: delayedUntil ? 'waiting' : result.skipped ? 'skipped' : 'completed',
         attempt: attemptNo,
         startedAt: new Date(startedAt).toISOString(),
         durationMs: clock() - startedAt,
         ...(result.edge !== undefined ? { edge: result.edge } : {}),
         ...(result.output !== undefined ? { output: result.output } : {}),
         ...(current.arms.length > 0 ? { arms: [...current.arms] } : {}),
-        ...(ran.effect ? { effect: ran.effect } : {}),
+        ...(ran.effect ? { effect: ran.effect, idempotencyKey: context.idempotencyKey } : {}),
+        ...(result.providerId ? { providerId: result.providerId } : {}),
+        ...(result.testMode ? { testMode: true } : {}),
         ...(result.runAt !== undefined ? { until: new Date(result.runAt).toISOString() } : {}),
         ...(result.note
           ? { note: result.note }
@@ -397,13 +397,7 @@ export function createNodeRunner(deps: NodeRunnerDeps) {
       }
       const single = next.length === 1 ? next[0]! : undefined;
       const nextNode = single ? workflow.nodes.get(single.nodeId) : undefined;
-      if (
-        single &&
-        nextNode &&
-        node.type !== 'parallel' &&
-        inlineNodeTypes.has(nextNode.type) &&
-        hops < MAX_INLINE_RUN
-      ) {
+      if (single && nextNode && node.type !== 'parallel' && runsInline(nextNode) && hops < MAX_INLINE_RUN) {
         current = single;
         continue;
       }

@@ -38,8 +38,10 @@ export class RetryAfterError extends AtlasError {
   readonly delayMs: number;
   constructor(message: string, delayMs: number, options: AtlasErrorOptions = {}) {
     super(message, options);
-    // At least a second, so `Retry-After: 0` cannot spin a worker; at most a day.
-    this.delayMs = Math.max(1000, Math.min(delayMs, 24 * 60 * 60 * 1000));
+    // At most a day. A provider's `Retry-After` is floored at a second where it is read (`retryAfterMs`), so
+    // `Retry-After: 0` cannot spin a worker; the engine's own delays (a breaker's probe, a reserved rate-limit slot)
+    // are exact, but never below 10 ms.
+    this.delayMs = Math.max(10, Math.min(delayMs, 24 * 60 * 60 * 1000));
   }
 }
 

@@ -63,6 +63,14 @@ export function createKeys(prefix: string) {
     deadLetters: (orgId: string) => `${org(orgId)}:dlq`,
     /** List: the sandbox outbox of messages that were not sent to a real provider. */
     outbox: (orgId: string) => `${org(orgId)}:outbox`,
+    /** Hash: provider settings by section, secrets encrypted (src/orgs/settings.ts). */
+    settings: (orgId: string) => `${org(orgId)}:settings`,
+    /** Set: normalised addresses that opted out of a channel (unsubscribe links, STOP replies). */
+    suppressed: (orgId: string, channel: string) => `${org(orgId)}:suppressed:${channel}`,
+    /** Sorted set: reserved send times per action type (idempotency key to time), the rate limit's log. */
+    rateLog: (orgId: string, actionType: string) => `${org(orgId)}:rate:${actionType}`,
+    /** Sorted set: send times per lead and channel, the frequency cap's log (`-` when there is no cap). */
+    capLog: (orgId: string, channel: string, leadId: string) => `${org(orgId)}:cap:${channel}:${leadId}`,
     /** String: lead id under a normalized email (`email:<lower-case>`) or phone (`phone:<digits and +>`). */
     leadLookup: (orgId: string, kind: 'email' | 'phone', value: string) =>
       `${org(orgId)}:leadidx:${kind}:${value}`,

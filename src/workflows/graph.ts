@@ -99,13 +99,22 @@ function nodeEdgeIssues(
       if (incomingCount > 0) at(`trigger "${node.id}" cannot have incoming edges`);
       if (out.length !== 1) at(`trigger "${node.id}" needs exactly one outgoing edge`);
       break;
-    case 'branch':
-      for (const label of branchLabels) {
+    case 'branch': {
+      // A condition branch has a true and a false edge; an AI branch one edge per label.
+      const ai = node.params.aiDecision;
+      const expected = ai ? ai.labels : branchLabels;
+      for (const label of expected) {
         const count = labels.filter((l) => l === label).length;
         if (count !== 1) at(`branch "${node.id}" needs exactly one "${label}" edge (has ${count})`);
       }
-      if (out.length !== 2) at(`branch "${node.id}" takes only a true and a false edge`);
+      if (out.length !== expected.length)
+        at(
+          ai
+            ? `branch "${node.id}" takes exactly one edge per label (${expected.join(', ')})`
+            : `branch "${node.id}" takes only a true and a false edge`,
+        );
       break;
+    }
     case 'split': {
       const variants = node.params.variants.map((v) => v.label);
       if (new Set(variants).size !== variants.length) at('variant labels must be unique', 'params.variants');

@@ -219,7 +219,33 @@ const Wait = action(
       }
     }),
 );
-const Branch = action('branch', z.strictObject({ condition: conditionSchema }));
+const BranchLabel = z.string().regex(/^[A-Za-z0-9_-]{1,32}$/, 'letters, digits, _ and - only (max 32)');
+/** An AI decision: an OpenAI-compatible model picks one of `labels`; edges out of the branch carry those labels. */
+export const AiDecision = z
+  .strictObject({
+    /** What to decide, a liquid template over lead, event and earlier nodes' outputs. */
+    prompt: Template,
+    labels: z.array(BranchLabel).min(2).max(10),
+    /** The label taken when the model times out, fails or answers outside `labels`. */
+    fallback: BranchLabel,
+    model: z.string().min(1).max(100).optional(),
+    timeoutMs: z.number().int().min(500).max(60_000).default(10_000),
+  })
+  .superRefine((ai, ctx) => {
+    if (new Set(ai.labels).size !== ai.labels.length)
+      ctx.addIssue({ code: 'custom', path: ['labels'], message: 'labels must be unique' });
+    if (!ai.labels.includes(ai.fallback))
+      ctx.addIssue({ code: 'custom', path: ['fallback'], message: 'fallback must be one of the labels' });
+  });
+/** A branch decides by a condition (edges `true`/`false`) or by AI (`aiDecision`, one edge per label). */
+const Branch = action(
+  'branch',
+  z
+    .strictObject({ condition: conditionSchema.optional(), aiDecision: AiDecision.optional() })
+    .refine((params) => (params.condition === undefined) !== (params.aiDecision === undefined), {
+      message: 'give exactly one of condition or aiDecision',
+    }),
+);
 const Split = action(
   'split',
   z.strictObject({
@@ -292,6 +318,8 @@ export const WorkflowSettings = z.strictObject({
    * @defaultValue 'once_active'
    */
   enrollment: EnrollmentMode.default('once_active'),
+  /** Communication and integration steps go to the sandbox outbox instead of the providers. */
+  testMode: z.boolean().optional(),
 });
 
 export const WorkflowDefinition = z.strictObject({
@@ -316,6 +344,14 @@ export const inlineNodeTypes: ReadonlySet<NodeType> = new Set<NodeType>([
   'parallel',
   'join',
 ]);
+
+/**
+ * Whether a node may run inside the job that reaches it (and inline in the trigger job): an inline type, except a
+ * `branch` decided by AI, which calls the AI endpoint and so gets a job of its own.
+ */
+export function runsInline(node: WorkflowNode): boolean {
+  return inlineNodeTypes.has(node.type) && !(node.type === 'branch' && node.params.aiDecision);
+}
 
 /** Node types that reach outside the engine: their effect is recorded in the ledger before the step commits. */
 export const externalNodeTypes: ReadonlySet<NodeType> = new Set<NodeType>([

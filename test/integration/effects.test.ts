@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RetryableError } from '../../src/shared/errors.js';
 import { createNodeRunner } from '../../src/nodes/runner.js';
+import { createHttpClient } from '../../src/actions/http-client.js';
 import { createWebhookAction } from '../../src/actions/webhook.js';
 import { startFakeServer, type FakeServer } from '../support/fake-http.js';
 import { startHarness, type Harness } from '../support/harness.js';
@@ -46,7 +47,11 @@ describe('the effect ledger', () => {
       leads: engine.leads,
       waiters: engine.waiters,
       org: engine.orgSettings,
-      actions: { webhook_call: createWebhookAction({ allowlist: ['127.0.0.1'] }) },
+      actions: {
+        webhook_call: createWebhookAction({
+          http: createHttpClient({ allowlist: ['127.0.0.1'], timeoutMs: 5000 }),
+        }),
+      },
       enqueue: async () => {},
       finalize: engine.lifecycle.finalize,
     });

@@ -133,6 +133,7 @@ describe('npm run package -- --stage prod (offline)', () => {
     expect(worker.ContainerDefinitions[0].Secrets.map((s: any) => s.Name).sort()).toEqual([
       'ADMIN_TOKEN',
       'REDIS_PASSWORD',
+      'SETTINGS_ENCRYPTION_KEY',
       'TRACKING_SECRET',
     ]);
     expect(worker.ContainerDefinitions[0].LogConfiguration.Options['awslogs-group']).toEqual({

@@ -13,6 +13,7 @@ function configErrorFor(env: Record<string, string | undefined>): string {
 }
 
 const adminToken = 'a-very-long-admin-token';
+const settingsKey = Buffer.alloc(32, 7).toString('base64');
 
 describe('loadConfig', () => {
   it('fills every default from an empty environment', () => {
@@ -217,13 +218,26 @@ describe('loadConfig', () => {
       expect(message).toContain('ADMIN_TOKEN: required in production');
     });
 
-    it('loads with an ADMIN_TOKEN of at least 16 characters', () => {
+    it('loads with an ADMIN_TOKEN of at least 16 characters and a settings key', () => {
       // Act
-      const config = loadConfig({ NODE_ENV: 'production', ADMIN_TOKEN: adminToken });
+      const config = loadConfig({
+        NODE_ENV: 'production',
+        ADMIN_TOKEN: adminToken,
+        SETTINGS_ENCRYPTION_KEY: settingsKey,
+      });
 
       // Assert
       expect(config.NODE_ENV).toBe('production');
       expect(config.ADMIN_TOKEN).toBe(adminToken);
+    });
+
+    it('throws without SETTINGS_ENCRYPTION_KEY, naming it and how to make one', () => {
+      // Act
+      const message = configErrorFor({ NODE_ENV: 'production', ADMIN_TOKEN: adminToken });
+
+      // Assert
+      expect(message).toContain('SETTINGS_ENCRYPTION_KEY: required in production');
+      expect(message).toContain('openssl rand -base64 32');
     });
 
     it('does not demand ADMIN_TOKEN in development or test', () => {
@@ -241,5 +255,38 @@ describe('empty variables', () => {
     expect(config.PORT).toBe(3000);
     expect(config.WORKER_CONCURRENCY).toBe(50);
     expect(config.ACTION_QUEUE_PARTITIONS).toBe(4);
+  });
+});
+
+describe('provider settings', () => {
+  it('refuses a settings key that is not 32 bytes of base64', () => {
+    // Act
+    const message = configErrorFor({ SETTINGS_ENCRYPTION_KEY: Buffer.alloc(16).toString('base64') });
+
+    // Assert
+    expect(message).toContain('SETTINGS_ENCRYPTION_KEY: must be 32 bytes, base64-encoded');
+  });
+
+  it('parses RATE_LIMITS and FREQUENCY_CAPS as JSON, naming the variable when they are not', () => {
+    // Act
+    const config = loadConfig({
+      RATE_LIMITS: '{"send_sms":{"limit":3,"windowMs":1000}}',
+      FREQUENCY_CAPS: '{"sms":{"limit":1,"windowMs":60000}}',
+    });
+    const broken = configErrorFor({ RATE_LIMITS: '{send_sms: 3}' });
+    const invalid = configErrorFor({ FREQUENCY_CAPS: '{"sms":{"limit":0,"windowMs":1000}}' });
+
+    // Assert
+    expect(config.RATE_LIMITS).toEqual({ send_sms: { limit: 3, windowMs: 1000 } });
+    expect(config.FREQUENCY_CAPS).toEqual({ sms: { limit: 1, windowMs: 60_000 } });
+    expect(broken).toContain('RATE_LIMITS: must be JSON');
+    expect(invalid).toContain('FREQUENCY_CAPS.sms.limit');
+  });
+
+  it('demands SMTP_URL when EMAIL_PROVIDER is smtp', () => {
+    // Act + Assert
+    expect(configErrorFor({ EMAIL_PROVIDER: 'smtp' })).toContain(
+      'SMTP_URL: required when EMAIL_PROVIDER is smtp',
+    );
   });
 });

@@ -4,6 +4,7 @@ import {
   WorkflowNode,
   externalNodeTypes,
   inlineNodeTypes,
+  runsInline,
   type NodeType,
 } from '../../src/workflows/schema.js';
 import { nurtureInput } from './builders.js';
@@ -176,6 +177,22 @@ describe('WorkflowDefinition', () => {
     expect(unclassified).toEqual([]);
     expect(externalNodeTypes.has('webhook_call')).toBe(true);
     expect(inlineNodeTypes.has('branch')).toBe(true);
+  });
+
+  it('runs a branch inline unless the AI decides it (that one calls the AI endpoint in a job of its own)', () => {
+    // Arrange
+    const [condition, ai] = [
+      { id: 'b', type: 'branch', params: { condition: { field: 'lead.score', op: 'gt', value: 1 } } },
+      {
+        id: 'b',
+        type: 'branch',
+        params: { aiDecision: { prompt: 'Hot?', labels: ['hot', 'cold'], fallback: 'cold' } },
+      },
+    ].map((node) => WorkflowNode.parse(node));
+
+    // Act + Assert
+    expect(runsInline(condition!)).toBe(true);
+    expect(runsInline(ai!)).toBe(false);
   });
 
   it('fills defaults: webhook method and timeout, parallel params, date schedule offset and yearly', () => {

@@ -84,4 +84,11 @@ describe('retryAfterMs', () => {
     expect(retryAfterMs('soon', now)).toBeUndefined();
     expect(retryAfterMs(undefined, now)).toBeUndefined();
   });
+
+  it('asks for at least a second, so Retry-After: 0 or a past date cannot spin a worker', () => {
+    const now = Date.parse('2026-10-21T07:27:00Z');
+
+    expect(retryAfterMs('0', now)).toBe(1000);
+    expect(retryAfterMs('Wed, 21 Oct 2026 07:00:00 GMT', now)).toBe(1000);
+  });
 });

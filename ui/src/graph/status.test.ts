@@ -33,6 +33,19 @@ const step = (nodeId: string, status: Step['status'], extra: Partial<Step> = {})
 });
 
 describe('deriveView: what happened to each node', () => {
+  it('shows a step skipped for consent as skipped, and the workflow going on past it', () => {
+    const steps = [
+      step('start', 'completed'),
+      step('welcome', 'skipped', { note: 'skipped: the lead opted out of email' }),
+      step('pause', 'waiting', { until: '2026-01-02T00:00:00.000Z' }),
+    ];
+
+    const view = deriveView(definition, { status: 'waiting', steps });
+
+    expect(view.nodes.welcome!.state).toBe('skipped');
+    expect(view.taken.has(edgeKey('welcome', 'pause'))).toBe(true);
+  });
+
   it('marks the nodes that ran as done, the branch not taken as skipped, and highlights the path', () => {
     const steps = [
       step('start', 'completed'),

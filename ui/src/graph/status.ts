@@ -46,13 +46,15 @@ export function deriveView(
   const isLive = live.has(execution.status);
 
   // An edge is taken when its source finished (following the edge label out of a branch or split) and its target
-  // ran or is about to.
+  // ran or is about to. A step skipped on purpose (a lead who opted out of the channel) lets the workflow go on.
   const taken = new Set<string>();
   const reached = new Set<string>();
   for (const edge of definition.edges) {
     const source = nodes[edge.from];
     const finished =
-      source?.steps.filter((step) => step.status === 'completed' || step.status === 'waiting') ?? [];
+      source?.steps.filter(
+        (step) => step.status === 'completed' || step.status === 'waiting' || step.status === 'skipped',
+      ) ?? [];
     if (finished.length === 0) continue;
     if (edge.when !== undefined && !finished.some((step) => step.edge === edge.when)) continue;
     if (finished.every((step) => step.note === 'waiting for the other arms')) continue;

@@ -1,0 +1,124 @@
+// Consent per lead and channel. A lead field `<channel>Consent` (`emailConsent`, `smsConsent`, `whatsappConsent`)
+// says yes or no; an organization's suppression list per channel holds addresses that opted out (unsubscribe links,
+// STOP replies), so an opt-out holds even for a lead record that does not know it yet.
+import type { EngineEvent } from '../events/schema.js';
+import type { Lead, LeadStore } from '../leads/store.js';
+import type { ConsentChannel, OrgSettings } from '../orgs/settings.js';
+import type { RedisClient } from '../queue/redis.js';
+import type { Keys } from '../shared/keys.js';
+
+export const consentField = (channel: ConsentChannel) => `${channel}Consent` as const;
+
+/** Replies that opt out and back in, as carriers and Twilio Advanced Opt-Out recognise them (one word, any case). */
+export const optOutWords = new Set([
+  'STOP',
+  'STOPALL',
+  'UNSUBSCRIBE',
+  'CANCEL',
+  'END',
+  'QUIT',
+  'OPTOUT',
+  'REVOKE',
+]);
+export const optInWords = new Set(['START', 'UNSTOP', 'YES', 'OPTIN']);
+
+/** Addresses compared in one form: emails lower case, phone numbers as + and digits, no `whatsapp:` prefix. */
+export function normaliseAddress(channel: ConsentChannel, address: string): string {
+  const text = address.trim().replace(/^whatsapp:/i, '');
+  if (channel === 'email') return text.toLowerCase();
+  const digits = text.replace(/[^\d]/g, '');
+  return text.startsWith('+') ? `+${digits}` : digits;
+}
+
+export interface ConsentChange {
+  orgId: string;
+  channel: ConsentChannel;
+  optedIn: boolean;
+  leadId?: string;
+  address?: string;
+  /** Why, for the lead record: `unsubscribe_link`, `sms_reply`. */
+  source: string;
+}
+
+export function createConsentStore(
+  redis: RedisClient,
+  keys: Keys,
+  leads: Pick<LeadStore, 'setFields' | 'get'>,
+) {
+  return {
+    /**
+     * Why the lead may not be contacted on `channel` at `address`, or undefined when it may: an explicit
+     * `<channel>Consent: false`, a missing opt-in where the organization requires one, or a suppressed address.
+     */
+    async refusal(
+      orgId: string,
+      channel: ConsentChannel,
+      lead: Lead | undefined,
+      address: string | undefined,
+      settings: OrgSettings | undefined,
+    ): Promise<string | undefined> {
+      const field = consentField(channel);
+      const given = lead?.[field];
+      if (given === false || given === 'false') return `the lead opted out of ${channel} (${field} is false)`;
+      if (settings?.consent?.requireOptIn[channel] && given !== true && given !== 'true')
+        return `the organization requires an opt-in for ${channel} and the lead has none (${field})`;
+      if (address) {
+        const suppressed = await redis.sismember(
+          keys.suppressed(orgId, channel),
+          normaliseAddress(channel, address),
+        );
+        if (suppressed === 1) return `${address} is on the ${channel} suppression list (it opted out)`;
+      }
+      return undefined;
+    },
+
+    /** Records an opt-out or opt-in: the suppression list by address, the lead's consent field by id. */
+    async change(change: ConsentChange): Promise<void> {
+      const { orgId, channel } = change;
+      const work: Promise<unknown>[] = [];
+      if (change.address) {
+        const address = normaliseAddress(channel, change.address);
+        work.push(
+          change.optedIn
+            ? redis.srem(keys.suppressed(orgId, channel), address)
+            : redis.sadd(keys.suppressed(orgId, channel), address),
+        );
+      }
+      if (change.leadId) {
+        work.push(
+          leads.setFields(orgId, change.leadId, {
+            [consentField(channel)]: change.optedIn,
+            [`${consentField(channel)}Source`]: change.source,
+            [`${consentField(channel)}At`]: new Date().toISOString(),
+          }),
+        );
+      }
+      await Promise.all(work);
+    },
+
+    /**
+     * Applies a reply: an `sms_replied` event whose `data.body` is a STOP or START word changes consent for the
+     * sender (`data.from`, else the lead's phone) on `data.channel` (`sms` unless `whatsapp`). Returns the change.
+     */
+    async applyReply(event: EngineEvent, leadId: string | undefined): Promise<ConsentChange | undefined> {
+      if (event.type !== 'sms_replied') return undefined;
+      const data = event.data ?? {};
+      const word = typeof data.body === 'string' ? data.body.trim().toUpperCase() : '';
+      const optedIn = optInWords.has(word) ? true : optOutWords.has(word) ? false : undefined;
+      if (optedIn === undefined) return undefined;
+      const channel: ConsentChannel = data.channel === 'whatsapp' ? 'whatsapp' : 'sms';
+      const from = typeof data.from === 'string' ? data.from : event.lead?.phone;
+      const change: ConsentChange = {
+        orgId: event.orgId,
+        channel,
+        optedIn,
+        source: `${channel}_reply`,
+        ...(from ? { address: from } : {}),
+        ...(leadId ? { leadId } : {}),
+      };
+      await this.change(change);
+      return change;
+    },
+  };
+}
+export type ConsentStore = ReturnType<typeof createConsentStore>;

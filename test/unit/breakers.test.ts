@@ -1,0 +1,68 @@
+import { describe, expect, it } from 'vitest';
+import { createBreakers } from '../../src/actions/breakers.js';
+import { NonRetryableError, RetryableError, RetryAfterError } from '../../src/shared/errors.js';
+
+const fail = () => Promise.reject(new RetryableError('503'));
+const ok = () => Promise.resolve('sent');
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+describe('circuit breakers', () => {
+  it('open after consecutive failures; the opening failure and later calls become circuit_open delays', async () => {
+    // Arrange
+    const breakers = createBreakers({ threshold: 3, halfOpenAfterMs: 200 });
+
+    // Act
+    const first = await breakers.run('p', fail).catch((e: unknown) => e);
+    await breakers.run('p', fail).catch(() => undefined);
+    const opening = await breakers.run('p', fail).catch((e: unknown) => e);
+    let called = false;
+    const refused = await breakers
+      .run('p', async () => {
+        called = true;
+        return 'x';
+      })
+      .catch((e: unknown) => e);
+
+    // Assert
+    expect(first).toBeInstanceOf(RetryableError);
+    expect(opening).toBeInstanceOf(RetryAfterError);
+    expect((opening as RetryAfterError).code).toBe('circuit_open');
+    expect(refused).toBeInstanceOf(RetryAfterError);
+    expect((refused as RetryAfterError).delayMs).toBeGreaterThan(0);
+    expect((refused as RetryAfterError).delayMs).toBeLessThanOrEqual(400);
+    expect(called).toBe(false);
+    expect(breakers.state('p')).toBe('open');
+    expect(breakers.snapshot()).toEqual([{ key: 'p', state: 'open', openings: 1 }]);
+  });
+
+  it('lets one probe through after the half-open delay; its success closes the breaker', async () => {
+    // Arrange
+    const breakers = createBreakers({ threshold: 1, halfOpenAfterMs: 50 });
+    await breakers.run('p', fail).catch(() => undefined);
+
+    // Act
+    await sleep(60);
+    const probe = await breakers.run('p', ok);
+
+    // Assert
+    expect(probe).toBe('sent');
+    expect(breakers.state('p')).toBe('closed');
+  });
+
+  it('does not count 4xx answers or 429s as failures, and keeps providers apart', async () => {
+    // Arrange
+    const breakers = createBreakers({ threshold: 2, halfOpenAfterMs: 1000 });
+
+    // Act
+    for (let i = 0; i < 5; i += 1) {
+      await breakers.run('p', () => Promise.reject(new NonRetryableError('400'))).catch(() => undefined);
+      await breakers.run('p', () => Promise.reject(new RetryAfterError('429', 10))).catch(() => undefined);
+    }
+    await breakers.run('q', fail).catch(() => undefined);
+    await breakers.run('q', fail).catch(() => undefined);
+
+    // Assert
+    expect(breakers.state('p')).toBe('closed');
+    expect(breakers.state('q')).toBe('open');
+  });
+});
