@@ -319,6 +319,7 @@ export async function createEngine(config: Config, logger: Logger, options: Engi
       clearInterval(reconcileTimer);
       await Promise.all(workerSets.map((set) => set.close()));
       await engineEvents?.close();
+      await metrics.close();
       actionLayer.close();
       await closeQueues(queues);
       await connections.close();
