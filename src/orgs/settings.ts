@@ -184,8 +184,12 @@ function setPath(object: Record<string, unknown>, path: string, value: unknown):
   else target[last] = value;
 }
 
+/** How long a process reuses an organization's decrypted settings; writes in this process clear it at once. */
+const SETTINGS_CACHE_MS = 2000;
+
 export function createSettingsStore(redis: RedisClient, keys: Keys, box: SecretBox) {
   const aad = (orgId: string, section: string) => `${orgId}:${section}`;
+  const cache = new Map<string, { settings: OrgSettings; until: number }>();
 
   const unseal = (orgId: string, section: SettingsSection, stored: Stored): Record<string, unknown> => {
     const full = structuredClone(stored.public);
@@ -216,11 +220,15 @@ export function createSettingsStore(redis: RedisClient, keys: Keys, box: SecretB
   return {
     /** Every section with its secrets in clear, for the providers. */
     async get(orgId: string): Promise<OrgSettings> {
+      const hit = cache.get(orgId);
+      if (hit && hit.until > Date.now()) return hit.settings;
       const stored = await read(orgId);
       const settings: Record<string, unknown> = {};
       for (const [section, value] of Object.entries(stored) as [SettingsSection, Stored][]) {
         settings[section] = unseal(orgId, section, value);
       }
+      if (cache.size > 10_000) cache.clear();
+      cache.set(orgId, { settings: settings as OrgSettings, until: Date.now() + SETTINGS_CACHE_MS });
       return settings as OrgSettings;
     },
 
@@ -239,6 +247,7 @@ export function createSettingsStore(redis: RedisClient, keys: Keys, box: SecretB
      * so a client can change a sender without sending the token again. Returns the redacted section.
      */
     async put(orgId: string, section: SettingsSection, input: Record<string, unknown>) {
+      cache.delete(orgId);
       const previous = (await read(orgId))[section];
       const before = previous ? unseal(orgId, section, previous) : {};
       const full = structuredClone(input);
@@ -276,6 +285,7 @@ export function createSettingsStore(redis: RedisClient, keys: Keys, box: SecretB
     },
 
     async remove(orgId: string, section: SettingsSection): Promise<boolean> {
+      cache.delete(orgId);
       return (await redis.hdel(keys.settings(orgId), section)) === 1;
     },
   };
