@@ -33,7 +33,12 @@ const config = loadConfig({
   BREAKER_HALF_OPEN_MS: process.env.BREAKER_HALF_OPEN_MS ?? '250',
 });
 const engine = await createEngine(config, createLogger('silent'));
-const { org } = await engine.orgs.create({ name: 'Bench Gym', timeZone: 'Europe/London' });
+// Open all day: the send window (quiet hours) would otherwise hold every text sent at night.
+const { org } = await engine.orgs.create({
+  name: 'Bench Gym',
+  timeZone: 'Europe/London',
+  sendWindow: { start: '00:00', end: '00:00' },
+});
 await engine.settings.put(org.id, 'twilio', {
   accountSid: TWILIO_SID,
   authToken: TWILIO_TOKEN,
