@@ -2,31 +2,14 @@
 import type { z } from 'zod';
 import type { Engine } from '../app.js';
 import { settingsSchemas, settingsSections, type SettingsSection } from '../orgs/settings.js';
-import { HttpError, notFound } from '../shared/errors.js';
+import { notFound } from '../shared/errors.js';
 import { json, parseWith, type Route } from './router.js';
-import type { ApiRequest } from './types.js';
+import { jsonBody as jsonOf, orgOf as callerOrg, type Principal } from './auth.js';
 
 /** What these routes need from the API's request context. */
 export interface OrgRouteContext {
   engine: Engine;
-  principal(): Promise<{ kind: 'admin' } | { kind: 'org'; orgId: string }>;
-}
-
-export async function callerOrg(context: OrgRouteContext): Promise<string> {
-  const principal = await context.principal();
-  if (principal.kind !== 'org')
-    throw new HttpError(403, 'forbidden', 'this endpoint needs an organization API key');
-  return principal.orgId;
-}
-
-export function jsonOf(request: ApiRequest): unknown {
-  if (request.body.trim() === '')
-    throw new HttpError(400, 'invalid_json', 'request body is empty; send a JSON object');
-  try {
-    return JSON.parse(request.body) as unknown;
-  } catch (error) {
-    throw new HttpError(400, 'invalid_json', `request body is not valid JSON: ${(error as Error).message}`);
-  }
+  principal(): Promise<Principal>;
 }
 
 function sectionOf(name: string | undefined): SettingsSection {
