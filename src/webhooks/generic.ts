@@ -2,7 +2,7 @@
 import type { z } from 'zod';
 import { EventInput, EventType } from '../events/schema.js';
 import { stableId } from '../shared/ids.js';
-import { hmac, parseTimestamped, verifyTimestamped } from './signature.js';
+import { hmac, verifyTimestampedHeader, type TimestampedRequest } from './signature.js';
 
 export const GENERIC_SIGNATURE_HEADER = 'x-atlas-signature';
 
@@ -16,22 +16,8 @@ export interface GenericVerified {
   signature: string;
 }
 
-export function verifyGeneric(input: {
-  header: string | undefined;
-  body: string;
-  secrets: readonly string[];
-  nowSeconds: number;
-  toleranceSeconds: number;
-}): GenericVerified {
-  const parsed = parseTimestamped(input.header, 'X-Atlas-Signature');
-  const signature = verifyTimestamped(
-    parsed,
-    input.body,
-    input.secrets,
-    input.nowSeconds,
-    input.toleranceSeconds,
-  );
-  return { timestamp: parsed.timestamp, signature };
+export function verifyGeneric(input: TimestampedRequest): GenericVerified {
+  return verifyTimestampedHeader('X-Atlas-Signature', input);
 }
 
 /** One event as `POST /v1/events` takes it, with `type` defaulting to `external_webhook`. */

@@ -66,6 +66,30 @@ export function verifyTimestamped(
   return matched.toLowerCase();
 }
 
+export interface TimestampedRequest {
+  header: string | undefined;
+  body: string;
+  secrets: readonly string[];
+  nowSeconds: number;
+  toleranceSeconds: number;
+}
+
+/** Parses and verifies a `t=…,v1=…` header named `name`: the matched signature and its timestamp. */
+export function verifyTimestampedHeader(
+  name: string,
+  input: TimestampedRequest,
+): { timestamp: number; signature: string } {
+  const parsed = parseTimestamped(input.header, name);
+  const signature = verifyTimestamped(
+    parsed,
+    input.body,
+    input.secrets,
+    input.nowSeconds,
+    input.toleranceSeconds,
+  );
+  return { timestamp: parsed.timestamp, signature };
+}
+
 export const missingSignature = (header: string) =>
   new HttpError(401, 'signature_missing', `send the ${header} header`);
 

@@ -1,29 +1,15 @@
 // `stripe` webhooks: Stripe-Signature `t=…,v1=…` (HMAC-SHA256 over `<t>.<body>`, 5-minute tolerance) → `api_event`.
 import { z } from 'zod';
 import { LeadInput, type EventInput } from '../events/schema.js';
-import { hmac, parseTimestamped, verifyTimestamped } from './signature.js';
+import { hmac, verifyTimestampedHeader, type TimestampedRequest } from './signature.js';
 
 /** What Stripe sends as Stripe-Signature, for tests and tools: `t=<unix>,v1=<hex HMAC-SHA256 of "<t>.<body>">`. */
 export function signStripe(secret: string, timestamp: number, body: string): string {
   return `t=${timestamp},v1=${hmac('sha256', secret, `${timestamp}.${body}`).toString('hex')}`;
 }
 
-export function verifyStripe(input: {
-  header: string | undefined;
-  body: string;
-  secrets: readonly string[];
-  nowSeconds: number;
-  toleranceSeconds: number;
-}): { timestamp: number; signature: string } {
-  const parsed = parseTimestamped(input.header, 'Stripe-Signature');
-  const signature = verifyTimestamped(
-    parsed,
-    input.body,
-    input.secrets,
-    input.nowSeconds,
-    input.toleranceSeconds,
-  );
-  return { timestamp: parsed.timestamp, signature };
+export function verifyStripe(input: TimestampedRequest): { timestamp: number; signature: string } {
+  return verifyTimestampedHeader('Stripe-Signature', input);
 }
 
 /** A Stripe Event object; Stripe adds fields over time, so unknown ones are kept, not refused. */
