@@ -1,28 +1,29 @@
 // The trigger side: an accepted event ends goals and waits it satisfies, then starts the workflows it triggers.
 import type { EngineEvent } from '../events/schema.js';
-import type { Lead, LeadStore } from '../leads/store.js';
+import { leadIdOf, type Lead, type LeadStore } from '../leads/store.js';
 import type { PublishEngineEvent } from '../observability/engine-events.js';
 import type { RedisClient } from '../queue/redis.js';
 import { stableId } from '../shared/ids.js';
 import type { Keys } from '../shared/keys.js';
 import { evaluate } from '../triggers/conditions.js';
-import { matchTriggers, type TriggerMatch } from '../triggers/match.js';
+import { matchTriggers, type PublishedWorkflow, type TriggerMatch } from '../triggers/match.js';
 import type { WorkflowStore } from '../workflows/store.js';
 import type { WorkflowNode } from '../workflows/schema.js';
 import { terminalStatuses, type ExecutionState, type ExecutionStore, type PlannedJob } from './executions.js';
 import { nodeJobId, type NodeJobData, type NodeJobSpec } from './jobs.js';
 import { createLeadIndex } from './lead-index.js';
+import { createOrgIndex } from './org-index.js';
 import type { Lifecycle } from './lifecycle.js';
 import { planNext } from './plan.js';
 import { isTimeTrigger, jobPriority } from './priority.js';
-import { subjectOf, type Waiters } from './waiters.js';
+import { subjectOf, type Waiter, type Waiters } from './waiters.js';
 
 export interface StartDeps {
   redis: RedisClient;
   keys: Keys;
   executions: ExecutionStore;
   workflows: Pick<WorkflowStore, 'published' | 'getVersion'>;
-  leads: Pick<LeadStore, 'upsert' | 'get'>;
+  leads: Pick<LeadStore, 'upsertAndRead' | 'get'>;
   lifecycle: Pick<Lifecycle, 'end'>;
   waiters: Waiters;
   /** Enqueues node jobs (first nodes of new executions, resumed waits). Must ignore a job id it already holds. */
@@ -60,10 +61,24 @@ export function executionIdFor(orgId: string, eventId: string, workflowId: strin
 
 const ABANDON_MARK_SECONDS = 24 * 3600;
 
+/** The event's lead as stored, and its live executions (execution id → `workflowId version`). */
+interface LeadView {
+  leadId: string;
+  lead: Lead | undefined;
+  live: Record<string, string>;
+}
+
+/** The waiters registered under one subject (a lead, or an execution the event names). */
+interface WaitingFor {
+  subject: string;
+  waiters: [string, Waiter][];
+}
+
 export function createStarter(deps: StartDeps) {
   const clock = deps.now ?? Date.now;
   const { redis, keys } = deps;
   const leadIndex = createLeadIndex(redis, keys);
+  const orgIndex = createOrgIndex(redis, keys);
 
   /** Applies the workflow's enrolment rule. Idempotent for the same execution id. */
   async function enrol(
@@ -158,7 +173,7 @@ export function createStarter(deps: StartDeps) {
       }
     }
     await Promise.all([
-      redis.zadd(keys.executionsOf(event.orgId, match.workflowId), 'NX', clock(), executionId),
+      orgIndex.started(event.orgId, match.workflowId, leadId, executionId, clock(), created),
       leadId
         ? redis.hset(
             keys.leadExecutions(event.orgId, leadId),
@@ -166,8 +181,6 @@ export function createStarter(deps: StartDeps) {
             `${match.workflowId} ${match.version}`,
           )
         : undefined,
-      created ? redis.hincrby(keys.stats(event.orgId), `${match.workflowId}:started`, 1) : undefined,
-      created && leadId ? leadIndex.addExecution(event.orgId, leadId, executionId, clock()) : undefined,
     ]);
     if (created) {
       deps.publish?.('Execution Started', {
@@ -223,8 +236,11 @@ export function createStarter(deps: StartDeps) {
   }
 
   /** Ends the lead's live executions whose workflow version names this event as its goal. */
-  async function exitByGoals(event: EngineEvent, lead: Lead): Promise<string[]> {
-    const live = await redis.hgetall(keys.leadExecutions(event.orgId, lead.id));
+  async function exitByGoals(
+    event: EngineEvent,
+    lead: Lead,
+    live: Record<string, string>,
+  ): Promise<string[]> {
     const exited: string[] = [];
     for (const [executionId, value] of Object.entries(live)) {
       const [workflowId, version] = value.split(' ') as [string, string];
@@ -247,12 +263,11 @@ export function createStarter(deps: StartDeps) {
   }
 
   /** Resumes the waits-for-event this event satisfies; each waiter is claimed once, against its own timeout. */
-  async function resumeWaiters(event: EngineEvent, leadId: string | null): Promise<string[]> {
+  async function resumeWaiters(event: EngineEvent, waiting: WaitingFor[]): Promise<string[]> {
     const named = typeof event.data?.executionId === 'string' ? event.data.executionId : undefined;
-    const subjects = [leadId, named ? subjectOf(null, named) : undefined].filter((s): s is string => !!s);
     const resumed: string[] = [];
-    for (const subject of subjects) {
-      for (const [field, waiter] of await deps.waiters.list(event.orgId, event.type, subject)) {
+    for (const { subject, waiters } of waiting) {
+      for (const [field, waiter] of waiters) {
         if (waiter.match === 'execution' && waiter.executionId !== named) continue;
         if (!(await deps.waiters.claim(event.orgId, event.type, subject, field))) continue;
         const data: NodeJobData = {
@@ -278,8 +293,11 @@ export function createStarter(deps: StartDeps) {
   }
 
   /** Time triggers name their workflow; live events are matched against every published workflow. */
-  async function matchesFor(event: EngineEvent, lead: Lead | undefined): Promise<TriggerMatch[]> {
-    const workflows = await deps.workflows.published(event.orgId);
+  function matchesFor(
+    event: EngineEvent,
+    lead: Lead | undefined,
+    workflows: PublishedWorkflow[],
+  ): TriggerMatch[] {
     if (!isTimeTrigger(event.type)) return matchTriggers(workflows, event.type, { event, lead: lead ?? {} });
     const target = workflows.filter((wf) => wf.workflowId === event.data?.workflowId);
     return matchTriggers(target, event.type, { event, lead: lead ?? {} }).filter(
@@ -287,11 +305,44 @@ export function createStarter(deps: StartDeps) {
     );
   }
 
+  /** The waiters this event may resume: the lead's, and those of an execution the event names. */
+  async function waitingFor(event: EngineEvent, leadId: string | null): Promise<WaitingFor[]> {
+    const named = typeof event.data?.executionId === 'string' ? event.data.executionId : undefined;
+    const subjects = [leadId, named ? subjectOf(null, named) : undefined].filter((s): s is string => !!s);
+    return Promise.all(
+      subjects.map(async (subject) => ({
+        subject,
+        waiters: await deps.waiters.list(event.orgId, event.type, subject),
+      })),
+    );
+  }
+
+  /** Time triggers name a lead the engine already holds; they read it without writing. */
+  async function knownLead(orgId: string, leadId: string | null): Promise<LeadView | undefined> {
+    if (!leadId) return undefined;
+    const [lead, live] = await Promise.all([
+      deps.leads.get(orgId, leadId),
+      redis.hgetall(keys.leadExecutions(orgId, leadId)),
+    ]);
+    return { leadId, lead, live };
+  }
+
   return async function handleEvent(event: EngineEvent): Promise<StartResult> {
     const result: StartResult = { matched: 0, started: [], skipped: [], exited: [], resumed: [] };
-    const leadId = isTimeTrigger(event.type)
-      ? (event.lead?.id ?? null)
-      : ((await deps.leads.upsert(event.orgId, event.lead)) ?? null);
+    const timeTrigger = isTimeTrigger(event.type);
+    const expectedLeadId = (timeTrigger ? event.lead?.id : leadIdOf(event.lead)) ?? null;
+    // The lead's write and read, and the organization's workflows and waiters, in one round trip.
+    const [known, waiting, workflows]: [LeadView | undefined, WaitingFor[], PublishedWorkflow[], unknown] =
+      await Promise.all([
+        timeTrigger
+          ? knownLead(event.orgId, expectedLeadId)
+          : deps.leads.upsertAndRead(event.orgId, event.lead),
+        waitingFor(event, expectedLeadId),
+        deps.workflows.published(event.orgId),
+        timeTrigger ? undefined : leadIndex.remember(event.orgId, event.lead, expectedLeadId ?? undefined),
+      ]);
+    const leadId = known?.leadId ?? expectedLeadId;
+    const lead = known?.lead;
     const formId = typeof event.data?.formId === 'string' ? event.data.formId : undefined;
     if (leadId && formId) {
       if (event.type === 'form_started') await deps.forms?.started(event, leadId, formId);
@@ -315,16 +366,10 @@ export function createStarter(deps: StartDeps) {
       }
     }
 
-    const [lead] = await Promise.all([
-      leadId ? deps.leads.get(event.orgId, leadId) : Promise.resolve(undefined),
-      isTimeTrigger(event.type)
-        ? undefined
-        : leadIndex.remember(event.orgId, event.lead, leadId ?? undefined),
-    ]);
-    if (lead) result.exited = await exitByGoals(event, lead);
-    result.resumed = await resumeWaiters(event, leadId);
+    if (known?.lead) result.exited = await exitByGoals(event, known.lead, known.live);
+    result.resumed = await resumeWaiters(event, waiting);
 
-    const matches = await matchesFor(event, lead);
+    const matches = matchesFor(event, lead, workflows);
     result.matched = matches.length;
     const outcomes = await Promise.all(matches.map((match) => start(event, leadId, match, lead)));
     outcomes.forEach((outcome, i) => {

@@ -17,41 +17,94 @@ export function leadIdOf(lead: LeadInput | undefined): string | undefined {
   return undefined;
 }
 
+const writeScript = `
+-- Writes a lead's fields and tags in one call and returns the fields' previous values; with ARGV[1] = 'read' it also
+-- returns the whole lead and its live executions, so the trigger side reads nothing back.
+-- KEYS[1] fields, KEYS[2] tags, KEYS[3] live executions; ARGV[1] 'read' or '', ARGV[2] createdAt JSON ('' for none),
+-- ARGV[3] field count n, ARGV[4..3+2n] name/value pairs, then tags to add
+-- returns { previous values, [fields (flat), tags, live executions (flat)] }
+local n = tonumber(ARGV[3])
+local previous = {}
+if n > 0 then
+  local names = {}
+  for i = 1, n do names[i] = ARGV[2 + 2 * i] end
+  previous = redis.call('HMGET', KEYS[1], unpack(names))
+  redis.call('HSET', KEYS[1], unpack(ARGV, 4, 3 + 2 * n))
+end
+if ARGV[2] ~= '' then redis.call('HSETNX', KEYS[1], 'createdAt', ARGV[2]) end
+if #ARGV > 3 + 2 * n then redis.call('SADD', KEYS[2], unpack(ARGV, 4 + 2 * n)) end
+if ARGV[1] ~= 'read' then return { previous } end
+return { previous, redis.call('HGETALL', KEYS[1]), redis.call('SMEMBERS', KEYS[2]), redis.call('HGETALL', KEYS[3]) }
+`;
+
+interface ScriptClient {
+  atlasLeadWrite(...args: string[]): Promise<[(string | null)[], string[]?, string[]?, string[]?]>;
+}
+
+/** A lead and the executions it has running (execution id → `workflowId version`), as the trigger side needs them. */
+export interface KnownLead {
+  leadId: string;
+  lead: Lead;
+  live: Record<string, string>;
+}
+
+const pairsToObject = (flat: string[]): Record<string, string> => {
+  const object: Record<string, string> = {};
+  for (let i = 0; i + 1 < flat.length; i += 2) object[flat[i]!] = flat[i + 1]!;
+  return object;
+};
+
+function toLead(leadId: string, fields: Record<string, string>, tags: string[]): Lead | undefined {
+  if (Object.keys(fields).length === 0 && tags.length === 0) return undefined;
+  const lead: Lead = { id: leadId, tags: [] };
+  for (const [name, value] of Object.entries(fields)) lead[name] = JSON.parse(value) as unknown;
+  lead.id = leadId;
+  lead.tags = tags.sort();
+  return lead;
+}
+
+/** A value a `date_reached` trigger can find: `YYYY-MM-DD`, or the date part of an ISO date-time. */
+const dayOf = (value: unknown): string | undefined =>
+  typeof value === 'string' && /^\d{4}-\d{2}-\d{2}(T|$)/.test(value) ? value.slice(0, 10) : undefined;
+
 export function createLeadStore(redis: RedisClient, keys: Keys) {
+  if (!('atlasLeadWrite' in redis))
+    redis.defineCommand('atlasLeadWrite', { numberOfKeys: 3, lua: writeScript });
+  const scripts = redis as unknown as ScriptClient;
+
   const read = async (orgId: string, leadId: string): Promise<Lead | undefined> => {
     const [fields, tags] = await Promise.all([
       redis.hgetall(keys.lead(orgId, leadId)),
       redis.smembers(keys.leadTags(orgId, leadId)),
     ]);
-    if (Object.keys(fields).length === 0 && tags.length === 0) return undefined;
-    const lead: Lead = { id: leadId, tags: tags.sort() };
-    for (const [name, value] of Object.entries(fields)) lead[name] = JSON.parse(value) as unknown;
-    lead.id = leadId;
-    lead.tags = tags.sort();
-    return lead;
+    return toLead(leadId, fields, tags);
   };
 
-  /** A value a `date_reached` trigger can find: `YYYY-MM-DD`, or the date part of an ISO date-time. */
-  const dayOf = (value: unknown): string | undefined =>
-    typeof value === 'string' && /^\d{4}-\d{2}-\d{2}(T|$)/.test(value) ? value.slice(0, 10) : undefined;
-
   /**
-   * Writes fields and keeps the organization's date indexes in step: a date field's lead is in the set for its full
-   * date and the set for its month-day, so finding the leads whose date is today costs time proportional to them.
+   * Writes fields (and tags) in one script, then keeps the organization's date indexes in step: a date field's lead
+   * is in the set for its full date and the set for its month-day, so finding the leads whose date is today costs
+   * time proportional to them.
    */
-  const setFields = async (orgId: string, leadId: string, fields: Record<string, unknown>) => {
+  const write = async (
+    orgId: string,
+    leadId: string,
+    fields: Record<string, unknown>,
+    options: { tags?: string[]; createdAt?: string; read?: boolean } = {},
+  ) => {
     const entries = Object.entries(fields).filter(
       ([name, value]) => name !== 'tags' && name !== 'id' && value !== undefined,
     );
-    if (entries.length === 0) return;
-    const names = entries.map(([name]) => name);
-    const [previous] = await Promise.all([
-      redis.hmget(keys.lead(orgId, leadId), ...names),
-      redis.hset(
-        keys.lead(orgId, leadId),
-        Object.fromEntries(entries.map(([k, v]) => [k, JSON.stringify(v ?? null)])),
-      ),
-    ]);
+    const reply = await scripts.atlasLeadWrite(
+      keys.lead(orgId, leadId),
+      keys.leadTags(orgId, leadId),
+      keys.leadExecutions(orgId, leadId),
+      options.read ? 'read' : '',
+      options.createdAt ? JSON.stringify(options.createdAt) : '',
+      String(entries.length),
+      ...entries.flatMap(([name, value]) => [name, JSON.stringify(value ?? null)]),
+      ...(options.tags ?? []),
+    );
+    const previous = reply[0];
     const index = redis.pipeline();
     let changed = false;
     entries.forEach(([name, value], i) => {
@@ -69,25 +122,55 @@ export function createLeadStore(redis: RedisClient, keys: Keys) {
       }
     });
     if (changed) await index.exec();
+    return reply;
   };
+
+  /**
+   * Merges the event's lead data into the store and returns the lead as it now is, with its live executions, in
+   * one round trip on the lead's slot (and one on the organization's for its lead set).
+   */
+  async function upsertAndRead(
+    orgId: string,
+    input: LeadInput | undefined,
+    readBack = true,
+  ): Promise<KnownLead | undefined> {
+    const leadId = leadIdOf(input);
+    if (!input || !leadId) return undefined;
+    const { tags, ...fields } = input;
+    const [reply] = await Promise.all([
+      write(
+        orgId,
+        leadId,
+        { ...fields, id: undefined },
+        {
+          ...(tags && tags.length > 0 ? { tags } : {}),
+          createdAt: new Date().toISOString(),
+          read: readBack,
+        },
+      ),
+      redis.sadd(keys.leads(orgId), leadId),
+    ]);
+    const [, flatFields = [], leadTags = [], live = []] = reply;
+    return {
+      leadId,
+      lead: toLead(leadId, pairsToObject(flatFields), leadTags) ?? { id: leadId, tags: [] },
+      live: pairsToObject(live),
+    };
+  }
 
   return {
     get: read,
-    setFields,
+
+    async setFields(orgId: string, leadId: string, fields: Record<string, unknown>): Promise<void> {
+      await write(orgId, leadId, fields);
+    },
 
     /** Merges the event's lead data into the store; returns the lead id, or undefined when the event names no lead. */
     async upsert(orgId: string, input: LeadInput | undefined): Promise<string | undefined> {
-      const leadId = leadIdOf(input);
-      if (!input || !leadId) return undefined;
-      const { tags, ...fields } = input;
-      await Promise.all([
-        setFields(orgId, leadId, { ...fields, id: undefined }),
-        tags && tags.length > 0 ? redis.sadd(keys.leadTags(orgId, leadId), ...tags) : undefined,
-        redis.hsetnx(keys.lead(orgId, leadId), 'createdAt', JSON.stringify(new Date().toISOString())),
-        redis.sadd(keys.leads(orgId), leadId),
-      ]);
-      return leadId;
+      return (await upsertAndRead(orgId, input, false))?.leadId;
     },
+
+    upsertAndRead,
 
     /** Lead ids of the organization in batches, without loading them all (SSCAN). */
     async *scan(key: string, batch = 500): AsyncGenerator<string[]> {
