@@ -4,15 +4,13 @@
 import type { LeadInput } from '../events/schema.js';
 import type { RedisClient } from '../queue/redis.js';
 import type { Keys } from '../shared/keys.js';
+import { LEAD_HISTORY_TTL_SECONDS } from './org-index.js';
 
 export const normalizeEmail = (email: string) => email.trim().toLowerCase();
 export const normalizePhone = (phone: string) => phone.replace(/[^0-9+]/g, '');
 
-/**
- * How long lookups and a lead's execution ids are kept after the lead's last event: longer than the default
- * retention; executions an organization keeps longer are still found from their workflow's list.
- */
-const LOOKUP_TTL_SECONDS = 400 * 24 * 3600;
+/** How long an email's or a phone number's lead is remembered after the lead's last event. */
+const LOOKUP_TTL_SECONDS = LEAD_HISTORY_TTL_SECONDS;
 
 export function createLeadIndex(redis: RedisClient, keys: Keys) {
   return {
@@ -29,16 +27,6 @@ export function createLeadIndex(redis: RedisClient, keys: Keys) {
         writes.push(redis.set(key, leadId, 'EX', LOOKUP_TTL_SECONDS));
       }
       await Promise.all(writes);
-    },
-
-    /** Adds an execution to the lead's set, which forgets entries and expires after 400 days, so it stays bounded. */
-    async addExecution(orgId: string, leadId: string, executionId: string, at: number): Promise<void> {
-      const key = keys.leadHistory(orgId, leadId);
-      await Promise.all([
-        redis.zadd(key, at, executionId),
-        redis.zremrangebyscore(key, '-inf', at - LOOKUP_TTL_SECONDS * 1000),
-        redis.expire(key, LOOKUP_TTL_SECONDS),
-      ]);
     },
 
     /** The lead id for an email or a phone number, if the engine saw one. */

@@ -3,6 +3,7 @@ import type { Keys } from '../shared/keys.js';
 import type { RedisClient } from '../queue/redis.js';
 import type { EngineEventType, PublishEngineEvent } from '../observability/engine-events.js';
 import type { OrgStore } from '../orgs/store.js';
+import { createOrgIndex } from './org-index.js';
 import { terminalStatuses, type ExecutionState, type ExecutionStore } from './executions.js';
 
 const DAY_SECONDS = 24 * 3600;
@@ -32,6 +33,7 @@ const endedEvents: Record<string, EngineEventType> = {
 export function createLifecycle(deps: LifecycleDeps) {
   const { redis, keys, executions } = deps;
   const clock = deps.now ?? Date.now;
+  const orgIndex = createOrgIndex(redis, keys);
   const retentionCache = new Map<string, { days: number; until: number }>();
 
   async function retentionDays(orgId: string): Promise<number> {
@@ -50,12 +52,8 @@ export function createLifecycle(deps: LifecycleDeps) {
   async function finalize(state: ExecutionState): Promise<void> {
     const days = await retentionDays(state.orgId);
     await Promise.all([
-      state.leadId
-        ? executions.releaseLock(keys.active(state.orgId, state.workflowId, state.leadId), state.id)
-        : undefined,
-      redis.zadd(keys.finished(state.orgId), clock(), `${state.workflowId} ${state.id}`),
+      orgIndex.finished(state.orgId, state.workflowId, state.leadId, state.id, state.status, clock()),
       state.leadId ? redis.hdel(keys.leadExecutions(state.orgId, state.leadId), state.id) : undefined,
-      redis.hincrby(keys.stats(state.orgId), `${state.workflowId}:${state.status}`, 1),
       executions.expire(state.id, days * DAY_SECONDS + DAY_SECONDS),
     ]);
     const detailType = endedEvents[state.status];

@@ -7,7 +7,7 @@ import type { Keys } from '../shared/keys.js';
 import type { WorkflowStore } from '../workflows/store.js';
 import type { ExecutionStore, PlannedJob } from './executions.js';
 import { nodeJobId, type NodeJobSpec } from './jobs.js';
-import { createLeadIndex } from './lead-index.js';
+import { createOrgIndex } from './org-index.js';
 import { planNext, type CompiledWorkflow } from './plan.js';
 
 export interface ReplayDeps {
@@ -44,7 +44,7 @@ function downstream(workflow: CompiledWorkflow, start: string): Set<string> {
 export function createReplayer(deps: ReplayDeps) {
   const { redis, keys, executions } = deps;
   const clock = deps.now ?? Date.now;
-  const leadIndex = createLeadIndex(redis, keys);
+  const orgIndex = createOrgIndex(redis, keys);
 
   return async function replay(orgId: string, executionId: string, fromNode: string): Promise<ReplayResult> {
     const original = await executions.load(executionId);
@@ -106,9 +106,7 @@ export function createReplayer(deps: ReplayDeps) {
             Object.fromEntries(outputs.map(([nodeId, output]) => [nodeId, JSON.stringify(output ?? null)])),
           )
         : undefined,
-      redis.zadd(keys.executionsOf(orgId, original.workflowId), at, id),
-      redis.hincrby(keys.stats(orgId), `${original.workflowId}:started`, 1),
-      original.leadId ? leadIndex.addExecution(orgId, original.leadId, id, at) : undefined,
+      orgIndex.started(orgId, original.workflowId, original.leadId, id, at, true),
     ]);
     await deps.enqueue(
       plan.map((next) => {
