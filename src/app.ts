@@ -110,6 +110,7 @@ export async function createEngine(config: Config, logger: Logger, options: Engi
     org: orgSettings,
     enqueue: (specs) => enqueuers.nodeJobs(specs, true),
     finalize: lifecycle.finalize,
+    expirySeconds: lifecycle.expirySeconds,
     observe(job, steps) {
       metrics
         .recordSteps(

@@ -106,19 +106,20 @@ return 1
 `;
 
 const commitScript = `
--- Records the steps one job ran and what it planned next, once per job key.
--- KEYS[1] state, KEYS[2] steps, KEYS[3] done, KEYS[4] outputs, KEYS[5] timers
+-- Records the steps one job ran and what it planned next, once per job key. The commit that completes the execution
+-- also sets the retention expiry on every key of it.
+-- KEYS[1] state, KEYS[2] steps, KEYS[3] done, KEYS[4] outputs, KEYS[5] timers, KEYS[6..8] the execution's other keys
 -- ARGV[1] job key, ARGV[2] plan JSON, ARGV[3] pending delta, ARGV[4] delayed delta, ARGV[5] now (ISO),
--- ARGV[6] waiting-until (ISO or ''), ARGV[7] timer job id to forget ('' for none), ARGV[8] step count n,
--- ARGV[9..8+n] steps JSON, then output pairs (node id, JSON)
--- returns { outcome ('committed'|'duplicate'|'missing'), status, pending, plan }
+-- ARGV[6] waiting-until (ISO or ''), ARGV[7] timer job id to forget ('' for none), ARGV[8] expiry seconds ('' for
+-- none), ARGV[9] step count n, ARGV[10..9+n] steps JSON, then output pairs (node id, JSON)
+-- returns { outcome ('committed'|'duplicate'|'missing'), status, pending, plan, '1' when the keys were expired }
 local status = redis.call('HGET', KEYS[1], 'status')
 if not status then return {'missing', '', '0', '[]'} end
 local previous = redis.call('HGET', KEYS[3], ARGV[1])
 if previous then return {'duplicate', status, redis.call('HGET', KEYS[1], 'pending') or '0', previous} end
-local n = tonumber(ARGV[8])
-for i = 1, n do redis.call('RPUSH', KEYS[2], ARGV[8 + i]) end
-for i = 9 + n, #ARGV, 2 do redis.call('HSET', KEYS[4], ARGV[i], ARGV[i + 1]) end
+local n = tonumber(ARGV[9])
+for i = 1, n do redis.call('RPUSH', KEYS[2], ARGV[9 + i]) end
+for i = 10 + n, #ARGV, 2 do redis.call('HSET', KEYS[4], ARGV[i], ARGV[i + 1]) end
 if ARGV[7] ~= '' then redis.call('HDEL', KEYS[5], ARGV[7]) end
 redis.call('HSET', KEYS[3], ARGV[1], ARGV[2])
 local pending = redis.call('HINCRBY', KEYS[1], 'pending', ARGV[3])
@@ -138,7 +139,11 @@ if status == 'running' or status == 'waiting' then
   redis.call('HSET', KEYS[1], 'status', status)
 end
 redis.call('HSET', KEYS[1], 'updatedAt', ARGV[5])
-return {'committed', status, tostring(pending), ARGV[2]}
+if status == 'completed' and ARGV[8] ~= '' then
+  for _, key in ipairs(KEYS) do redis.call('EXPIRE', key, ARGV[8]) end
+  return {'committed', status, tostring(pending), ARGV[2], '1'}
+end
+return {'committed', status, tostring(pending), ARGV[2], '0'}
 `;
 
 const failScript = `
@@ -230,7 +235,7 @@ return 0
 
 interface ScriptClient {
   atlasCreateExecution(...args: (string | number)[]): Promise<number>;
-  atlasCommit(...args: (string | number)[]): Promise<[string, string, string, string]>;
+  atlasCommit(...args: (string | number)[]): Promise<[string, string, string, string, string?]>;
   atlasFail(...args: (string | number)[]): Promise<string>;
   atlasRevive(...args: (string | number)[]): Promise<string>;
   atlasEnd(...args: (string | number)[]): Promise<string[]>;
@@ -243,7 +248,7 @@ interface ScriptClient {
 function defineScripts(redis: RedisClient): ScriptClient {
   const scripts: [string, number, string][] = [
     ['atlasCreateExecution', 4, createScript],
-    ['atlasCommit', 5, commitScript],
+    ['atlasCommit', 8, commitScript],
     ['atlasFail', 3, failScript],
     ['atlasRevive', 8, reviveScript],
     ['atlasEnd', 2, endScript],
@@ -284,6 +289,8 @@ export interface CommitInput {
   waitingUntil?: string;
   /** The job id of the delayed job now running, removed from the timers set. */
   timerDone?: string;
+  /** The retention expiry set on the execution's keys by the commit that completes it. */
+  expireSeconds?: number;
 }
 
 export interface CommitResult {
@@ -291,6 +298,8 @@ export interface CommitResult {
   status: ExecutionStatus;
   pending: number;
   plan: PlannedJob[];
+  /** This commit completed the execution and set the retention expiry on its keys. */
+  expired: boolean;
 }
 
 export function createExecutionStore(redis: RedisClient, keys: Keys) {
@@ -361,6 +370,9 @@ export function createExecutionStore(redis: RedisClient, keys: Keys) {
         k.done,
         k.outputs,
         k.timers,
+        k.event,
+        k.effects,
+        k.joins,
         input.jobKey,
         JSON.stringify(input.plan),
         input.pendingDelta,
@@ -368,17 +380,19 @@ export function createExecutionStore(redis: RedisClient, keys: Keys) {
         now,
         input.waitingUntil ?? '',
         input.timerDone ?? '',
+        input.expireSeconds ?? '',
         input.steps.length,
         ...input.steps.map((step) => JSON.stringify(step)),
       ];
       for (const [nodeId, output] of Object.entries(input.outputs))
         args.push(nodeId, JSON.stringify(output ?? null));
-      const [outcome, status, pending, plan] = await scripts.atlasCommit(...args);
+      const [outcome, status, pending, plan, expired] = await scripts.atlasCommit(...args);
       return {
         outcome: outcome as CommitResult['outcome'],
         status: status as ExecutionStatus,
         pending: Number(pending),
         plan: JSON.parse(plan) as PlannedJob[],
+        expired: expired === '1',
       };
     },
 

@@ -45,16 +45,22 @@ export function createLifecycle(deps: LifecycleDeps) {
     return days;
   }
 
+  /** The backstop expiry of an ended execution's keys: its organization's retention and a day. */
+  async function expirySeconds(orgId: string): Promise<number> {
+    return (await retentionDays(orgId)) * DAY_SECONDS + DAY_SECONDS;
+  }
+
   /**
    * Releases the lead's enrolment lock, indexes the execution for the retention sweep, counts it, and sets a
    * backstop expiry on its keys. Safe to call twice.
    */
-  async function finalize(state: ExecutionState): Promise<void> {
-    const days = await retentionDays(state.orgId);
+  async function finalize(state: ExecutionState, options: { keysExpired?: boolean } = {}): Promise<void> {
     await Promise.all([
       orgIndex.finished(state.orgId, state.workflowId, state.leadId, state.id, state.status, clock()),
       state.leadId ? redis.hdel(keys.leadExecutions(state.orgId, state.leadId), state.id) : undefined,
-      executions.expire(state.id, days * DAY_SECONDS + DAY_SECONDS),
+      options.keysExpired
+        ? undefined
+        : expirySeconds(state.orgId).then((seconds) => executions.expire(state.id, seconds)),
     ]);
     const detailType = endedEvents[state.status];
     if (detailType) {
@@ -124,6 +130,6 @@ export function createLifecycle(deps: LifecycleDeps) {
     ]);
   }
 
-  return { finalize, end, sweep, revive, retentionDays };
+  return { finalize, end, sweep, revive, retentionDays, expirySeconds };
 }
 export type Lifecycle = ReturnType<typeof createLifecycle>;

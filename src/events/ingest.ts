@@ -63,10 +63,10 @@ export async function ingestEvents(
     }));
     if (jobs.length === 1) await deps.queues.triggers.add(jobs[0]!.name, jobs[0]!.data, jobs[0]!.opts);
     else await deps.queues.triggers.addBulk(jobs);
-    const marks = deps.redis.pipeline();
-    for (const id of fresh.keys())
-      marks.set(deps.keys.dedupe(orgId, id), '1', 'EX', deps.config.EVENT_DEDUPE_TTL_SECONDS);
-    await marks.exec();
+    const ttl = deps.config.EVENT_DEDUPE_TTL_SECONDS;
+    await Promise.all(
+      [...fresh.keys()].map((id) => deps.redis.set(deps.keys.dedupe(orgId, id), '1', 'EX', ttl)),
+    );
   }
 
   const firstIndex = new Map<string, number>();

@@ -48,7 +48,10 @@ export interface NodeRunnerDeps {
   /** Enqueues planned node jobs (delayed ones on the wait queue). Must ignore a job id it already holds. */
   enqueue(jobs: NodeJobSpec[]): Promise<void>;
   /** Called once an execution has reached a final status (idempotent). */
-  finalize(state: ExecutionState): Promise<void>;
+  /** Ends an execution's bookkeeping; `keysExpired` when its completing commit already set the keys' expiry. */
+  finalize(state: ExecutionState, options?: { keysExpired?: boolean }): Promise<void>;
+  /** The retention expiry the commit that completes an execution sets on its keys. */
+  expirySeconds?(orgId: string): Promise<number>;
   /** Decides a branch with `aiDecision` (the AI endpoint, with its fallback). Its answer is kept in the ledger. */
   decide?: (node: NodeOf<'branch'>, context: ActionContext) => Promise<ActionResult>;
   /** Told of the steps a job recorded (after they are in Redis), for latency metrics. Never fails the job. */
@@ -216,6 +219,7 @@ export function createNodeRunner(deps: NodeRunnerDeps) {
     status: string,
     plan: PlannedJob[],
     job: NodeJobData,
+    keysExpired = false,
   ): Promise<void> {
     if (status === 'cancelled' || status === 'exited') return;
     if (plan.length > 0) {
@@ -224,7 +228,7 @@ export function createNodeRunner(deps: NodeRunnerDeps) {
       await executions.addTimers(job.executionId, timers);
       await deps.enqueue(specs);
     }
-    if (status === 'completed') await deps.finalize({ ...state, status: 'completed' });
+    if (status === 'completed') await deps.finalize({ ...state, status: 'completed' }, { keysExpired });
   }
 
   /**
@@ -253,7 +257,7 @@ export function createNodeRunner(deps: NodeRunnerDeps) {
       return { outcome: 'duplicate', status: state.status };
     }
 
-    const [version, lead, org] = await Promise.all([
+    const [version, lead, org, expireSeconds] = await Promise.all([
       deps.workflows.getVersion(job.orgId, job.workflowId, job.version),
       known
         ? Promise.resolve(known.lead)
@@ -261,6 +265,7 @@ export function createNodeRunner(deps: NodeRunnerDeps) {
           ? deps.leads.get(job.orgId, state.leadId)
           : Promise.resolve(undefined as Lead | undefined),
       deps.org(job.orgId),
+      deps.expirySeconds?.(job.orgId),
     ]);
     const attemptNo = attempt.attemptsMade + 1;
     const steps: StepRecord[] = [];
@@ -421,12 +426,13 @@ export function createNodeRunner(deps: NodeRunnerDeps) {
         delayedDelta,
         ...(waitingUntil ? { waitingUntil: new Date(waitingUntil).toISOString() } : {}),
         ...(job.delayed ? { timerDone: job.resume === 'event' ? timeoutJobId(job) : nodeJobId(job) } : {}),
+        ...(expireSeconds ? { expireSeconds } : {}),
       },
       new Date(clock()).toISOString(),
     );
     if (committed.outcome === 'missing') return { outcome: 'missing' };
     if (committed.outcome === 'committed') deps.observe?.(job, steps);
-    await finish(state, committed.status, committed.plan, job);
+    await finish(state, committed.status, committed.plan, job, committed.expired);
     return { outcome: committed.outcome, status: committed.status, steps: steps.length };
   };
 }
