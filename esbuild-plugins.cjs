@@ -12,7 +12,12 @@
 //    and Bun client adapters (the engine always passes ioredis clients, which BullMQ detects by `defineCommand`),
 //    zod's `fromJSONSchema` (the engine only exports JSON Schema), pino's worker-thread transports (logs go to
 //    stdout), and msgpackr's optional native extension (msgpackr falls back to JavaScript when it cannot load it, and
-//    looking for the prebuilt binary at start costs file-system probes on every cold start). test/integration/bundles.test.ts runs the bundles end to end.
+//    looking for the prebuilt binary at start costs file-system probes on every cold start).
+//  - The ingest functions (handlers/http/ingest.ts, handlers/eventbridge/handler.ts) create no job schedulers, the only
+//    users of cron-parser (and, through it, luxon) in BullMQ; in their bundles cron-parser is a stub that throws. The
+//    plugin tells them apart by the build's entry points (serverless-esbuild builds each function on its own); the
+//    management API and the containers keep the real one.
+// test/integration/bundles.test.ts runs the bundles end to end.
 const { existsSync, readFileSync } = require('node:fs');
 const path = require('node:path');
 
@@ -54,6 +59,28 @@ const stubs = new Map([
   ],
 ]);
 
+/** Modules replaced by a stub in the ingest functions' bundles only. */
+const ingestStubs = new Map([
+  [
+    require.resolve('cron-parser'),
+    `export const CronExpressionParser = { parse() { throw new Error('cron-parser is not bundled in the ingest functions, which create no job schedulers'); } };`,
+  ],
+]);
+
+/** Entry points of the ingest functions, which never create job schedulers. */
+const ingestEntries = new Set(
+  ['handlers/http/ingest.ts', 'handlers/eventbridge/handler.ts'].map((entry) => path.join(__dirname, entry)),
+);
+
+/** Whether every entry point of a build is an ingest function. */
+function buildsIngestOnly(options) {
+  const entries = options.entryPoints ?? [];
+  const files = (Array.isArray(entries) ? entries : Object.values(entries)).map((entry) =>
+    path.resolve(options.absWorkingDir ?? process.cwd(), typeof entry === 'string' ? entry : entry.in),
+  );
+  return files.length > 0 && files.every((file) => ingestEntries.has(file));
+}
+
 function resolveRelative(resolveDir, request) {
   const base = path.join(resolveDir, request);
   for (const candidate of [base, `${base}.js`, path.join(base, 'index.js')]) {
@@ -65,6 +92,7 @@ function resolveRelative(resolveDir, request) {
 const leanDependencies = {
   name: 'atlas-lean-dependencies',
   setup(build) {
+    const stubbed = buildsIngestOnly(build.initialOptions) ? new Map([...stubs, ...ingestStubs]) : stubs;
     build.onResolve({ filter: /^bullmq$/ }, () => ({
       path: path.join(bullmqEsm, 'index.js'),
       sideEffects: false,
@@ -94,7 +122,7 @@ const leanDependencies = {
       resolveDir: path.dirname(zodLocales),
     }));
     build.onLoad({ filter: /\.js$/ }, (args) =>
-      stubs.has(args.path) ? { contents: stubs.get(args.path), loader: 'js' } : undefined,
+      stubbed.has(args.path) ? { contents: stubbed.get(args.path), loader: 'js' } : undefined,
     );
     build.onLoad({ filter: /[\\/]bullmq[\\/]dist[\\/]esm[\\/]scripts[\\/][^\\/]+\.js$/ }, (args) => ({
       contents: minifyLuaModule(readFileSync(args.path, 'utf8')),

@@ -6,7 +6,7 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { build, type Plugin } from 'esbuild';
+import { build, type BuildOptions, type Plugin } from 'esbuild';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fixture, withBody, withHeader } from '../support/fixtures.js';
 import { ADMIN_TOKEN, startHarness, type Harness } from '../support/harness.js';
@@ -14,18 +14,22 @@ import { chain, publishWorkflow, settledExecution, trigger } from '../support/wo
 
 const plugins = createRequire(import.meta.url)('../../esbuild-plugins.cjs') as Plugin[];
 
+const options = {
+  bundle: true,
+  minify: true,
+  platform: 'node',
+  format: 'esm',
+  target: 'node22',
+  mainFields: ['module', 'main'],
+  plugins,
+  logLevel: 'error',
+} satisfies BuildOptions;
+
 async function bundle(entry: string, outfile: string): Promise<void> {
   await build({
+    ...options,
     entryPoints: [entry],
     outfile,
-    bundle: true,
-    minify: true,
-    platform: 'node',
-    format: 'esm',
-    target: 'node22',
-    mainFields: ['module', 'main'],
-    plugins,
-    logLevel: 'error',
     banner: {
       js: "import { createRequire as __atlasCreateRequire } from 'module'; const require = __atlasCreateRequire(import.meta.url);",
     },
@@ -135,5 +139,43 @@ describe("BullMQ's Lua scripts after the bundler strips their comments", () => {
       redis.disconnect();
     }
     expect(checked).toBeGreaterThan(50);
+  });
+});
+
+describe('cron-parser in the bundles', () => {
+  const bundled = async (entry: string) => {
+    const result = await build({ ...options, entryPoints: [entry], write: false, metafile: true });
+    return {
+      text: result.outputFiles[0]!.text,
+      inputs: Object.keys(result.metafile.inputs),
+    };
+  };
+
+  it('is a stub in the ingest functions, which create no job schedulers, and luxon goes with it', async () => {
+    for (const entry of ['handlers/http/ingest.ts', 'handlers/eventbridge/handler.ts']) {
+      // Act
+      const { text, inputs } = await bundled(entry);
+
+      // Assert
+      expect(text, entry).toContain('cron-parser is not bundled in the ingest functions');
+      expect(
+        inputs.filter((input) => /[\\/]luxon[\\/]/.test(input)),
+        entry,
+      ).toEqual([]);
+    }
+  });
+
+  it('is the real one in the management API and the scheduler, which create job schedulers', async () => {
+    for (const entry of ['handlers/http/lambda.ts', 'handlers/scheduler/main.ts']) {
+      // Act
+      const { text, inputs } = await bundled(entry);
+
+      // Assert
+      expect(text, entry).not.toContain('cron-parser is not bundled');
+      expect(
+        inputs.some((input) => /[\\/]cron-parser[\\/]dist[\\/]CronExpressionParser\.js$/.test(input)),
+        entry,
+      ).toBe(true);
+    }
   });
 });
