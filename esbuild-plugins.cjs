@@ -12,7 +12,16 @@
 //    and Bun client adapters (the engine always passes ioredis clients, which BullMQ detects by `defineCommand`),
 //    zod's `fromJSONSchema` (the engine only exports JSON Schema), pino's worker-thread transports (logs go to
 //    stdout), and msgpackr's optional native extension (msgpackr falls back to JavaScript when it cannot load it, and
-//    looking for the prebuilt binary at start costs file-system probes on every cold start). test/integration/bundles.test.ts runs the bundles end to end.
+//    looking for the prebuilt binary at start costs file-system probes on every cold start).
+//  - ioredis adds its ~600 command methods one by one to a class prototype, and V8 copies a class prototype's
+//    property table on every addition: some 30 ms of each start. The methods are gathered in a plain object that
+//    becomes that prototype's prototype instead (the same methods, inherited one level up); a test checks that the
+//    rewrite still applies.
+//  - The ingest functions (handlers/http/ingest.ts, handlers/eventbridge/handler.ts) create no job schedulers, the only
+//    users of cron-parser (and, through it, luxon) in BullMQ; in their bundles cron-parser is a stub that throws. The
+//    plugin tells them apart by the build's entry points (serverless-esbuild builds each function on its own); the
+//    management API and the containers keep the real one.
+// test/integration/bundles.test.ts runs the bundles end to end.
 const { existsSync, readFileSync } = require('node:fs');
 const path = require('node:path');
 
@@ -32,6 +41,28 @@ function minifyLuaModule(source) {
       .join('\n');
     return `const content = \`${stripped}\n\`;`;
   });
+}
+
+/** The loop of ioredis's utils/Commander.js that defines every command on `Commander.prototype`. */
+const commanderLoop = `commands.forEach(function (commandName) {
+    Commander.prototype[commandName] = generateFunction(commandName, commandName, "utf8");
+    Commander.prototype[commandName + "Buffer"] = generateFunction(commandName + "Buffer", commandName, null);
+});`;
+
+/**
+ * Defines ioredis's command methods on a plain object made the prototype of `Commander.prototype`; returns the source
+ * unchanged when the loop is not found.
+ */
+function fastCommanderModule(source) {
+  return source.replace(
+    commanderLoop,
+    `const atlasBuiltinCommands = {};
+commands.forEach(function (commandName) {
+    atlasBuiltinCommands[commandName] = generateFunction(commandName, commandName, "utf8");
+    atlasBuiltinCommands[commandName + "Buffer"] = generateFunction(commandName + "Buffer", commandName, null);
+});
+Object.setPrototypeOf(Commander.prototype, atlasBuiltinCommands);`,
+  );
 }
 
 /** Modules replaced by a stub: absolute path → the stub's source. */
@@ -54,6 +85,28 @@ const stubs = new Map([
   ],
 ]);
 
+/** Modules replaced by a stub in the ingest functions' bundles only. */
+const ingestStubs = new Map([
+  [
+    require.resolve('cron-parser'),
+    `export const CronExpressionParser = { parse() { throw new Error('cron-parser is not bundled in the ingest functions, which create no job schedulers'); } };`,
+  ],
+]);
+
+/** Entry points of the ingest functions, which never create job schedulers. */
+const ingestEntries = new Set(
+  ['handlers/http/ingest.ts', 'handlers/eventbridge/handler.ts'].map((entry) => path.join(__dirname, entry)),
+);
+
+/** Whether every entry point of a build is an ingest function. */
+function buildsIngestOnly(options) {
+  const entries = options.entryPoints ?? [];
+  const files = (Array.isArray(entries) ? entries : Object.values(entries)).map((entry) =>
+    path.resolve(options.absWorkingDir ?? process.cwd(), typeof entry === 'string' ? entry : entry.in),
+  );
+  return files.length > 0 && files.every((file) => ingestEntries.has(file));
+}
+
 function resolveRelative(resolveDir, request) {
   const base = path.join(resolveDir, request);
   for (const candidate of [base, `${base}.js`, path.join(base, 'index.js')]) {
@@ -65,6 +118,7 @@ function resolveRelative(resolveDir, request) {
 const leanDependencies = {
   name: 'atlas-lean-dependencies',
   setup(build) {
+    const stubbed = buildsIngestOnly(build.initialOptions) ? new Map([...stubs, ...ingestStubs]) : stubs;
     build.onResolve({ filter: /^bullmq$/ }, () => ({
       path: path.join(bullmqEsm, 'index.js'),
       sideEffects: false,
@@ -94,8 +148,12 @@ const leanDependencies = {
       resolveDir: path.dirname(zodLocales),
     }));
     build.onLoad({ filter: /\.js$/ }, (args) =>
-      stubs.has(args.path) ? { contents: stubs.get(args.path), loader: 'js' } : undefined,
+      stubbed.has(args.path) ? { contents: stubbed.get(args.path), loader: 'js' } : undefined,
     );
+    build.onLoad({ filter: /[\\/]ioredis[\\/]built[\\/]utils[\\/]Commander\.js$/ }, (args) => ({
+      contents: fastCommanderModule(readFileSync(args.path, 'utf8')),
+      loader: 'js',
+    }));
     build.onLoad({ filter: /[\\/]bullmq[\\/]dist[\\/]esm[\\/]scripts[\\/][^\\/]+\.js$/ }, (args) => ({
       contents: minifyLuaModule(readFileSync(args.path, 'utf8')),
       loader: 'js',
@@ -105,3 +163,4 @@ const leanDependencies = {
 
 module.exports = [leanDependencies];
 module.exports.minifyLuaModule = minifyLuaModule;
+module.exports.fastCommanderModule = fastCommanderModule;

@@ -4,6 +4,12 @@ import tseslint from 'typescript-eslint';
 
 const infrastructure = ['bullmq', 'ioredis', '@aws-sdk/*', 'node:http', 'node:https', 'node:net', 'node:dns'];
 
+/** zod/mini loads no messages; src/shared/zod.ts sets the English ones before any schema parses. */
+const zodMini = {
+  group: ['zod/mini', 'zod/v4/mini', 'zod/v4-mini'],
+  message: "Import z from src/shared/zod.ts, which loads zod's English messages.",
+};
+
 export default tseslint.config(
   {
     ignores: [
@@ -34,7 +40,7 @@ export default tseslint.config(
     files: ['**/*.cjs'],
     languageOptions: {
       sourceType: 'commonjs',
-      globals: { require: 'readonly', module: 'writable', process: 'readonly' },
+      globals: { require: 'readonly', module: 'writable', process: 'readonly', __dirname: 'readonly' },
     },
     rules: { '@typescript-eslint/no-require-imports': 'off' },
   },
@@ -45,12 +51,15 @@ export default tseslint.config(
   {
     // Redis and BullMQ are reached through src/queue only; entry points and tests may wire them directly.
     files: ['src/**/*.ts'],
-    ignores: ['src/queue/**'],
+    ignores: ['src/queue/**', 'src/shared/zod.ts'],
     rules: {
       'no-restricted-imports': [
         'error',
         {
-          patterns: [{ group: ['bullmq', 'ioredis'], message: 'Only src/queue imports bullmq and ioredis.' }],
+          patterns: [
+            { group: ['bullmq', 'ioredis'], message: 'Only src/queue imports bullmq and ioredis.' },
+            zodMini,
+          ],
         },
       ],
     },
@@ -73,6 +82,7 @@ export default tseslint.config(
               group: infrastructure,
               message: 'The core stays pure: infrastructure lives at the edges (src/queue, src/actions).',
             },
+            zodMini,
           ],
         },
       ],

@@ -1,60 +1,70 @@
 // Configuration: parsed once from the environment by a zod schema whose errors name the variable.
-import { z } from 'zod';
+import * as z from '../shared/zod.js';
 
-const intFrom = (fallback: number, min = 0) => z.coerce.number().int().min(min).default(fallback);
-const list = z
-  .string()
-  .default('')
-  .transform((text) =>
-    text
-      .split(',')
-      .map((item) => item.trim())
-      .filter(Boolean),
-  );
+const intFrom = (fallback: number, min = 0) =>
+  z._default(z.coerce.number().check(z.int(), z.gte(min)), fallback);
+const splitList = (text: string) =>
+  text
+    .split(',')
+    .map((item) => item.trim())
+    .filter(Boolean);
+const list = z.pipe(z._default(z.string(), ''), z.transform(splitList));
+/** A string of `min` to `max` characters. */
+const sized = (min: number, max: number) => z.string().check(z.minLength(min), z.maxLength(max));
+const RateLimit = z.strictObject({
+  limit: z.number().check(z.int(), z.positive()),
+  windowMs: z.number().check(z.int(), z.positive()),
+});
 
 /** A variable holding JSON, parsed and then checked by `schema`; absent means `{}`. */
-const jsonOf = <T extends z.ZodType>(schema: T) =>
-  z
-    .string()
-    .default('{}')
-    .transform((text, ctx) => {
-      try {
-        return JSON.parse(text) as unknown;
-      } catch {
-        ctx.addIssue({ code: 'custom', message: 'must be JSON' });
-        return z.NEVER;
-      }
-    })
-    .pipe(schema);
+const jsonOf = <T extends z.core.$ZodType>(schema: T) =>
+  z.pipe(
+    z.pipe(
+      z._default(z.string(), '{}'),
+      z.transform((text: string, ctx) => {
+        try {
+          return JSON.parse(text) as unknown;
+        } catch {
+          ctx.issues.push({ code: 'custom', message: 'must be JSON', input: text });
+          return z.NEVER;
+        }
+      }),
+    ),
+    schema,
+  );
 
 export const ConfigSchema = z.object({
-  NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
+  NODE_ENV: z._default(z.enum(['development', 'test', 'production']), 'development'),
   /** Redis for a single node; ignored when REDIS_CLUSTER_NODES is set. */
-  REDIS_URL: z.url({ protocol: /^rediss?$/ }).default('redis://127.0.0.1:6379'),
+  REDIS_URL: z._default(z.url({ protocol: /^rediss?$/ }), 'redis://127.0.0.1:6379'),
   /** Comma-separated host:port seeds of a Redis Cluster (ElastiCache cluster mode). */
-  REDIS_CLUSTER_NODES: list.pipe(z.array(z.string().regex(/^[^:\s]+:\d+$/, 'each node must be host:port'))),
-  REDIS_TLS: z.stringbool().default(false),
-  REDIS_PASSWORD: z.string().optional(),
+  REDIS_CLUSTER_NODES: z.pipe(
+    list,
+    z.array(z.string().check(z.regex(/^[^:\s]+:\d+$/, 'each node must be host:port'))),
+  ),
+  REDIS_TLS: z._default(z.stringbool(), false),
+  REDIS_PASSWORD: z.optional(z.string()),
   /** Prefix of every key and queue; one Redis can hold several isolated engines. */
-  QUEUE_PREFIX: z
-    .string()
-    .regex(/^[A-Za-z0-9_-]{1,40}$/, 'letters, digits, _ and - only')
-    .default('atlas'),
-  PORT: intFrom(3000, 0).pipe(z.number().max(65535)),
-  HOST: z.string().default('127.0.0.1'),
+  QUEUE_PREFIX: z._default(
+    z.string().check(z.regex(/^[A-Za-z0-9_-]{1,40}$/, 'letters, digits, _ and - only')),
+    'atlas',
+  ),
+  PORT: z.pipe(intFrom(3000, 0), z.number().check(z.lte(65535))),
+  HOST: z._default(z.string(), '127.0.0.1'),
   /** Token for the admin API (creating organizations). Required outside development. */
-  ADMIN_TOKEN: z
-    .string()
-    .min(16, 'must be at least 16 characters')
-    .refine(
-      (token) => !token.startsWith('atl_'),
-      'must not start with atl_ (the prefix of organization keys)',
-    )
-    .optional(),
-  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  ADMIN_TOKEN: z.optional(
+    z.string().check(
+      z.minLength(16, 'must be at least 16 characters'),
+      z.refine(
+        (token) => !token.startsWith('atl_'),
+        'must not start with atl_ (the prefix of organization keys)',
+      ),
+    ),
+  ),
+  LOG_LEVEL: z._default(z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']), 'info'),
   WORKER_CONCURRENCY: intFrom(50, 1),
   /** Partitions of the `actions` queue (by organization), to spread node jobs over a cluster's shards. */
-  ACTION_QUEUE_PARTITIONS: intFrom(1, 1).pipe(z.number().max(64)),
+  ACTION_QUEUE_PARTITIONS: z.pipe(intFrom(1, 1), z.number().check(z.lte(64))),
   /** Attempts per job before it is dead-lettered. */
   JOB_ATTEMPTS: intFrom(3, 1),
   /** First backoff delay; doubles on each attempt. */
@@ -73,52 +83,52 @@ export const ConfigSchema = z.object({
    * Serve `GET /metrics` (Prometheus) without the admin token, for a scraper inside a private network.
    * @defaultValue false
    */
-  METRICS_PUBLIC: z.stringbool().default(false),
+  METRICS_PUBLIC: z._default(z.stringbool(), false),
   /**
    * Folder of the built web app served at `/ui` (`npm run build:ui` writes it), relative to the working directory.
    * @defaultValue 'ui/dist'
    */
-  UI_DIR: z.string().min(1).default('ui/dist'),
-  TWILIO_BASE_URL: z.url().default('https://api.twilio.com'),
-  STRIPE_BASE_URL: z.url().default('https://api.stripe.com'),
-  META_GRAPH_BASE_URL: z.url().default('https://graph.facebook.com'),
+  UI_DIR: z._default(z.string().check(z.minLength(1)), 'ui/dist'),
+  TWILIO_BASE_URL: z._default(z.url(), 'https://api.twilio.com'),
+  STRIPE_BASE_URL: z._default(z.url(), 'https://api.stripe.com'),
+  META_GRAPH_BASE_URL: z._default(z.url(), 'https://graph.facebook.com'),
   /**
    * Graph API version of Conversions API calls.
    * @defaultValue 'v21.0'
    */
-  META_API_VERSION: z
-    .string()
-    .regex(/^v\d+\.\d+$/, 'must look like v21.0')
-    .default('v21.0'),
+  META_API_VERSION: z._default(z.string().check(z.regex(/^v\d+\.\d+$/, 'must look like v21.0')), 'v21.0'),
   /** SMTP server used for email when an organization configures none, such as `smtp://user:pass@host:587`. */
-  SMTP_URL: z.string().optional(),
+  SMTP_URL: z.optional(z.string()),
   /**
    * Email provider used when an organization configures none: `smtp` (needs SMTP_URL), `ses`, or `sandbox`
    * (the outbox). Defaults to `smtp` when SMTP_URL is set, else `sandbox`.
    */
-  EMAIL_PROVIDER: z.enum(['sandbox', 'smtp', 'ses']).optional(),
+  EMAIL_PROVIDER: z.optional(z.enum(['sandbox', 'smtp', 'ses'])),
   /** Sender address used when neither the node nor the organization names one. */
-  EMAIL_FROM: z.string().max(320).optional(),
+  EMAIL_FROM: z.optional(z.string().check(z.maxLength(320))),
   /** Region of Amazon SES v2 (credentials come from the default AWS chain unless an organization sets keys). */
-  SES_REGION: z.string().default('eu-west-1'),
+  SES_REGION: z._default(z.string(), 'eu-west-1'),
   /** SES v2 endpoint override (a VPC endpoint, or a local fake in tests). */
-  SES_ENDPOINT: z.url().optional(),
-  AI_BASE_URL: z.url().default('https://api.openai.com/v1'),
+  SES_ENDPOINT: z.optional(z.url()),
+  AI_BASE_URL: z._default(z.url(), 'https://api.openai.com/v1'),
   /** API key of the AI endpoint used when an organization configures none. */
-  AI_API_KEY: z.string().optional(),
+  AI_API_KEY: z.optional(z.string()),
   /**
    * Chat-completions model asked by `branch` nodes with `aiDecision`.
    * @defaultValue 'gpt-4o-mini'
    */
-  AI_MODEL: z.string().default('gpt-4o-mini'),
+  AI_MODEL: z._default(z.string(), 'gpt-4o-mini'),
   /**
    * AES-256-GCM key (32 bytes, base64) that encrypts organizations' provider secrets at rest. Required in
    * production; development and tests fall back to a fixed, publicly known key.
    */
-  SETTINGS_ENCRYPTION_KEY: z
-    .string()
-    .refine((text) => Buffer.from(text, 'base64').length === 32, 'must be 32 bytes, base64-encoded')
-    .optional(),
+  SETTINGS_ENCRYPTION_KEY: z.optional(
+    z
+      .string()
+      .check(
+        z.refine((text) => Buffer.from(text, 'base64').length === 32, 'must be 32 bytes, base64-encoded'),
+      ),
+  ),
   /** Timeout of one provider request (webhook_call nodes set their own). */
   PROVIDER_TIMEOUT_MS: intFrom(10_000, 100),
   /**
@@ -134,59 +144,41 @@ export const ConfigSchema = z.object({
    * Rate limits per organization and action type, overriding the defaults, as JSON:
    * `{"send_sms":{"limit":10,"windowMs":1000}}`. Organizations may override them again.
    */
-  RATE_LIMITS: jsonOf(
-    z.record(
-      z.string(),
-      z.strictObject({ limit: z.number().int().positive(), windowMs: z.number().int().positive() }),
-    ),
-  ),
+  RATE_LIMITS: jsonOf(z.record(z.string(), RateLimit)),
   /**
    * Frequency caps per lead and channel across all workflows, overriding the defaults, as JSON:
    * `{"sms":{"limit":2,"windowMs":86400000}}`.
    */
-  FREQUENCY_CAPS: jsonOf(
-    z.record(
-      z.string(),
-      z.strictObject({ limit: z.number().int().positive(), windowMs: z.number().int().positive() }),
-    ),
-  ),
+  FREQUENCY_CAPS: jsonOf(z.record(z.string(), RateLimit)),
 
   /**
    * Public base URL of the HTTP API (`https://api.example.com`): Twilio signs the URL it called, webhook URLs are
    * shown with it, and unsubscribe and tracking links and Twilio status callbacks point here. When unset, inbound
    * checks use the request's Host header and links use `http://127.0.0.1:3000` (local use only; see `publicBaseUrl`).
    */
-  PUBLIC_BASE_URL: z.url({ protocol: /^https?$/ }).optional(),
+  PUBLIC_BASE_URL: z.optional(z.url({ protocol: /^https?$/ })),
   /** HMAC key of the email tracking tokens (open pixel, click redirect); tracking answers 404 while it is unset. */
-  TRACKING_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
+  TRACKING_SECRET: z.optional(z.string().check(z.minLength(32, 'must be at least 32 characters'))),
   /** Largest clock difference accepted on a timestamped webhook signature (`generic`, `stripe`). @defaultValue 300 */
   WEBHOOK_TOLERANCE_SECONDS: intFrom(300, 1),
   /** How long the signature of an untimestamped webhook (`twilio`, `meta`) is remembered to refuse a replay. @defaultValue 86400 */
   WEBHOOK_REPLAY_TTL_SECONDS: intFrom(24 * 3600, 60),
   /** EventBridge `source` values whose events the EventBridge handler accepts. @defaultValue atlas.crm */
-  EVENTBRIDGE_SOURCES: z
-    .string()
-    .default('atlas.crm')
-    .transform((text) =>
-      text
-        .split(',')
-        .map((item) => item.trim())
-        .filter(Boolean),
-    ),
+  EVENTBRIDGE_SOURCES: z.pipe(z._default(z.string(), 'atlas.crm'), z.transform(splitList)),
   /** EventBridge bus that receives the engine's events (execution started, ended, step dead-lettered); off when unset. */
-  ENGINE_EVENTS_BUS: z.string().min(1).max(1600).optional(),
+  ENGINE_EVENTS_BUS: z.optional(sized(1, 1600)),
   /** `source` of the engine's events on that bus. @defaultValue atlas.automations */
-  ENGINE_EVENTS_SOURCE: z.string().min(1).max(256).default('atlas.automations'),
+  ENGINE_EVENTS_SOURCE: z._default(sized(1, 256), 'atlas.automations'),
   /** EventBridge endpoint override (tests point it at a loopback fake). */
-  EVENTBRIDGE_ENDPOINT: z.url().optional(),
+  EVENTBRIDGE_ENDPOINT: z.optional(z.url()),
   /** AWS region of the EventBridge client; the SDK's own resolution applies when unset. */
-  AWS_REGION: z.string().min(1).optional(),
+  AWS_REGION: z.optional(z.string().check(z.minLength(1))),
   /** How often a worker writes queue depths as CloudWatch embedded metrics to stdout; 0 turns it off. @defaultValue 0 */
   QUEUE_METRICS_INTERVAL_MS: intFrom(0, 0),
   /** CloudWatch namespace of those metrics. @defaultValue AtlasAutomations */
-  METRICS_NAMESPACE: z.string().min(1).max(255).default('AtlasAutomations'),
+  METRICS_NAMESPACE: z._default(sized(1, 255), 'AtlasAutomations'),
   /** Deployment stage, a dimension of the metrics. @defaultValue local */
-  STAGE: z.string().min(1).max(64).default('local'),
+  STAGE: z._default(sized(1, 64), 'local'),
 });
 
 export type Config = Readonly<z.output<typeof ConfigSchema>>;

@@ -1,5 +1,5 @@
 // CRM domain events arriving through EventBridge: the envelope, the detail, and the detail-type → event type mapping.
-import { z } from 'zod';
+import * as z from '../shared/zod.js';
 import type { EventType } from './schema.js';
 import { eventTypes, LeadInput, type EventInput } from './schema.js';
 
@@ -23,33 +23,33 @@ export const detailTypes: Readonly<Record<string, EventTypeName>> = {
 
 /** An EventBridge event as a rule delivers it (to Lambda directly, or as an SQS message body). */
 export const EventBridgeEnvelope = z.object({
-  version: z.string().optional(),
-  id: z.string().min(1).max(200),
-  'detail-type': z.string().min(1).max(128),
-  source: z.string().min(1).max(256),
-  account: z.string().optional(),
-  time: z.iso.datetime({ offset: true }).optional(),
-  region: z.string().optional(),
-  resources: z.array(z.string()).optional(),
+  version: z.optional(z.string()),
+  id: z.string().check(z.minLength(1), z.maxLength(200)),
+  'detail-type': z.string().check(z.minLength(1), z.maxLength(128)),
+  source: z.string().check(z.minLength(1), z.maxLength(256)),
+  account: z.optional(z.string()),
+  time: z.optional(z.iso.datetime({ offset: true })),
+  region: z.optional(z.string()),
+  resources: z.optional(z.array(z.string())),
   detail: z.unknown(),
 });
 export type EventBridgeEnvelope = z.output<typeof EventBridgeEnvelope>;
 
 /** The detail of a CRM domain event. The organization comes from here; unknown top-level fields are ignored. */
 export const CrmDetail = z.object({
-  orgId: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'an organization id'),
+  orgId: z.string().check(z.regex(/^[A-Za-z0-9_-]{1,64}$/, 'an organization id')),
   /** The CRM's idempotency key; the EventBridge event id is used when absent. */
-  id: z.string().min(1).max(200).optional(),
-  occurredAt: z.iso.datetime({ offset: true }).optional(),
-  lead: LeadInput.optional(),
-  data: z.record(z.string(), z.unknown()).optional(),
+  id: z.optional(z.string().check(z.minLength(1), z.maxLength(200))),
+  occurredAt: z.optional(z.iso.datetime({ offset: true })),
+  lead: z.optional(LeadInput),
+  data: z.optional(z.record(z.string(), z.unknown())),
 });
 
 export class RecordRejected extends Error {
   override name = 'RecordRejected';
 }
 
-const describe = (error: z.ZodError, prefix: string) =>
+const describe = (error: z.core.$ZodError, prefix: string) =>
   error.issues
     .map((issue) => `${[prefix, ...issue.path.map(String)].join('.')}: ${issue.message}`)
     .join('; ');

@@ -1,5 +1,5 @@
 // A small router: method and path pattern to handler, plus the mapping of errors to the JSON error of DESIGN.md.
-import type { ZodError } from 'zod';
+import type { $ZodError } from 'zod/v4/core';
 import { HttpError, type ApiIssue } from '../shared/errors.js';
 import type { ApiRequest, ApiResponse } from './types.js';
 
@@ -49,16 +49,16 @@ export function json(status: number, body: unknown, headers: Record<string, stri
   return { status, body, headers };
 }
 
-export function zodIssues(error: ZodError, prefix = ''): ApiIssue[] {
+export function zodIssues(error: $ZodError, prefix = ''): ApiIssue[] {
   return error.issues.map((issue) => ({
     path: [prefix, ...issue.path.map(String)].filter(Boolean).join('.'),
     message: issue.message,
   }));
 }
 
-/** Parses a value with a schema; a failure is a 400 that names each field at fault. */
+/** Parses a value with a schema (classic zod or zod/mini); a failure is a 400 that names each field at fault. */
 export function parseWith<T>(
-  schema: { safeParse(value: unknown): { success: true; data: T } | { success: false; error: ZodError } },
+  schema: { safeParse(value: unknown): { success: true; data: T } | { success: false; error: $ZodError } },
   value: unknown,
   prefix = '',
 ): T {

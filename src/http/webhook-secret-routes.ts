@@ -3,6 +3,7 @@ import type { Config } from '../config/config.js';
 import type { RedisClient } from '../queue/redis.js';
 import { notFound } from '../shared/errors.js';
 import type { Keys } from '../shared/keys.js';
+import * as z from '../shared/zod.js';
 import {
   AddSecretInput,
   createWebhookSecretStore,
@@ -50,7 +51,7 @@ export const webhookSecretRoutes: Route<Context>[] = [
       const source = parseWith(WebhookSource, params.source, 'source');
       const input = parseWith(AddSecretInput, optionalBody(request));
       if (source !== 'generic' && input.secret === undefined) {
-        parseWith(AddSecretInput.required({ secret: true }), input);
+        parseWith(z.required(AddSecretInput, { secret: true }), input);
       }
       const added = await createWebhookSecretStore(context.engine.redis, context.engine.keys).add(
         orgId,

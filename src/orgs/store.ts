@@ -1,32 +1,28 @@
 // Organizations (tenants) and their API keys. Keys are stored only as SHA-256 hashes.
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
-import { z } from 'zod';
+import * as z from '../shared/zod.js';
 import type { RedisClient } from '../queue/redis.js';
 import type { Keys } from '../shared/keys.js';
 import { DEFAULT_SEND_WINDOW, isValidZone, LocalTime, type SendWindow } from '../time/basics.js';
 
-const TimeZone = z.string().refine(isValidZone, 'unknown IANA time zone');
+const TimeZone = z.string().check(z.refine(isValidZone, 'unknown IANA time zone'));
+const Name = z.string().check(z.minLength(1), z.maxLength(200));
 
 /** Settings an organization may change. */
 export const OrgSettingsInput = z.strictObject({
-  name: z.string().min(1).max(200).optional(),
-  timeZone: TimeZone.optional(),
+  name: z.optional(Name),
+  timeZone: z.optional(TimeZone),
   /** Days a finished execution and its step log are kept. */
-  retentionDays: z.number().int().min(1).max(3650).optional(),
+  retentionDays: z.optional(z.number().check(z.int(), z.gte(1), z.lte(3650))),
   /** When communication steps may run, in the lead's time zone (else the organization's). */
-  sendWindow: z.strictObject({ start: LocalTime, end: LocalTime }).optional(),
+  sendWindow: z.optional(z.strictObject({ start: LocalTime, end: LocalTime })),
   /** Minutes after `form_started` without `form_submitted` before the engine emits `form_abandoned`. */
-  formAbandonMinutes: z
-    .number()
-    .int()
-    .min(1)
-    .max(7 * 24 * 60)
-    .optional(),
+  formAbandonMinutes: z.optional(z.number().check(z.int(), z.gte(1), z.lte(7 * 24 * 60))),
 });
 
-export const CreateOrgInput = OrgSettingsInput.extend({
-  name: z.string().min(1).max(200),
-  timeZone: TimeZone.default('UTC'),
+export const CreateOrgInput = z.extend(OrgSettingsInput, {
+  name: Name,
+  timeZone: z._default(TimeZone, 'UTC'),
 });
 export type CreateOrgInput = z.output<typeof CreateOrgInput>;
 

@@ -1,8 +1,8 @@
 // Time vocabulary with no library behind it, so light entry points (the ingest Lambda) can use it cheaply.
-import { z } from 'zod';
+import * as z from '../shared/zod.js';
 
 /** A local time of day, HH:MM (24 h). */
-export const LocalTime = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'must be a local time HH:MM');
+export const LocalTime = z.string().check(z.regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'must be a local time HH:MM'));
 
 export interface SendWindow {
   /** Opening time, local. @defaultValue '08:00' */

@@ -1,7 +1,7 @@
 // Email engagement tracking tokens: the claims (organization, execution, lead, node and, for a click, the URL) in
 // base64url JSON, followed by an HMAC-SHA256 over them keyed by TRACKING_SECRET. Forging or editing one is refused.
 import { createHmac, timingSafeEqual } from 'node:crypto';
-import { z } from 'zod';
+import * as z from '../shared/zod.js';
 import { LeadId, type EventInput } from '../events/schema.js';
 import { HttpError } from '../shared/errors.js';
 import { stableId } from '../shared/ids.js';
@@ -16,8 +16,8 @@ export interface TrackingClaims {
   url?: string;
 }
 
-const Id = z.string().min(1).max(200);
-const HttpUrl = z.url({ protocol: /^https?$/ }).max(4096);
+const Id = z.string().check(z.minLength(1), z.maxLength(200));
+const HttpUrl = z.url({ protocol: /^https?$/ }).check(z.maxLength(4096));
 
 const Wire = z.strictObject({
   v: z.literal(1),
@@ -26,7 +26,7 @@ const Wire = z.strictObject({
   x: Id,
   l: LeadId,
   n: Id,
-  u: HttpUrl.optional(),
+  u: z.optional(HttpUrl),
 });
 
 const mac = (secret: string, payload: string) =>

@@ -1,5 +1,5 @@
 // `generic` webhooks: X-Atlas-Signature `t=<unix>,v1=<hex>` with HMAC-SHA256 over `<t>.<body>`, two secrets at once.
-import type { z } from 'zod';
+import * as z from '../shared/zod.js';
 import { EventInput, EventType } from '../events/schema.js';
 import { stableId } from '../shared/ids.js';
 import { hmac, verifyTimestampedHeader, type TimestampedRequest } from './signature.js';
@@ -21,7 +21,7 @@ export function verifyGeneric(input: TimestampedRequest): GenericVerified {
 }
 
 /** One event as `POST /v1/events` takes it, with `type` defaulting to `external_webhook`. */
-export const GenericPayload = EventInput.extend({ type: EventType.default('external_webhook') });
+export const GenericPayload = z.extend(EventInput, { type: z._default(EventType, 'external_webhook') });
 export type GenericPayload = z.output<typeof GenericPayload>;
 
 /** Without an id, the event is named by its signature, so the same signed request can never count twice. */

@@ -1,6 +1,6 @@
 // `meta` webhooks: the GET subscription handshake (hub.challenge) and lead-ads notifications signed with
 // X-Hub-Signature-256 (`sha256=<hex HMAC-SHA256 of the raw body>` keyed by the app secret) → `new_lead`, `form_submitted`.
-import { z } from 'zod';
+import * as z from '../shared/zod.js';
 import type { EventInput } from '../events/schema.js';
 import { HttpError } from '../shared/errors.js';
 import { secretsEqual } from '../orgs/store.js';
@@ -41,26 +41,29 @@ export function answerChallenge(query: Record<string, string>, verifyToken: stri
   return challenge;
 }
 
+/** A Graph API id, sent as a string or a number; always a string once parsed. */
+const GraphId = z.pipe(z.union([z.string(), z.number()]), z.transform(String));
+
 const LeadgenValue = z.looseObject({
-  leadgen_id: z.union([z.string(), z.number()]).transform(String),
-  form_id: z.union([z.string(), z.number()]).transform(String).optional(),
-  page_id: z.union([z.string(), z.number()]).transform(String).optional(),
-  ad_id: z.union([z.string(), z.number()]).transform(String).optional(),
-  adgroup_id: z.union([z.string(), z.number()]).transform(String).optional(),
-  created_time: z.number().int().optional(),
+  leadgen_id: GraphId,
+  form_id: z.optional(GraphId),
+  page_id: z.optional(GraphId),
+  ad_id: z.optional(GraphId),
+  adgroup_id: z.optional(GraphId),
+  created_time: z.optional(z.number().check(z.int())),
 });
 
 export const MetaNotification = z.looseObject({
-  object: z.string().min(1),
+  object: z.string().check(z.minLength(1)),
   entry: z
     .array(
       z.looseObject({
-        id: z.union([z.string(), z.number()]).transform(String),
-        time: z.number().optional(),
-        changes: z.array(z.looseObject({ field: z.string(), value: z.unknown() })).default([]),
+        id: GraphId,
+        time: z.optional(z.number()),
+        changes: z._default(z.array(z.looseObject({ field: z.string(), value: z.unknown() })), []),
       }),
     )
-    .max(1000),
+    .check(z.maxLength(1000)),
 });
 export type MetaNotification = z.output<typeof MetaNotification>;
 

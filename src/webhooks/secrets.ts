@@ -1,7 +1,7 @@
 // Webhook secrets per organization and source. HMAC verification needs the secret itself, so it is stored (encryption
 // at rest comes with the secrets issue); it is returned only in the response that generated it, never listed.
 import { randomBytes } from 'node:crypto';
-import { z } from 'zod';
+import * as z from '../shared/zod.js';
 import type { RedisClient } from '../queue/redis.js';
 import type { Keys } from '../shared/keys.js';
 
@@ -14,15 +14,15 @@ export const ACTIVE_SECRETS = 2;
 
 export const AddSecretInput = z.strictObject({
   /** The provider's secret: Twilio auth token, Meta app secret, Stripe endpoint signing secret. Generated for `generic` when absent. */
-  secret: z.string().min(16, 'must be at least 16 characters').max(512).optional(),
+  secret: z.optional(z.string().check(z.minLength(16, 'must be at least 16 characters'), z.maxLength(512))),
   /** Meta only: the token Meta echoes in the subscription handshake. Generated when absent. */
-  verifyToken: z.string().min(8).max(256).optional(),
+  verifyToken: z.optional(z.string().check(z.minLength(8), z.maxLength(256))),
 });
 export type AddSecretInput = z.output<typeof AddSecretInput>;
 
 const Stored = z.object({
   secrets: z.array(z.object({ id: z.string(), secret: z.string(), createdAt: z.string() })),
-  verifyToken: z.string().optional(),
+  verifyToken: z.optional(z.string()),
 });
 type Stored = z.output<typeof Stored>;
 

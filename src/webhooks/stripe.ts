@@ -1,5 +1,5 @@
 // `stripe` webhooks: Stripe-Signature `t=…,v1=…` (HMAC-SHA256 over `<t>.<body>`, 5-minute tolerance) → `api_event`.
-import { z } from 'zod';
+import * as z from '../shared/zod.js';
 import { LeadInput, type EventInput } from '../events/schema.js';
 import { hmac, verifyTimestampedHeader, type TimestampedRequest } from './signature.js';
 
@@ -14,10 +14,10 @@ export function verifyStripe(input: TimestampedRequest): { timestamp: number; si
 
 /** A Stripe Event object; Stripe adds fields over time, so unknown ones are kept, not refused. */
 export const StripeEvent = z.looseObject({
-  id: z.string().regex(/^evt_[A-Za-z0-9_]+$/, 'a Stripe event id (evt_…)'),
+  id: z.string().check(z.regex(/^evt_[A-Za-z0-9_]+$/, 'a Stripe event id (evt_…)')),
   object: z.literal('event'),
-  type: z.string().min(1).max(200),
-  created: z.number().int().positive(),
+  type: z.string().check(z.minLength(1), z.maxLength(200)),
+  created: z.number().check(z.int(), z.positive()),
   livemode: z.boolean(),
   data: z.looseObject({ object: z.record(z.string(), z.unknown()) }),
 });

@@ -1,6 +1,6 @@
 // `twilio` webhooks: inbound SMS and WhatsApp messages, signed with X-Twilio-Signature → `sms_replied`; opt-out
 // and opt-in keywords change the lead's consent for that channel.
-import { z } from 'zod';
+import * as z from '../shared/zod.js';
 import type { EventInput } from '../events/schema.js';
 import { digestEquals, hmac, invalidSignature, missingSignature } from './signature.js';
 
@@ -34,11 +34,13 @@ export function verifyTwilio(input: {
 
 /** The fields of Twilio's messaging webhook the engine uses; Twilio sends many more, which are ignored. */
 export const TwilioMessage = z.looseObject({
-  MessageSid: z.string().regex(/^(SM|MM)[0-9a-fA-F]{32}$/, 'a Twilio message SID (SM… or MM…)'),
-  AccountSid: z.string().regex(/^AC[0-9a-fA-F]{32}$/, 'a Twilio account SID (AC…)'),
-  From: z.string().regex(/^(whatsapp:)?\+?[0-9]{6,16}$/, 'a phone number, optionally whatsapp:-prefixed'),
-  To: z.string().min(1).max(64),
-  Body: z.string().max(1600).default(''),
+  MessageSid: z.string().check(z.regex(/^(SM|MM)[0-9a-fA-F]{32}$/, 'a Twilio message SID (SM… or MM…)')),
+  AccountSid: z.string().check(z.regex(/^AC[0-9a-fA-F]{32}$/, 'a Twilio account SID (AC…)')),
+  From: z
+    .string()
+    .check(z.regex(/^(whatsapp:)?\+?[0-9]{6,16}$/, 'a phone number, optionally whatsapp:-prefixed')),
+  To: z.string().check(z.minLength(1), z.maxLength(64)),
+  Body: z._default(z.string().check(z.maxLength(1600)), ''),
 });
 export type TwilioMessage = z.output<typeof TwilioMessage>;
 

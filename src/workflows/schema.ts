@@ -185,7 +185,7 @@ const Wait = action(
       until: IsoDateTime.optional(),
       /** Wait until the next given weekday at `at`, in the lead's time zone (else the organization's). */
       weekday: z.enum(weekdays).optional(),
-      at: LocalTime.optional(),
+      at: z.optional(LocalTime),
       /** Wait for an event of this type for the lead (edges `received` and `timed_out`). */
       event: WaitEvent.optional(),
       /** How long to wait for the event before taking the `timed_out` edge. */

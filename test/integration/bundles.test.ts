@@ -1,12 +1,14 @@
 // The deployed artefacts, not the sources: the ingest Lambda bundle and the worker container bundle, built with the
 // shared esbuild plugins (which rewrite BullMQ's Lua scripts and module graph), run a workflow end to end on Redis.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { build, type Plugin } from 'esbuild';
+import { build, type BuildOptions, type Plugin } from 'esbuild';
+import type { Redis as IORedis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fixture, withBody, withHeader } from '../support/fixtures.js';
 import { ADMIN_TOKEN, startHarness, type Harness } from '../support/harness.js';
@@ -14,18 +16,22 @@ import { chain, publishWorkflow, settledExecution, trigger } from '../support/wo
 
 const plugins = createRequire(import.meta.url)('../../esbuild-plugins.cjs') as Plugin[];
 
+const options = {
+  bundle: true,
+  minify: true,
+  platform: 'node',
+  format: 'esm',
+  target: 'node22',
+  mainFields: ['module', 'main'],
+  plugins,
+  logLevel: 'error',
+} satisfies BuildOptions;
+
 async function bundle(entry: string, outfile: string): Promise<void> {
   await build({
+    ...options,
     entryPoints: [entry],
     outfile,
-    bundle: true,
-    minify: true,
-    platform: 'node',
-    format: 'esm',
-    target: 'node22',
-    mainFields: ['module', 'main'],
-    plugins,
-    logLevel: 'error',
     banner: {
       js: "import { createRequire as __atlasCreateRequire } from 'module'; const require = __atlasCreateRequire(import.meta.url);",
     },
@@ -107,7 +113,7 @@ describe("BullMQ's Lua scripts after the bundler strips their comments", () => {
     const dir = path.join(path.dirname(require.resolve('bullmq/package.json')), 'dist', 'esm', 'scripts');
     const { Redis } = await import('ioredis');
     const redis = new Redis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379');
-    const { readdirSync, readFileSync } = await import('node:fs');
+    const { readdirSync } = await import('node:fs');
     const contentOf = (source: string) => /const content = `([\s\S]*?)`;/.exec(source)?.[1];
     let checked = 0;
     try {
@@ -135,5 +141,104 @@ describe("BullMQ's Lua scripts after the bundler strips their comments", () => {
       redis.disconnect();
     }
     expect(checked).toBeGreaterThan(50);
+  });
+});
+
+describe("ioredis's command methods, gathered one prototype up by the bundler", () => {
+  it('the rewrite finds the loop of the installed ioredis', () => {
+    // Arrange
+    const require = createRequire(import.meta.url);
+    const { fastCommanderModule } = require('../../esbuild-plugins.cjs') as {
+      fastCommanderModule(source: string): string;
+    };
+    const source = readFileSync(require.resolve('ioredis/built/utils/Commander.js'), 'utf8');
+
+    // Act
+    const rewritten = fastCommanderModule(source);
+
+    // Assert
+    expect(rewritten).not.toBe(source);
+    expect(rewritten).not.toMatch(/Commander\.prototype\[commandName/);
+  });
+
+  it('a bundled client still sends commands, Buffer variants, pipelines, transactions and scripts', async () => {
+    // Arrange
+    const dir = mkdtempSync(path.join(tmpdir(), 'atlas-ioredis-'));
+    const outfile = path.join(dir, 'client.mjs');
+    await build({
+      ...options,
+      stdin: { contents: "export { Redis } from 'ioredis';", resolveDir: process.cwd(), loader: 'js' },
+      outfile,
+      banner: {
+        js: "import { createRequire as __atlasCreateRequire } from 'module'; const require = __atlasCreateRequire(import.meta.url);",
+      },
+    });
+    const { Redis } = (await import(pathToFileURL(outfile).href)) as { Redis: typeof IORedis };
+    const redis = new Redis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379');
+    const key = `bundle-ioredis-${randomBytes(6).toString('hex')}`;
+    redis.defineCommand('atlasEcho', { numberOfKeys: 0, lua: 'return ARGV[1]' });
+
+    try {
+      // Act
+      await redis.set(key, 'v');
+      const value = await redis.get(key);
+      const buffer = await redis.getBuffer(key);
+      const piped = await redis.pipeline().incr(`${key}:n`).incr(`${key}:n`).exec();
+      const multi = await redis.multi().incr(`${key}:n`).get(`${key}:n`).exec();
+      const called = await redis.call('ECHO', 'hi');
+      const scripted = await (redis as unknown as { atlasEcho(arg: string): Promise<string> }).atlasEcho(
+        'lua',
+      );
+
+      // Assert
+      expect(value).toBe('v');
+      expect(Buffer.isBuffer(buffer) && buffer.toString()).toBe('v');
+      expect(piped?.map(([, result]) => result)).toEqual([1, 2]);
+      expect(multi?.map(([, result]) => result)).toEqual([3, '3']);
+      expect(called).toBe('hi');
+      expect(scripted).toBe('lua');
+    } finally {
+      await redis.del(key, `${key}:n`);
+      redis.disconnect();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('cron-parser in the bundles', () => {
+  const bundled = async (entry: string) => {
+    const result = await build({ ...options, entryPoints: [entry], write: false, metafile: true });
+    return {
+      text: result.outputFiles[0]!.text,
+      inputs: Object.keys(result.metafile.inputs),
+    };
+  };
+
+  it('is a stub in the ingest functions, which create no job schedulers, and luxon goes with it', async () => {
+    for (const entry of ['handlers/http/ingest.ts', 'handlers/eventbridge/handler.ts']) {
+      // Act
+      const { text, inputs } = await bundled(entry);
+
+      // Assert
+      expect(text, entry).toContain('cron-parser is not bundled in the ingest functions');
+      expect(
+        inputs.filter((input) => /[\\/]luxon[\\/]/.test(input)),
+        entry,
+      ).toEqual([]);
+    }
+  });
+
+  it('is the real one in the management API and the scheduler, which create job schedulers', async () => {
+    for (const entry of ['handlers/http/lambda.ts', 'handlers/scheduler/main.ts']) {
+      // Act
+      const { text, inputs } = await bundled(entry);
+
+      // Assert
+      expect(text, entry).not.toContain('cron-parser is not bundled');
+      expect(
+        inputs.some((input) => /[\\/]cron-parser[\\/]dist[\\/]CronExpressionParser\.js$/.test(input)),
+        entry,
+      ).toBe(true);
+    }
   });
 });

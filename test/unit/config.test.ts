@@ -126,6 +126,16 @@ describe('loadConfig', () => {
       expect(message).toContain('QUEUE_PREFIX: letters, digits, _ and - only');
     });
 
+    it("explains a value in zod's English messages, though this file loads only zod/mini", () => {
+      // Act
+      const message = configErrorFor({ PORT: 'abc', WORKER_CONCURRENCY: '0', REDIS_URL: 'http://localhost' });
+
+      // Assert
+      expect(message).toContain('PORT: Invalid input: expected number, received NaN');
+      expect(message).toContain('WORKER_CONCURRENCY: Too small: expected number to be >=1');
+      expect(message).toContain('REDIS_URL: Invalid URL');
+    });
+
     it('uses the ConfigError name', () => {
       // Act
       const error = (() => {
