@@ -4,29 +4,19 @@
 import type { LeadInput } from '../events/schema.js';
 import type { RedisClient } from '../queue/redis.js';
 import type { Keys } from '../shared/keys.js';
-import { LEAD_HISTORY_TTL_SECONDS } from './org-index.js';
 
 export const normalizeEmail = (email: string) => email.trim().toLowerCase();
 export const normalizePhone = (phone: string) => phone.replace(/[^0-9+]/g, '');
 
-/** How long an email's or a phone number's lead is remembered after the lead's last event. */
-const LOOKUP_TTL_SECONDS = LEAD_HISTORY_TTL_SECONDS;
-
 export function createLeadIndex(redis: RedisClient, keys: Keys) {
   return {
-    /** Remembers which lead an email and a phone number belong to. */
-    async remember(orgId: string, input: LeadInput | undefined, leadId: string | undefined): Promise<void> {
-      if (!input || !leadId) return;
-      const writes: Promise<unknown>[] = [];
-      if (input.email) {
-        const key = keys.leadLookup(orgId, 'email', normalizeEmail(input.email));
-        writes.push(redis.set(key, leadId, 'EX', LOOKUP_TTL_SECONDS));
-      }
-      if (input.phone && normalizePhone(input.phone) !== '') {
-        const key = keys.leadLookup(orgId, 'phone', normalizePhone(input.phone));
-        writes.push(redis.set(key, leadId, 'EX', LOOKUP_TTL_SECONDS));
-      }
-      await Promise.all(writes);
+    /** The lookup keys an event's lead data refreshes (its email and phone number), for `OrgIndex.eventContext`. */
+    lookupKeys(orgId: string, input: LeadInput | undefined): string[] {
+      const found: string[] = [];
+      if (input?.email) found.push(keys.leadLookup(orgId, 'email', normalizeEmail(input.email)));
+      if (input?.phone && normalizePhone(input.phone) !== '')
+        found.push(keys.leadLookup(orgId, 'phone', normalizePhone(input.phone)));
+      return found;
     },
 
     /** The lead id for an email or a phone number, if the engine saw one. */

@@ -3,6 +3,7 @@
 // lock. Each of the two moments that touch several of them (an execution starts, an execution ends) is one script.
 import type { RedisClient } from '../queue/redis.js';
 import type { Keys } from '../shared/keys.js';
+import { fromFlatPairs } from '../shared/replies.js';
 
 /**
  * How long a lead's execution history is kept after its last execution: longer than the default retention;
@@ -33,7 +34,23 @@ if KEYS[3] and redis.call('GET', KEYS[3]) == ARGV[4] then redis.call('DEL', KEYS
 return 1
 `;
 
+const eventContextScript = `
+-- KEYS[1] published workflow pointers, KEYS[2] the organization's lead set, KEYS[3..2+w] waiter hashes, then the
+-- lead's email and phone lookups
+-- ARGV[1] lead id ('' for none), ARGV[2] waiter hash count w, ARGV[3] lookup TTL (s)
+-- returns { published pointers (flat), then each waiter hash (flat) }
+local w = tonumber(ARGV[2])
+if ARGV[1] ~= '' then
+  redis.call('SADD', KEYS[2], ARGV[1])
+  for i = 3 + w, #KEYS do redis.call('SET', KEYS[i], ARGV[1], 'EX', ARGV[3]) end
+end
+local result = { redis.call('HGETALL', KEYS[1]) }
+for i = 3, 2 + w do table.insert(result, redis.call('HGETALL', KEYS[i])) end
+return result
+`;
+
 interface ScriptClient {
+  atlasEventContext(keyCount: number, ...args: (string | number)[]): Promise<string[][]>;
   atlasExecutionStarted(keyCount: number, ...args: (string | number)[]): Promise<number>;
   atlasExecutionFinished(keyCount: number, ...args: (string | number)[]): Promise<number>;
 }
@@ -44,9 +61,35 @@ export function createOrgIndex(redis: RedisClient, keys: Keys) {
     redis.defineCommand('atlasExecutionStarted', { lua: startedScript });
   if (!('atlasExecutionFinished' in redis))
     redis.defineCommand('atlasExecutionFinished', { lua: finishedScript });
+  if (!('atlasEventContext' in redis)) redis.defineCommand('atlasEventContext', { lua: eventContextScript });
   const scripts = redis as unknown as ScriptClient;
 
   return {
+    /**
+     * What the trigger side needs from the organization for one event, in one call: with a lead, it adds the lead to
+     * the organization's lead set and refreshes its email and phone lookups; it returns the published workflow
+     * pointers (workflow id → version) and the contents of each waiter hash asked for, in order.
+     */
+    async eventContext(
+      orgId: string,
+      input: { leadId: string | null; waiterKeys: string[]; lookupKeys: string[] },
+    ): Promise<{ published: Record<string, string>; waiters: Record<string, string>[] }> {
+      const keyList = [
+        keys.published(orgId),
+        keys.leads(orgId),
+        ...input.waiterKeys,
+        ...(input.leadId ? input.lookupKeys : []),
+      ];
+      const [published = [], ...waiters] = await scripts.atlasEventContext(
+        keyList.length,
+        ...keyList,
+        input.leadId ?? '',
+        input.waiterKeys.length,
+        LEAD_HISTORY_TTL_SECONDS,
+      );
+      return { published: fromFlatPairs(published), waiters: waiters.map((flat) => fromFlatPairs(flat)) };
+    },
+
     /** Lists a started execution under its workflow and lead; counts it once, when `created`. Idempotent. */
     async started(
       orgId: string,

@@ -16,13 +16,13 @@ import { createOrgIndex } from './org-index.js';
 import type { Lifecycle } from './lifecycle.js';
 import { planNext } from './plan.js';
 import { isTimeTrigger, jobPriority } from './priority.js';
-import { subjectOf, type Waiter, type Waiters } from './waiters.js';
+import { parseWaiters, subjectOf, type Waiter, type Waiters } from './waiters.js';
 
 export interface StartDeps {
   redis: RedisClient;
   keys: Keys;
   executions: ExecutionStore;
-  workflows: Pick<WorkflowStore, 'published' | 'getVersion'>;
+  workflows: Pick<WorkflowStore, 'fromPointers' | 'getVersion'>;
   leads: Pick<LeadStore, 'upsertAndRead' | 'get'>;
   lifecycle: Pick<Lifecycle, 'end'>;
   waiters: Waiters;
@@ -305,16 +305,28 @@ export function createStarter(deps: StartDeps) {
     );
   }
 
-  /** The waiters this event may resume: the lead's, and those of an execution the event names. */
-  async function waitingFor(event: EngineEvent, leadId: string | null): Promise<WaitingFor[]> {
+  /** The waiter subjects this event may resume: the lead's, and an execution the event names. */
+  function waiterSubjects(event: EngineEvent, leadId: string | null): string[] {
     const named = typeof event.data?.executionId === 'string' ? event.data.executionId : undefined;
-    const subjects = [leadId, named ? subjectOf(null, named) : undefined].filter((s): s is string => !!s);
-    return Promise.all(
-      subjects.map(async (subject) => ({
-        subject,
-        waiters: await deps.waiters.list(event.orgId, event.type, subject),
-      })),
-    );
+    return [leadId, named ? subjectOf(null, named) : undefined].filter((s): s is string => !!s);
+  }
+
+  /**
+   * The organization's side of one event in one script: the lead listed and its lookups refreshed (live events), the
+   * published workflows and the waiters of each subject.
+   */
+  async function eventContext(event: EngineEvent, leadId: string | null, live: boolean) {
+    const subjects = waiterSubjects(event, leadId);
+    const context = await orgIndex.eventContext(event.orgId, {
+      leadId: live ? leadId : null,
+      waiterKeys: subjects.map((subject) => keys.waiters(event.orgId, event.type, subject)),
+      lookupKeys: live ? leadIndex.lookupKeys(event.orgId, event.lead) : [],
+    });
+    const waiting: WaitingFor[] = subjects.map((subject, i) => ({
+      subject,
+      waiters: parseWaiters(context.waiters[i] ?? {}),
+    }));
+    return { waiting, workflows: await deps.workflows.fromPointers(event.orgId, context.published) };
   }
 
   /** Time triggers name a lead the engine already holds; they read it without writing. */
@@ -332,15 +344,12 @@ export function createStarter(deps: StartDeps) {
     const timeTrigger = isTimeTrigger(event.type);
     const expectedLeadId = (timeTrigger ? event.lead?.id : leadIdOf(event.lead)) ?? null;
     // The lead's write and read, and the organization's workflows and waiters, in one round trip.
-    const [known, waiting, workflows]: [LeadView | undefined, WaitingFor[], PublishedWorkflow[], unknown] =
-      await Promise.all([
-        timeTrigger
-          ? knownLead(event.orgId, expectedLeadId)
-          : deps.leads.upsertAndRead(event.orgId, event.lead),
-        waitingFor(event, expectedLeadId),
-        deps.workflows.published(event.orgId),
-        timeTrigger ? undefined : leadIndex.remember(event.orgId, event.lead, expectedLeadId ?? undefined),
-      ]);
+    const [known, { waiting, workflows }] = await Promise.all([
+      timeTrigger
+        ? knownLead(event.orgId, expectedLeadId)
+        : deps.leads.upsertAndRead(event.orgId, event.lead, { listed: true }),
+      eventContext(event, expectedLeadId, !timeTrigger),
+    ]);
     const leadId = known?.leadId ?? expectedLeadId;
     const lead = known?.lead;
     const formId = typeof event.data?.formId === 'string' ? event.data.formId : undefined;

@@ -18,6 +18,10 @@ export interface Waiter {
 /** A lead's waiters live under the lead id; an execution without a lead waits under `~<executionId>`. */
 export const subjectOf = (leadId: string | null, executionId: string) => leadId ?? `~${executionId}`;
 
+/** A waiter hash's contents as (field, waiter) pairs. */
+export const parseWaiters = (hash: Record<string, string>): [string, Waiter][] =>
+  Object.entries(hash).map(([field, json]) => [field, JSON.parse(json) as Waiter]);
+
 export function createWaiters(redis: RedisClient, keys: Keys) {
   return {
     async register(
@@ -43,8 +47,7 @@ export function createWaiters(redis: RedisClient, keys: Keys) {
     },
 
     async list(orgId: string, eventType: string, subject: string): Promise<[string, Waiter][]> {
-      const raw = await redis.hgetall(keys.waiters(orgId, eventType, subject));
-      return Object.entries(raw).map(([field, json]) => [field, JSON.parse(json) as Waiter]);
+      return parseWaiters(await redis.hgetall(keys.waiters(orgId, eventType, subject)));
     },
   };
 }

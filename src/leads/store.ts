@@ -3,6 +3,7 @@ import { createHash } from 'node:crypto';
 import type { LeadInput } from '../events/schema.js';
 import type { RedisClient } from '../queue/redis.js';
 import type { Keys } from '../shared/keys.js';
+import { fromFlatPairs } from '../shared/replies.js';
 
 export type Lead = Record<string, unknown> & { id: string; tags: string[] };
 
@@ -47,12 +48,6 @@ export interface KnownLead {
   lead: Lead;
   live: Record<string, string>;
 }
-
-const pairsToObject = (flat: string[]): Record<string, string> => {
-  const object: Record<string, string> = {};
-  for (let i = 0; i + 1 < flat.length; i += 2) object[flat[i]!] = flat[i + 1]!;
-  return object;
-};
 
 function toLead(leadId: string, fields: Record<string, string>, tags: string[]): Lead | undefined {
   if (Object.keys(fields).length === 0 && tags.length === 0) return undefined;
@@ -105,34 +100,35 @@ export function createLeadStore(redis: RedisClient, keys: Keys) {
       ...(options.tags ?? []),
     );
     const previous = reply[0];
-    const index = redis.pipeline();
-    let changed = false;
+    const indexing: Promise<number>[] = [];
     entries.forEach(([name, value], i) => {
-      const before = dayOf(previous[i] ? (JSON.parse(previous[i]!) as unknown) : undefined);
+      const stored = previous[i];
+      // Stored values are JSON: only a quoted date can be in an index.
+      const before = stored?.startsWith('"') ? dayOf(JSON.parse(stored) as unknown) : undefined;
       const after = dayOf(value);
       if (before === after) return;
-      changed = true;
       if (before) {
-        index.srem(keys.dateIndex(orgId, name, before), leadId);
-        index.srem(keys.dateIndex(orgId, name, before.slice(5)), leadId);
+        indexing.push(redis.srem(keys.dateIndex(orgId, name, before), leadId));
+        indexing.push(redis.srem(keys.dateIndex(orgId, name, before.slice(5)), leadId));
       }
       if (after) {
-        index.sadd(keys.dateIndex(orgId, name, after), leadId);
-        index.sadd(keys.dateIndex(orgId, name, after.slice(5)), leadId);
+        indexing.push(redis.sadd(keys.dateIndex(orgId, name, after), leadId));
+        indexing.push(redis.sadd(keys.dateIndex(orgId, name, after.slice(5)), leadId));
       }
     });
-    if (changed) await index.exec();
+    await Promise.all(indexing);
     return reply;
   };
 
   /**
    * Merges the event's lead data into the store and returns the lead as it now is, with its live executions, in
-   * one round trip on the lead's slot (and one on the organization's for its lead set).
+   * one round trip on the lead's slot. `listed`: the caller adds the lead to the organization's lead set itself (the
+   * trigger side does, in its own script on the organization's slot); `read: false` skips reading the lead back.
    */
   async function upsertAndRead(
     orgId: string,
     input: LeadInput | undefined,
-    readBack = true,
+    options: { listed?: boolean; read?: boolean } = {},
   ): Promise<KnownLead | undefined> {
     const leadId = leadIdOf(input);
     if (!input || !leadId) return undefined;
@@ -145,16 +141,16 @@ export function createLeadStore(redis: RedisClient, keys: Keys) {
         {
           ...(tags && tags.length > 0 ? { tags } : {}),
           createdAt: new Date().toISOString(),
-          read: readBack,
+          read: options.read ?? true,
         },
       ),
-      redis.sadd(keys.leads(orgId), leadId),
+      options.listed ? undefined : redis.sadd(keys.leads(orgId), leadId),
     ]);
     const [, flatFields = [], leadTags = [], live = []] = reply;
     return {
       leadId,
-      lead: toLead(leadId, pairsToObject(flatFields), leadTags) ?? { id: leadId, tags: [] },
-      live: pairsToObject(live),
+      lead: toLead(leadId, fromFlatPairs(flatFields), leadTags) ?? { id: leadId, tags: [] },
+      live: fromFlatPairs(live),
     };
   }
 
@@ -167,7 +163,7 @@ export function createLeadStore(redis: RedisClient, keys: Keys) {
 
     /** Merges the event's lead data into the store; returns the lead id, or undefined when the event names no lead. */
     async upsert(orgId: string, input: LeadInput | undefined): Promise<string | undefined> {
-      return (await upsertAndRead(orgId, input, false))?.leadId;
+      return (await upsertAndRead(orgId, input, { read: false }))?.leadId;
     },
 
     upsertAndRead,

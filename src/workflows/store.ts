@@ -55,6 +55,17 @@ export function createWorkflowStore(redis: RedisClient, keys: Keys) {
     return entry;
   };
 
+  /** The published workflows that pointers (workflow id → version, as stored) name, compiled. */
+  async function fromPointers(orgId: string, pointers: Record<string, string>): Promise<PublishedWorkflow[]> {
+    const loaded = await Promise.all(
+      Object.entries(pointers).map(async ([workflowId, version]) => {
+        const entry = await loadVersion(orgId, workflowId, Number(version));
+        return entry ? { workflowId, version: Number(version), compiled: entry.compiled } : undefined;
+      }),
+    );
+    return loaded.filter((wf): wf is PublishedWorkflow => wf !== undefined);
+  }
+
   return {
     async create(orgId: string, definition: WorkflowDefinition): Promise<WorkflowSummary> {
       const id = `wf_${randomBytes(8).toString('hex')}`;
@@ -142,15 +153,10 @@ export function createWorkflowStore(redis: RedisClient, keys: Keys) {
 
     /** Every published workflow of the organization at its current version, compiled. */
     async published(orgId: string): Promise<PublishedWorkflow[]> {
-      const pointers = await redis.hgetall(keys.published(orgId));
-      const loaded = await Promise.all(
-        Object.entries(pointers).map(async ([workflowId, version]) => {
-          const entry = await loadVersion(orgId, workflowId, Number(version));
-          return entry ? { workflowId, version: Number(version), compiled: entry.compiled } : undefined;
-        }),
-      );
-      return loaded.filter((wf): wf is PublishedWorkflow => wf !== undefined);
+      return fromPointers(orgId, await redis.hgetall(keys.published(orgId)));
     },
+
+    fromPointers,
   };
 }
 export type WorkflowStore = ReturnType<typeof createWorkflowStore>;
