@@ -1,6 +1,7 @@
 // An organization's bookkeeping of its executions, all on the organization's slot: the workflow's execution list, the
 // lead's execution history, the finished index the retention sweep reads, the counters, and the lead's enrolment
-// lock. Each of the two moments that touch several of them (an execution starts, an execution ends) is one script.
+// lock. Each moment that touches several of them (an event arrives, an execution starts, an execution ends) is one
+// script.
 import type { RedisClient } from '../queue/redis.js';
 import type { Keys } from '../shared/keys.js';
 import { fromFlatPairs } from '../shared/replies.js';
@@ -12,17 +13,32 @@ import { fromFlatPairs } from '../shared/replies.js';
 export const LEAD_HISTORY_TTL_SECONDS = 400 * 24 * 3600;
 
 const startedScript = `
--- KEYS[1] workflow's executions, KEYS[2] counters, KEYS[3] lead's history (absent without a lead)
--- ARGV[1] execution id, ARGV[2] now (ms), ARGV[3] counter field, ARGV[4] '1' when the execution was just created,
--- ARGV[5] history cutoff (ms), ARGV[6] history TTL (s)
-redis.call('ZADD', KEYS[1], 'NX', ARGV[2], ARGV[1])
-if ARGV[4] == '1' then redis.call('HINCRBY', KEYS[2], ARGV[3], 1) end
-if KEYS[3] and ARGV[4] == '1' then
-  redis.call('ZADD', KEYS[3], ARGV[2], ARGV[1])
-  redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', ARGV[5])
-  redis.call('EXPIRE', KEYS[3], ARGV[6])
+-- Enrols the lead (when the workflow's rule asks for it), then lists and counts the execution, once however often a
+-- retried trigger job asks.
+-- KEYS[1] workflow's executions, KEYS[2] counters, KEYS[3] lead's history, KEYS[4] the enrolment key: the lead's
+-- active lock, or the workflow's once-ever hash (KEYS[3..4] absent without a lead, KEYS[4] without a rule)
+-- ARGV[1] execution id, ARGV[2] now (ms), ARGV[3] counter field, ARGV[4] history cutoff (ms), ARGV[5] history TTL (s),
+-- ARGV[6] rule ('once_active', 'once_ever' or ''), ARGV[7] lead id
+-- returns { 1 } when listed, { 0, holder } when another execution holds the lead
+if KEYS[4] then
+  local holder
+  if ARGV[6] == 'once_ever' then
+    redis.call('HSETNX', KEYS[4], ARGV[7], ARGV[1])
+    holder = redis.call('HGET', KEYS[4], ARGV[7])
+  elseif not redis.call('SET', KEYS[4], ARGV[1], 'NX') then
+    holder = redis.call('GET', KEYS[4])
+  end
+  if holder and holder ~= ARGV[1] then return { 0, holder } end
 end
-return 1
+if redis.call('ZADD', KEYS[1], 'NX', ARGV[2], ARGV[1]) == 1 then
+  redis.call('HINCRBY', KEYS[2], ARGV[3], 1)
+  if KEYS[3] then
+    redis.call('ZADD', KEYS[3], ARGV[2], ARGV[1])
+    redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', ARGV[4])
+    redis.call('EXPIRE', KEYS[3], ARGV[5])
+  end
+end
+return { 1 }
 `;
 
 const finishedScript = `
@@ -51,7 +67,7 @@ return result
 
 interface ScriptClient {
   atlasEventContext(keyCount: number, ...args: (string | number)[]): Promise<string[][]>;
-  atlasExecutionStarted(keyCount: number, ...args: (string | number)[]): Promise<number>;
+  atlasExecutionStarted(keyCount: number, ...args: (string | number)[]): Promise<[number, string?]>;
   atlasExecutionFinished(keyCount: number, ...args: (string | number)[]): Promise<number>;
 }
 
@@ -90,27 +106,37 @@ export function createOrgIndex(redis: RedisClient, keys: Keys) {
       return { published: fromFlatPairs(published), waiters: waiters.map((flat) => fromFlatPairs(flat)) };
     },
 
-    /** Lists a started execution under its workflow and lead; counts it once, when `created`. Idempotent. */
+    /**
+     * Lists a starting execution under its workflow and lead and counts it, once (idempotent for the same id). With an
+     * enrolment rule the lead is enrolled first, in the same script: `once_active` takes the lead's active lock,
+     * `once_ever` its once-ever marker. Resolves `{ holder }` instead when another execution holds the lead.
+     */
     async started(
       orgId: string,
       workflowId: string,
       leadId: string | null,
       executionId: string,
       at: number,
-      created: boolean,
-    ): Promise<void> {
-      const listed = [keys.executionsOf(orgId, workflowId), keys.stats(orgId)];
-      const args = [
+      rule?: 'once_active' | 'once_ever',
+    ): Promise<{ listed: true } | { listed: false; holder: string }> {
+      const keyList = [keys.executionsOf(orgId, workflowId), keys.stats(orgId)];
+      if (leadId) keyList.push(keys.leadHistory(orgId, leadId));
+      if (leadId && rule)
+        keyList.push(
+          rule === 'once_ever' ? keys.enrolled(orgId, workflowId) : keys.active(orgId, workflowId, leadId),
+        );
+      const [listed, holder] = await scripts.atlasExecutionStarted(
+        keyList.length,
+        ...keyList,
         executionId,
         at,
         `${workflowId}:started`,
-        created ? '1' : '0',
         at - LEAD_HISTORY_TTL_SECONDS * 1000,
         LEAD_HISTORY_TTL_SECONDS,
-      ];
-      await (leadId
-        ? scripts.atlasExecutionStarted(3, ...listed, keys.leadHistory(orgId, leadId), ...args)
-        : scripts.atlasExecutionStarted(2, ...listed, ...args));
+        rule ?? '',
+        leadId ?? '',
+      );
+      return listed === 1 ? { listed: true } : { listed: false, holder: holder ?? '' };
     },
 
     /**

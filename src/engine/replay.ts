@@ -106,7 +106,7 @@ export function createReplayer(deps: ReplayDeps) {
             Object.fromEntries(outputs.map(([nodeId, output]) => [nodeId, JSON.stringify(output ?? null)])),
           )
         : undefined,
-      orgIndex.started(orgId, original.workflowId, original.leadId, id, at, true),
+      orgIndex.started(orgId, original.workflowId, original.leadId, id, at),
     ]);
     await deps.enqueue(
       plan.map((next) => {

@@ -8,7 +8,7 @@ import type { Keys } from '../shared/keys.js';
 import { evaluate } from '../triggers/conditions.js';
 import { matchTriggers, type PublishedWorkflow, type TriggerMatch } from '../triggers/match.js';
 import type { WorkflowStore } from '../workflows/store.js';
-import type { WorkflowNode } from '../workflows/schema.js';
+import type { EnrollmentMode, WorkflowNode } from '../workflows/schema.js';
 import { terminalStatuses, type ExecutionState, type ExecutionStore, type PlannedJob } from './executions.js';
 import { nodeJobId, type NodeJobData, type NodeJobSpec } from './jobs.js';
 import { createLeadIndex } from './lead-index.js';
@@ -80,36 +80,31 @@ export function createStarter(deps: StartDeps) {
   const leadIndex = createLeadIndex(redis, keys);
   const orgIndex = createOrgIndex(redis, keys);
 
-  /** Applies the workflow's enrolment rule. Idempotent for the same execution id. */
+  /**
+   * Applies the workflow's enrolment rule and lists the execution under its workflow and lead, in one script;
+   * returns why the lead is refused, if it is. Idempotent for the same execution id.
+   */
   async function enrol(
     orgId: string,
     workflowId: string,
-    mode: string,
+    mode: EnrollmentMode,
     leadId: string | null,
     executionId: string,
-  ) {
-    if (!leadId || mode === 'always') return undefined;
-    if (mode === 'once_ever') {
-      // The marker holds the execution's id, so a retried trigger job recognises its own enrolment.
-      await redis.hsetnx(keys.enrolled(orgId, workflowId), leadId, executionId);
-      const holder = await redis.hget(keys.enrolled(orgId, workflowId), leadId);
-      return holder === executionId ? undefined : `lead already entered this workflow once (${holder})`;
-    }
-    const lock = keys.active(orgId, workflowId, leadId);
-    if ((await redis.set(lock, executionId, 'NX')) === 'OK') return undefined;
-    const holder = await redis.get(lock);
-    if (holder === executionId) return undefined;
-    if (holder === null)
-      return (await redis.set(lock, executionId, 'NX')) === 'OK' ? undefined : 'lead enrolled concurrently';
+  ): Promise<string | undefined> {
+    const rule = leadId && mode !== 'always' ? mode : undefined;
+    const first = await orgIndex.started(orgId, workflowId, leadId, executionId, clock(), rule);
+    if (first.listed) return undefined;
+    if (rule === 'once_ever') return `lead already entered this workflow once (${first.holder})`;
     // A lock whose execution has ended (or is gone) is stale: a crash between ending and releasing left it.
-    const held = await deps.executions.load(holder);
+    const held = await deps.executions.load(first.holder);
     if (
       (!held || terminalStatuses.has(held.status)) &&
-      (await deps.executions.swapLock(lock, holder, executionId))
+      (await deps.executions.swapLock(keys.active(orgId, workflowId, leadId!), first.holder, executionId))
     ) {
+      await orgIndex.started(orgId, workflowId, leadId, executionId, clock());
       return undefined;
     }
-    return `lead already has an active execution (${holder})`;
+    return `lead already has an active execution (${first.holder})`;
   }
 
   async function start(
@@ -144,44 +139,48 @@ export function createStarter(deps: StartDeps) {
       arms: [...next.arms],
     }));
     const startedAt = new Date(clock()).toISOString();
-    const created = await deps.executions.create({
-      id: executionId,
-      orgId: event.orgId,
-      workflowId: match.workflowId,
-      version: match.version,
-      leadId,
-      triggerNodeId: trigger.id,
-      ...(priority ? { priority } : {}),
-      event: { id: event.id, type: event.type, occurredAt: event.occurredAt, data: event.data ?? {} },
-      triggerStep: {
-        nodeId: trigger.id,
-        type: 'trigger',
-        status: 'completed',
-        attempt: 1,
-        startedAt,
-        durationMs: 0,
-        output: { event: event.type, eventId: event.id },
-      },
-      plan,
-    });
+    const liveEntry = leadId
+      ? redis.hset(
+          keys.leadExecutions(event.orgId, leadId),
+          executionId,
+          `${match.workflowId} ${match.version}`,
+        )
+      : undefined;
+    const [created] = await Promise.all([
+      deps.executions.create({
+        id: executionId,
+        orgId: event.orgId,
+        workflowId: match.workflowId,
+        version: match.version,
+        leadId,
+        triggerNodeId: trigger.id,
+        ...(priority ? { priority } : {}),
+        event: { id: event.id, type: event.type, occurredAt: event.occurredAt, data: event.data ?? {} },
+        triggerStep: {
+          nodeId: trigger.id,
+          type: 'trigger',
+          status: 'completed',
+          attempt: 1,
+          startedAt,
+          durationMs: 0,
+          output: { event: event.type, eventId: event.id },
+        },
+        plan,
+      }),
+      liveEntry,
+    ]);
     if (!created) {
       const existing = await deps.executions.load(executionId);
       if (existing && terminalStatuses.has(existing.status)) {
+        // A retried trigger job of an execution that already ended: nothing is live any more.
         if (leadId)
-          await deps.executions.releaseLock(keys.active(event.orgId, match.workflowId, leadId), executionId);
+          await Promise.all([
+            deps.executions.releaseLock(keys.active(event.orgId, match.workflowId, leadId), executionId),
+            redis.hdel(keys.leadExecutions(event.orgId, leadId), executionId),
+          ]);
         return executionId;
       }
     }
-    await Promise.all([
-      orgIndex.started(event.orgId, match.workflowId, leadId, executionId, clock(), created),
-      leadId
-        ? redis.hset(
-            keys.leadExecutions(event.orgId, leadId),
-            executionId,
-            `${match.workflowId} ${match.version}`,
-          )
-        : undefined,
-    ]);
     if (created) {
       deps.publish?.('Execution Started', {
         orgId: event.orgId,

@@ -300,6 +300,7 @@ export const Edge = z.strictObject({
 export type Edge = z.output<typeof Edge>;
 
 export const EnrollmentMode = z.enum(['once_active', 'always', 'once_ever']);
+export type EnrollmentMode = z.output<typeof EnrollmentMode>;
 
 export const Priority = z.enum(['high', 'normal', 'low']);
 export type Priority = z.output<typeof Priority>;

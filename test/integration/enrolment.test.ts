@@ -61,6 +61,43 @@ describe('events, enrolment and cancellation', () => {
     expect(await executionsOf(h, apiKey, once)).toHaveLength(1);
   });
 
+  it('enrols a lead only once ever with "once_ever", and counts every start and refusal once', async () => {
+    const { apiKey, orgId } = await h.createOrg();
+    const workflowId = await publishWorkflow(h, apiKey, {
+      name: 'Once ever',
+      settings: { enrollment: 'once_ever' },
+      nodes: [trigger(), { id: 'tag', type: 'add_tag', params: { tag: 'x' } }],
+      edges: chain('start', 'tag'),
+    });
+
+    await h.call('POST', '/v1/events', { type: 'new_lead', lead: { id: 'forever' } }, apiKey);
+    const first = await settledExecution(h, apiKey, workflowId);
+    await h.call('POST', '/v1/events', { type: 'new_lead', lead: { id: 'forever' } }, apiKey);
+    await eventually(async () =>
+      (await h.engine.redis.hget(h.engine.keys.stats(orgId), `${workflowId}:skipped`)) === '1'
+        ? true
+        : undefined,
+    );
+
+    expect(first.status).toBe('completed');
+    expect((await executionsOf(h, apiKey, workflowId)).map((x) => x.id)).toEqual([first.id]);
+    expect(await h.engine.redis.hget(h.engine.keys.stats(orgId), `${workflowId}:started`)).toBe('1');
+  });
+
+  it('takes over an active lock that an ended execution left behind', async () => {
+    const { apiKey, orgId } = await h.createOrg();
+    const workflowId = await publishWorkflow(h, apiKey, waitingFlow());
+    const { redis, keys } = h.engine;
+    // A crash between an execution's end and its release leaves the lock naming an execution that is gone.
+    await redis.set(keys.active(orgId, workflowId, 'orphaned'), 'x_gone');
+
+    await h.call('POST', '/v1/events', { type: 'new_lead', lead: { id: 'orphaned' } }, apiKey);
+    const started = await settledExecution(h, apiKey, workflowId, ['waiting']);
+
+    expect(await redis.get(keys.active(orgId, workflowId, 'orphaned'))).toBe(started.id);
+    expect((await executionsOf(h, apiKey, workflowId)).map((x) => x.id)).toEqual([started.id]);
+  });
+
   it('cancels a waiting execution, removes its timer and lets the lead enrol again', async () => {
     const { apiKey } = await h.createOrg();
     const workflowId = await publishWorkflow(h, apiKey, waitingFlow());
