@@ -30,13 +30,11 @@ if KEYS[4] then
   end
   if holder and holder ~= ARGV[1] then return { 0, holder } end
 end
-if redis.call('ZADD', KEYS[1], 'NX', ARGV[2], ARGV[1]) == 1 then
-  redis.call('HINCRBY', KEYS[2], ARGV[3], 1)
-  if KEYS[3] then
-    redis.call('ZADD', KEYS[3], ARGV[2], ARGV[1])
-    redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', ARGV[4])
-    redis.call('EXPIRE', KEYS[3], ARGV[5])
-  end
+if redis.call('ZADD', KEYS[1], 'NX', ARGV[2], ARGV[1]) == 1 then redis.call('HINCRBY', KEYS[2], ARGV[3], 1) end
+if KEYS[3] then
+  redis.call('ZADD', KEYS[3], 'NX', ARGV[2], ARGV[1])
+  redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', ARGV[4])
+  redis.call('EXPIRE', KEYS[3], ARGV[5])
 end
 return { 1 }
 `;
@@ -44,8 +42,8 @@ return { 1 }
 const finishedScript = `
 -- KEYS[1] finished index, KEYS[2] counters, KEYS[3] the lead's enrolment lock (absent without a lead)
 -- ARGV[1] now (ms), ARGV[2] finished member, ARGV[3] counter field, ARGV[4] execution id
-redis.call('ZADD', KEYS[1], ARGV[1], ARGV[2])
-redis.call('HINCRBY', KEYS[2], ARGV[3], 1)
+-- Counted once however often an end is finalized: a revived execution leaves the index, so its next end counts again.
+if redis.call('ZADD', KEYS[1], 'NX', ARGV[1], ARGV[2]) == 1 then redis.call('HINCRBY', KEYS[2], ARGV[3], 1) end
 if KEYS[3] and redis.call('GET', KEYS[3]) == ARGV[4] then redis.call('DEL', KEYS[3]) end
 return 1
 `;
@@ -106,6 +104,12 @@ export function createOrgIndex(redis: RedisClient, keys: Keys) {
       return { published: fromFlatPairs(published), waiters: waiters.map((flat) => fromFlatPairs(flat)) };
     },
 
+    /** When a starting execution was listed under its workflow (ms), if it was. */
+    async listedAt(orgId: string, workflowId: string, executionId: string): Promise<number | undefined> {
+      const score = await redis.zscore(keys.executionsOf(orgId, workflowId), executionId);
+      return score === null ? undefined : Number(score);
+    },
+
     /**
      * Lists a starting execution under its workflow and lead and counts it, once (idempotent for the same id). With an
      * enrolment rule the lead is enrolled first, in the same script: `once_active` takes the lead's active lock,
@@ -140,8 +144,8 @@ export function createOrgIndex(redis: RedisClient, keys: Keys) {
     },
 
     /**
-     * Indexes an ended execution for the retention sweep, counts it under its status, and releases its lead's
-     * enrolment lock if the execution still holds it.
+     * Indexes an ended execution for the retention sweep, counts it under its status (once, however often it is
+     * finalized), and releases its lead's enrolment lock if the execution still holds it.
      */
     async finished(
       orgId: string,

@@ -61,6 +61,12 @@ export function executionIdFor(orgId: string, eventId: string, workflowId: strin
 
 const ABANDON_MARK_SECONDS = 24 * 3600;
 
+/**
+ * How long an execution listed under its workflow may lack its state before its enrolment lock counts as stale: the
+ * trigger job lists it and creates it moments later; a retried job (backoff from 2 s, 3 attempts) creates it within this.
+ */
+const STARTING_GRACE_MS = 5 * 60_000;
+
 /** The event's lead as stored, and its live executions (execution id → `workflowId version`). */
 interface LeadView {
   leadId: string;
@@ -95,9 +101,14 @@ export function createStarter(deps: StartDeps) {
     const first = await orgIndex.started(orgId, workflowId, leadId, executionId, clock(), rule);
     if (first.listed) return undefined;
     if (rule === 'once_ever') return `lead already entered this workflow once (${first.holder})`;
-    // A lock whose execution has ended (or is gone) is stale: a crash between ending and releasing left it.
+    // A lock whose execution has ended (or is gone) is stale: a crash between ending and releasing left it. A holder
+    // listed moments ago but without state yet is still starting (listing comes before the create), not stale.
     const held = await deps.executions.load(first.holder);
+    const starting =
+      !held &&
+      clock() - ((await orgIndex.listedAt(orgId, workflowId, first.holder)) ?? 0) < STARTING_GRACE_MS;
     if (
+      !starting &&
       (!held || terminalStatuses.has(held.status)) &&
       (await deps.executions.swapLock(keys.active(orgId, workflowId, leadId!), first.holder, executionId))
     ) {

@@ -98,6 +98,39 @@ describe('events, enrolment and cancellation', () => {
     expect((await executionsOf(h, apiKey, workflowId)).map((x) => x.id)).toEqual([started.id]);
   });
 
+  it('leaves the lock of an execution that is still starting (listed, not yet created) alone', async () => {
+    const { apiKey, orgId } = await h.createOrg();
+    const workflowId = await publishWorkflow(h, apiKey, waitingFlow());
+    const { redis, keys } = h.engine;
+    const lock = keys.active(orgId, workflowId, 'racing');
+    await redis.set(lock, 'x_starting');
+    await redis.zadd(keys.executionsOf(orgId, workflowId), Date.now(), 'x_starting');
+
+    await h.call('POST', '/v1/events', { type: 'new_lead', lead: { id: 'racing' } }, apiKey);
+    await eventually(async () =>
+      (await redis.hget(keys.stats(orgId), `${workflowId}:skipped`)) === '1' ? true : undefined,
+    );
+
+    expect(await redis.get(lock)).toBe('x_starting');
+  });
+
+  it('counts an ended execution once, however often it is finalized', async () => {
+    const { apiKey, orgId } = await h.createOrg();
+    const workflowId = await publishWorkflow(h, apiKey, {
+      name: 'Quick',
+      nodes: [trigger(), { id: 'tag', type: 'add_tag', params: { tag: 'x' } }],
+      edges: chain('start', 'tag'),
+    });
+    await h.call('POST', '/v1/events', { type: 'new_lead', lead: { id: 'twice' } }, apiKey);
+    const done = await settledExecution(h, apiKey, workflowId);
+    const state = await h.engine.executions.load(done.id);
+
+    await h.engine.lifecycle.finalize(state!);
+    await h.engine.lifecycle.finalize(state!);
+
+    expect(await h.engine.redis.hget(h.engine.keys.stats(orgId), `${workflowId}:completed`)).toBe('1');
+  });
+
   it('cancels a waiting execution, removes its timer and lets the lead enrol again', async () => {
     const { apiKey } = await h.createOrg();
     const workflowId = await publishWorkflow(h, apiKey, waitingFlow());
