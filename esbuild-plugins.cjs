@@ -161,6 +161,26 @@ const leanDependencies = {
   },
 };
 
+/**
+ * The esbuild options of every deployed bundle: the Lambda functions (serverless.yml `custom.esbuild` sets the same;
+ * keep the two in step), the containers (scripts/build-containers.ts), the cold-start benchmark and the bundle tests.
+ * The banner gives ESM bundles the `require` that bundled CommonJS modules call.
+ */
+const deployedBuildOptions = {
+  bundle: true,
+  minify: true,
+  platform: 'node',
+  format: 'esm',
+  target: 'node22',
+  mainFields: ['module', 'main'],
+  legalComments: 'none',
+  plugins: [leanDependencies],
+  banner: {
+    js: "import { createRequire as __atlasCreateRequire } from 'module'; const require = __atlasCreateRequire(import.meta.url);",
+  },
+};
+
 module.exports = [leanDependencies];
+module.exports.deployedBuildOptions = deployedBuildOptions;
 module.exports.minifyLuaModule = minifyLuaModule;
 module.exports.fastCommanderModule = fastCommanderModule;

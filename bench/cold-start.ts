@@ -9,10 +9,10 @@ import { createRequire } from 'node:module';
 import { cpus, loadavg } from 'node:os';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { build, type Plugin } from 'esbuild';
+import { build, type BuildOptions } from 'esbuild';
 
 const require = createRequire(import.meta.url);
-const plugins = require('../esbuild-plugins.cjs') as Plugin[];
+const { deployedBuildOptions } = require('../esbuild-plugins.cjs') as { deployedBuildOptions: BuildOptions };
 
 const handlers = {
   ingest: { entry: 'handlers/http/ingest.ts', event: 'http' },
@@ -90,22 +90,7 @@ const results: Record<string, unknown> = {};
 for (const [name, handler] of Object.entries(handlers)) {
   const outfile = path.join(outRoot, name, 'index.mjs');
   mkdirSync(path.dirname(outfile), { recursive: true });
-  await build({
-    entryPoints: [handler.entry],
-    outfile,
-    bundle: true,
-    minify: true,
-    platform: 'node',
-    format: 'esm',
-    target: 'node22',
-    mainFields: ['module', 'main'],
-    legalComments: 'none',
-    plugins,
-    logLevel: 'error',
-    banner: {
-      js: "import { createRequire as __atlasCreateRequire } from 'module'; const require = __atlasCreateRequire(import.meta.url);",
-    },
-  });
+  await build({ ...deployedBuildOptions, entryPoints: [handler.entry], outfile, logLevel: 'error' });
   const bytes = statSync(outfile).size;
   const gzipBytes = gzipSync(readFileSync(outfile)).length;
   const samples: { initMs: number; initCpuMs: number; firstMs: number | null; firstError: string | null }[] =

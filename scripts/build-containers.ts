@@ -3,10 +3,10 @@
 // Run: npm run build:containers
 import { rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { build, type Plugin } from 'esbuild';
+import { build, type BuildOptions } from 'esbuild';
 
 const require = createRequire(import.meta.url);
-const plugins = require('../esbuild-plugins.cjs') as Plugin[];
+const { deployedBuildOptions } = require('../esbuild-plugins.cjs') as { deployedBuildOptions: BuildOptions };
 
 const outdir = 'dist/containers';
 const entries = {
@@ -17,23 +17,13 @@ const entries = {
 
 rmSync(outdir, { recursive: true, force: true });
 const result = await build({
+  ...deployedBuildOptions,
   entryPoints: entries,
   outdir,
   outExtension: { '.js': '.mjs' },
-  bundle: true,
-  minify: true,
   sourcemap: 'linked',
-  platform: 'node',
-  format: 'esm',
-  target: 'node22',
-  mainFields: ['module', 'main'],
-  legalComments: 'none',
-  plugins,
   metafile: true,
   logLevel: 'warning',
-  banner: {
-    js: "import { createRequire as __atlasCreateRequire } from 'module'; const require = __atlasCreateRequire(import.meta.url);",
-  },
 });
 for (const [file, output] of Object.entries(result.metafile.outputs))
   if (file.endsWith('.mjs')) console.log(`${file}  ${(output.bytes / 1024).toFixed(0)} KiB`);

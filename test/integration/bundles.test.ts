@@ -7,34 +7,24 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { build, type BuildOptions, type Plugin } from 'esbuild';
+import { build, type BuildOptions } from 'esbuild';
 import type { Redis as IORedis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fixture, withBody, withHeader } from '../support/fixtures.js';
 import { ADMIN_TOKEN, startHarness, type Harness } from '../support/harness.js';
 import { chain, publishWorkflow, settledExecution, trigger } from '../support/workflows.js';
 
-const plugins = createRequire(import.meta.url)('../../esbuild-plugins.cjs') as Plugin[];
+const { deployedBuildOptions } = createRequire(import.meta.url)('../../esbuild-plugins.cjs') as {
+  deployedBuildOptions: BuildOptions;
+};
 
-const options = {
-  bundle: true,
-  minify: true,
-  platform: 'node',
-  format: 'esm',
-  target: 'node22',
-  mainFields: ['module', 'main'],
-  plugins,
-  logLevel: 'error',
-} satisfies BuildOptions;
+const options = { ...deployedBuildOptions, logLevel: 'error' } satisfies BuildOptions;
 
 async function bundle(entry: string, outfile: string): Promise<void> {
   await build({
     ...options,
     entryPoints: [entry],
     outfile,
-    banner: {
-      js: "import { createRequire as __atlasCreateRequire } from 'module'; const require = __atlasCreateRequire(import.meta.url);",
-    },
   });
 }
 
@@ -169,9 +159,6 @@ describe("ioredis's command methods, gathered one prototype up by the bundler", 
       ...options,
       stdin: { contents: "export { Redis } from 'ioredis';", resolveDir: process.cwd(), loader: 'js' },
       outfile,
-      banner: {
-        js: "import { createRequire as __atlasCreateRequire } from 'module'; const require = __atlasCreateRequire(import.meta.url);",
-      },
     });
     const { Redis } = (await import(pathToFileURL(outfile).href)) as { Redis: typeof IORedis };
     const redis = new Redis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379');
