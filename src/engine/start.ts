@@ -61,6 +61,10 @@ export function executionIdFor(orgId: string, eventId: string, workflowId: strin
 
 const ABANDON_MARK_SECONDS = 24 * 3600;
 
+/** The execution an event names in `data.executionId`, whose waits for that event it resumes. */
+const namedExecution = (event: EngineEvent): string | undefined =>
+  typeof event.data?.executionId === 'string' ? event.data.executionId : undefined;
+
 /**
  * How long an execution listed under its workflow may lack its state before its enrolment lock counts as stale: the
  * trigger job lists it and creates it moments later; a retried job (backoff from 2 s, 3 attempts) creates it within this.
@@ -274,7 +278,7 @@ export function createStarter(deps: StartDeps) {
 
   /** Resumes the waits-for-event this event satisfies; each waiter is claimed once, against its own timeout. */
   async function resumeWaiters(event: EngineEvent, waiting: WaitingFor[]): Promise<string[]> {
-    const named = typeof event.data?.executionId === 'string' ? event.data.executionId : undefined;
+    const named = namedExecution(event);
     const resumed: string[] = [];
     for (const { subject, waiters } of waiting) {
       for (const [field, waiter] of waiters) {
@@ -317,7 +321,7 @@ export function createStarter(deps: StartDeps) {
 
   /** The waiter subjects this event may resume: the lead's, and an execution the event names. */
   function waiterSubjects(event: EngineEvent, leadId: string | null): string[] {
-    const named = typeof event.data?.executionId === 'string' ? event.data.executionId : undefined;
+    const named = namedExecution(event);
     return [leadId, named ? subjectOf(null, named) : undefined].filter((s): s is string => !!s);
   }
 

@@ -18,7 +18,7 @@ export interface Waiter {
 /** A lead's waiters live under the lead id; an execution without a lead waits under `~<executionId>`. */
 export const subjectOf = (leadId: string | null, executionId: string) => leadId ?? `~${executionId}`;
 
-/** A waiter hash's contents as (field, waiter) pairs. */
+/** A waiter hash's contents (read by the trigger side's organization script) as (field, waiter) pairs. */
 export const parseWaiters = (hash: Record<string, string>): [string, Waiter][] =>
   Object.entries(hash).map(([field, json]) => [field, JSON.parse(json) as Waiter]);
 
@@ -44,10 +44,6 @@ export function createWaiters(redis: RedisClient, keys: Keys) {
     /** Takes the waiter; true for exactly one caller. */
     async claim(orgId: string, eventType: string, subject: string, field: string): Promise<boolean> {
       return (await redis.hdel(keys.waiters(orgId, eventType, subject), field)) === 1;
-    },
-
-    async list(orgId: string, eventType: string, subject: string): Promise<[string, Waiter][]> {
-      return parseWaiters(await redis.hgetall(keys.waiters(orgId, eventType, subject)));
     },
   };
 }
