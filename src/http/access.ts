@@ -1,5 +1,6 @@
 // Who is calling and what they may see: the request context every route receives, and the checks routes share.
 import type { Engine } from '../app.js';
+import type { DeadLetterView } from '../queue/dead-letter.js';
 import { HttpError, notFound } from '../shared/errors.js';
 import type { Principal } from './auth.js';
 
@@ -37,4 +38,33 @@ export async function ownDeadLetter(context: Context, id: string) {
 /** The audit trail's name for the caller. */
 export async function actorOf(context: Context): Promise<'admin' | 'org-api-key'> {
   return (await context.principal()).kind === 'admin' ? 'admin' : 'org-api-key';
+}
+
+/**
+ * Retries or discards one dead-letter entry the caller may see; returns the entry, for `auditDeadLetterAction`.
+ * Unknown and other organizations' ids are answered 404.
+ */
+export async function actOnDeadLetter(context: Context, id: string, action: 'retry' | 'discard') {
+  const entry = await ownDeadLetter(context, id);
+  if (action === 'retry') await context.engine.deadLetter.retry(entry);
+  else await context.engine.deadLetter.discard(entry);
+  return entry;
+}
+
+/** Records a dead-letter retry or discard in the organization's audit trail, with the execution it belongs to. */
+export async function auditDeadLetterAction(
+  context: Context,
+  entry: Pick<DeadLetterView, 'orgId' | 'executionId'>,
+  id: string,
+  action: 'retry' | 'discard',
+  actor: Awaited<ReturnType<typeof actorOf>>,
+  detail: Record<string, unknown> = {},
+): Promise<void> {
+  const full = { ...detail, ...(entry.executionId ? { executionId: entry.executionId } : {}) };
+  await context.engine.audit.record(entry.orgId, {
+    actor,
+    action: `dead-letter.${action}`,
+    target: id,
+    ...(Object.keys(full).length > 0 ? { detail: full } : {}),
+  });
 }

@@ -18,6 +18,8 @@ import {
   actorOf,
   body,
   orgOf,
+  actOnDeadLetter,
+  auditDeadLetterAction,
   ownDeadLetter,
   ownExecution,
   requireAdmin,
@@ -239,14 +241,8 @@ const routes: Route<Context>[] = [
     method: 'POST',
     pattern: '/v1/dead-letter/:id/retry',
     async handle(_request, { id }, context) {
-      const entry = await ownDeadLetter(context, id!);
-      await context.engine.deadLetter.retry(entry);
-      await context.engine.audit.record(entry.orgId, {
-        actor: await actorOf(context),
-        action: 'dead-letter.retry',
-        target: id!,
-        ...(entry.executionId ? { detail: { executionId: entry.executionId } } : {}),
-      });
+      const entry = await actOnDeadLetter(context, id!, 'retry');
+      await auditDeadLetterAction(context, entry, id!, 'retry', await actorOf(context));
       return json(202, { id, retried: true });
     },
   },
@@ -254,14 +250,8 @@ const routes: Route<Context>[] = [
     method: 'DELETE',
     pattern: '/v1/dead-letter/:id',
     async handle(_request, { id }, context) {
-      const entry = await ownDeadLetter(context, id!);
-      await context.engine.deadLetter.discard(entry);
-      await context.engine.audit.record(entry.orgId, {
-        actor: await actorOf(context),
-        action: 'dead-letter.discard',
-        target: id!,
-        ...(entry.executionId ? { detail: { executionId: entry.executionId } } : {}),
-      });
+      const entry = await actOnDeadLetter(context, id!, 'discard');
+      await auditDeadLetterAction(context, entry, id!, 'discard', await actorOf(context));
       return json(200, { id, discarded: true });
     },
   },

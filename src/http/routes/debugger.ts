@@ -4,7 +4,16 @@ import { z } from 'zod';
 import type { ExecutionState } from '../../engine/executions.js';
 import type { DeadLetterView } from '../../queue/dead-letter.js';
 import { HttpError, errorMessage } from '../../shared/errors.js';
-import { actorOf, body, orgOf, ownDeadLetter, ownExecution, scopeOf, type Context } from '../access.js';
+import {
+  actOnDeadLetter,
+  actorOf,
+  auditDeadLetterAction,
+  body,
+  orgOf,
+  ownExecution,
+  scopeOf,
+  type Context,
+} from '../access.js';
 import { json, parseWith, type Route } from '../router.js';
 
 const SearchQuery = z
@@ -145,26 +154,18 @@ export const debuggerRoutes: Route<Context>[] = [
     pattern: '/v1/dead-letter/bulk',
     async handle(request, _params, context) {
       const { action, ids } = parseWith(BulkInput, body(request));
-      const { engine } = context;
       const actor = await actorOf(context);
       const results: { id: string; ok: boolean; error?: { code: string; message: string } }[] = [];
       for (const id of ids) {
         let entry: DeadLetterView;
         try {
-          entry = await ownDeadLetter(context, id);
-          if (action === 'retry') await engine.deadLetter.retry(entry);
-          else await engine.deadLetter.discard(entry);
+          entry = await actOnDeadLetter(context, id, action);
         } catch (error) {
           const code = error instanceof HttpError ? error.code : 'internal_error';
           results.push({ id, ok: false, error: { code, message: errorMessage(error) } });
           continue;
         }
-        await engine.audit.record(entry.orgId, {
-          actor,
-          action: action === 'retry' ? 'dead-letter.retry' : 'dead-letter.discard',
-          target: id,
-          detail: { bulk: true, ...(entry.executionId ? { executionId: entry.executionId } : {}) },
-        });
+        await auditDeadLetterAction(context, entry, id, action, actor, { bulk: true });
         results.push({ id, ok: true });
       }
       return json(200, { action, results });
