@@ -3,7 +3,13 @@ import type { LeadStore } from '../leads/store.js';
 import { NonRetryableError } from '../shared/errors.js';
 import type { CrmApi } from './providers/crm.js';
 import { metaUserData } from './providers/meta-user-data.js';
-import type { ActionContext, ActionHandler, IntegrationProvider } from './types.js';
+import type {
+  ActionContext,
+  ActionHandler,
+  ActionResult,
+  IntegrationProvider,
+  IntegrationResult,
+} from './types.js';
 
 export interface IntegrationDeps {
   providerFor(kind: 'meta' | 'stripe', context: ActionContext): IntegrationProvider;
@@ -16,10 +22,29 @@ export interface IntegrationDeps {
 /** The lead field that holds the Stripe customer id written back by create_stripe_customer. */
 export const STRIPE_CUSTOMER_FIELD = 'stripeCustomerId';
 
-const sandboxNote = (context: ActionContext) =>
-  context.testMode
-    ? 'test mode: recorded in the sandbox outbox, not sent'
-    : 'sandbox: recorded in the outbox, not sent';
+/** An integration call as the step records it: the provider's id under `idField`, its response, and where it went. */
+function integrationResult(
+  result: IntegrationResult,
+  context: ActionContext,
+  idField: 'eventId' | 'customerId',
+): ActionResult {
+  return {
+    providerId: result.providerId,
+    output: {
+      [idField]: result.providerId,
+      sandbox: result.sandbox,
+      ...result.response,
+      ...(context.testMode ? { testMode: true } : {}),
+    },
+    ...(result.sandbox
+      ? {
+          note: context.testMode
+            ? 'test mode: recorded in the sandbox outbox, not sent'
+            : 'sandbox: recorded in the outbox, not sent',
+        }
+      : {}),
+  };
+}
 
 export function createIntegrationActions({ providerFor, crmFor, leads, now = Date.now }: IntegrationDeps) {
   const syncToMeta: ActionHandler<'sync_to_meta'> = async (node, context) => {
@@ -40,16 +65,7 @@ export function createIntegrationActions({ providerFor, crmFor, leads, now = Dat
         customData,
       },
     });
-    return {
-      providerId: result.providerId,
-      output: {
-        eventId: result.providerId,
-        sandbox: result.sandbox,
-        ...result.response,
-        ...(context.testMode ? { testMode: true } : {}),
-      },
-      ...(result.sandbox ? { note: sandboxNote(context) } : {}),
-    };
+    return integrationResult(result, context, 'eventId');
   };
 
   const createStripeCustomer: ActionHandler<'create_stripe_customer'> = async (node, context) => {
@@ -90,16 +106,7 @@ export function createIntegrationActions({ providerFor, crmFor, leads, now = Dat
       await leads.setFields(context.orgId, lead.id, { [STRIPE_CUSTOMER_FIELD]: result.providerId });
       lead[STRIPE_CUSTOMER_FIELD] = result.providerId;
     }
-    return {
-      providerId: result.providerId,
-      output: {
-        customerId: result.providerId,
-        sandbox: result.sandbox,
-        ...result.response,
-        ...(context.testMode ? { testMode: true } : {}),
-      },
-      ...(result.sandbox ? { note: sandboxNote(context) } : {}),
-    };
+    return integrationResult(result, context, 'customerId');
   };
 
   return { sync_to_meta: syncToMeta, create_stripe_customer: createStripeCustomer };
