@@ -2,7 +2,6 @@
 // ingest needs, and nothing of the workers, so the Lambda bundles stay small and start fast.
 import type { Config } from './config/config.js';
 import type { IngestServices } from './http/ingest-routes.js';
-import { createLeadStore } from './leads/store.js';
 import type { Logger } from './observability/logger.js';
 import { createOrgStore } from './orgs/store.js';
 import { closeQueues, createQueues } from './queue/queues.js';
@@ -23,7 +22,6 @@ export async function createIngestServices(
     keys,
     queues,
     orgs: createOrgStore(connections.commands, keys),
-    leads: createLeadStore(connections.commands, keys),
     async close() {
       await closeQueues(queues);
       await connections.close();

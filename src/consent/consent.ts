@@ -1,6 +1,7 @@
 // Consent per lead and channel. A lead field `<channel>Consent` (`emailConsent`, `smsConsent`, `whatsappConsent`)
 // says yes or no; an organization's suppression list per channel holds addresses that opted out (unsubscribe links,
-// STOP replies), so an opt-out holds even for a lead record that does not know it yet.
+// STOP replies), so an opt-out holds even for a lead record that does not know it yet. This file imports types only,
+// so the keyword detection (`replyConsent`) costs the ingest bundle nothing beyond itself.
 import type { EngineEvent } from '../events/schema.js';
 import type { Lead, LeadStore } from '../leads/store.js';
 import type { ConsentChannel, OrgSettings } from '../orgs/settings.js';
@@ -9,10 +10,14 @@ import type { Keys } from '../shared/keys.js';
 
 export const consentField = (channel: ConsentChannel) => `${channel}Consent` as const;
 
-/** Replies that opt out and back in, as carriers and Twilio Advanced Opt-Out recognise them (one word, any case). */
-export const optOutWords = new Set([
+/**
+ * Twilio's default opt-out and opt-in keywords (Advanced Opt-Out), as carriers recognise them. A reply opts out or in
+ * only when the whole message is one of them; see {@link replyConsent}.
+ */
+const optOutKeywords = new Set([
   'STOP',
   'STOPALL',
+  'STOP ALL',
   'UNSUBSCRIBE',
   'CANCEL',
   'END',
@@ -20,7 +25,23 @@ export const optOutWords = new Set([
   'OPTOUT',
   'REVOKE',
 ]);
-export const optInWords = new Set(['START', 'UNSTOP', 'YES', 'OPTIN']);
+const optInKeywords = new Set(['START', 'YES', 'UNSTOP', 'OPTIN']);
+
+/**
+ * What a reply says about consent: false when the whole message is an opt-out keyword, true when it is an opt-in
+ * keyword, undefined for anything else. Case, surrounding and repeated spaces, and a final `.` or `!` are ignored, so
+ * `"Stop."` and `" stop  all "` opt out while `"please stop texting me"` does not. Pure, for the webhooks and the store.
+ */
+export function replyConsent(body: string): boolean | undefined {
+  const keyword = body
+    .trim()
+    .replace(/\s+/g, ' ')
+    .replace(/[.!]+$/, '')
+    .toUpperCase();
+  if (optOutKeywords.has(keyword)) return false;
+  if (optInKeywords.has(keyword)) return true;
+  return undefined;
+}
 
 /** Addresses compared in one form: emails lower case, phone numbers as + and digits, no `whatsapp:` prefix. */
 export function normaliseAddress(channel: ConsentChannel, address: string): string {
@@ -97,14 +118,15 @@ export function createConsentStore(
     },
 
     /**
-     * Applies a reply: an `sms_replied` event whose `data.body` is a STOP or START word changes consent for the
-     * sender (`data.from`, else the lead's phone) on `data.channel` (`sms` unless `whatsapp`). Returns the change.
+     * Applies a reply: an `sms_replied` event whose `data.body` is an opt-out or opt-in keyword ({@link replyConsent})
+     * changes consent for the sender (`data.from`, else the lead's phone) on `data.channel` (`sms` unless `whatsapp`).
+     * The one place a reply changes consent, whether the event came from the Twilio webhook or the events API.
+     * Returns the change.
      */
     async applyReply(event: EngineEvent, leadId: string | undefined): Promise<ConsentChange | undefined> {
       if (event.type !== 'sms_replied') return undefined;
       const data = event.data ?? {};
-      const word = typeof data.body === 'string' ? data.body.trim().toUpperCase() : '';
-      const optedIn = optInWords.has(word) ? true : optOutWords.has(word) ? false : undefined;
+      const optedIn = typeof data.body === 'string' ? replyConsent(data.body) : undefined;
       if (optedIn === undefined) return undefined;
       const channel: ConsentChannel = data.channel === 'whatsapp' ? 'whatsapp' : 'sms';
       const from = typeof data.from === 'string' ? data.from : event.lead?.phone;

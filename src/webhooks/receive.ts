@@ -6,14 +6,13 @@ import type { EventInput } from '../events/schema.js';
 import { jsonBody } from '../http/auth.js';
 import { json, parseWith } from '../http/router.js';
 import type { ApiRequest, ApiResponse } from '../http/types.js';
-import { leadIdOf, type LeadStore } from '../leads/store.js';
 import { HttpError } from '../shared/errors.js';
 import { GENERIC_SIGNATURE_HEADER, GenericPayload, genericEvent, verifyGeneric } from './generic.js';
 import { answerChallenge, MetaNotification, metaEvents, verifyMeta } from './meta.js';
 import { createReplayGuard } from './replay.js';
 import { createWebhookSecretStore, WebhookSource } from './secrets.js';
 import { isForwarded, StripeEvent, stripeEvent, verifyStripe } from './stripe.js';
-import { EMPTY_TWIML, TwilioMessage, twilioReply, verifyTwilio } from './twilio.js';
+import { EMPTY_TWIML, TwilioMessage, twilioEvent, verifyTwilio } from './twilio.js';
 
 export interface WebhookDeps extends IngestDeps {
   config: Pick<
@@ -23,7 +22,6 @@ export interface WebhookDeps extends IngestDeps {
     | 'WEBHOOK_TOLERANCE_SECONDS'
     | 'WEBHOOK_REPLAY_TTL_SECONDS'
   >;
-  leads: Pick<LeadStore, 'setFields'>;
 }
 
 interface Accepting {
@@ -31,8 +29,6 @@ interface Accepting {
   signature: string;
   replayTtlSeconds: number;
   events: EventInput[];
-  /** Runs after the replay check and before ingest (Twilio consent keywords). */
-  before?: () => Promise<void>;
   respond(accepted: Awaited<ReturnType<typeof ingestEvents>>): ApiResponse;
 }
 
@@ -136,20 +132,10 @@ export async function receiveWebhook(
         params,
         secrets,
       });
-      const reply = twilioReply(parseWith(TwilioMessage, Object.fromEntries(params)));
-      const leadId = leadIdOf({ phone: reply.phone });
       accepting = {
         signature,
         replayTtlSeconds: deps.config.WEBHOOK_REPLAY_TTL_SECONDS,
-        events: [reply.event],
-        before:
-          reply.consent === undefined || !leadId
-            ? undefined
-            : () =>
-                deps.leads.setFields(orgId, leadId, {
-                  [`consent_${reply.channel}`]: reply.consent,
-                  [`consent_${reply.channel}_updatedAt`]: new Date(nowSeconds * 1000).toISOString(),
-                }),
+        events: [twilioEvent(parseWith(TwilioMessage, Object.fromEntries(params)))],
         respond: () => ({ status: 200, body: EMPTY_TWIML, headers: { 'content-type': 'text/xml' } }),
       };
       break;
@@ -186,7 +172,6 @@ export async function receiveWebhook(
   if (!(await guard.claim(orgId, source, accepting.signature, accepting.replayTtlSeconds)))
     throw new HttpError(403, 'replayed', 'this signed request was already received');
   try {
-    await accepting.before?.();
     const accepted = accepting.events.length > 0 ? await ingestEvents(deps, orgId, accepting.events) : [];
     return accepting.respond(accepted);
   } catch (error) {

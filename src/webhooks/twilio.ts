@@ -1,5 +1,5 @@
-// `twilio` webhooks: inbound SMS and WhatsApp messages, signed with X-Twilio-Signature → `sms_replied`; opt-out
-// and opt-in keywords change the lead's consent for that channel.
+// `twilio` webhooks: inbound SMS and WhatsApp messages, signed with X-Twilio-Signature → `sms_replied`.
+import { replyConsent } from '../consent/consent.js';
 import * as z from '../shared/zod.js';
 import type { EventInput } from '../events/schema.js';
 import { digestEquals, hmac, invalidSignature, missingSignature } from './signature.js';
@@ -44,59 +44,26 @@ export const TwilioMessage = z.looseObject({
 });
 export type TwilioMessage = z.output<typeof TwilioMessage>;
 
-/** Twilio's default opt-out and opt-in keywords; the whole message must be the keyword (case and spaces ignored). */
-const optOut = new Set([
-  'STOP',
-  'STOPALL',
-  'STOP ALL',
-  'UNSUBSCRIBE',
-  'CANCEL',
-  'END',
-  'QUIT',
-  'OPTOUT',
-  'REVOKE',
-]);
-const optIn = new Set(['START', 'YES', 'UNSTOP']);
-
-export function consentChange(body: string): boolean | undefined {
-  const word = body
-    .trim()
-    .replace(/\s+/g, ' ')
-    .replace(/[.!]+$/, '')
-    .toUpperCase();
-  if (optOut.has(word)) return false;
-  if (optIn.has(word)) return true;
-  return undefined;
-}
-
-export interface TwilioReply {
-  event: EventInput;
-  channel: 'sms' | 'whatsapp';
-  phone: string;
-  /** false after STOP and its synonyms, true after START/YES/UNSTOP, undefined otherwise. */
-  consent?: boolean;
-}
-
-export function twilioReply(message: TwilioMessage): TwilioReply {
+/**
+ * An inbound message as `sms_replied` for the lead of the sender's phone number. An opt-out or opt-in keyword is
+ * marked in `data.consent` for workflows to read; the consent itself changes when the trigger worker applies the
+ * event (ConsentStore.applyReply), as for an `sms_replied` sent to the events API.
+ */
+export function twilioEvent(message: TwilioMessage): EventInput {
   const channel = message.From.startsWith('whatsapp:') ? 'whatsapp' : 'sms';
   const phone = message.From.replace(/^whatsapp:/, '');
-  const consent = consentChange(message.Body);
+  const consent = replyConsent(message.Body);
   return {
-    channel,
-    phone,
-    ...(consent === undefined ? {} : { consent }),
-    event: {
-      id: `twilio_${message.MessageSid}`,
-      type: 'sms_replied',
-      lead: { phone },
-      data: {
-        channel,
-        body: message.Body,
-        from: message.From,
-        to: message.To,
-        messageSid: message.MessageSid,
-        ...(consent === undefined ? {} : { consent: { channel, granted: consent } }),
-      },
+    id: `twilio_${message.MessageSid}`,
+    type: 'sms_replied',
+    lead: { phone },
+    data: {
+      channel,
+      body: message.Body,
+      from: message.From,
+      to: message.To,
+      messageSid: message.MessageSid,
+      ...(consent === undefined ? {} : { consent: { channel, granted: consent } }),
     },
   };
 }

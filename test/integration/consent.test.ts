@@ -1,6 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { triggerJobId } from '../../src/events/ingest.js';
+import { twilioSignature } from '../../src/webhooks/twilio.js';
+import { TWILIO_SID, TWILIO_TOKEN } from '../support/fakes/twilio.js';
 import { eventually, startHarness, type Harness } from '../support/harness.js';
-import { configure, providerEnv, startFakes, type Fakes } from '../support/providers.js';
+import { configure, PUBLIC_BASE_URL, providerEnv, startFakes, type Fakes } from '../support/providers.js';
 import { chain, executionsOf, publishWorkflow, settledExecution, trigger } from '../support/workflows.js';
 
 describe('consent', () => {
@@ -109,6 +112,57 @@ describe('consent', () => {
     });
     expect(after.steps.find((s: any) => s.nodeId === 'sms').status).toBe('completed');
     expect(sentTo()).toBe(2);
+  });
+
+  /** Posts an inbound Twilio message to the organization's webhook, signed with the auth token as Twilio signs it. */
+  async function receiveTwilio(orgId: string, message: { MessageSid: string; From: string; Body: string }) {
+    const params = Object.entries({ ...message, AccountSid: TWILIO_SID, To: 'whatsapp:+447700900002' });
+    const path = `/v1/webhooks/${orgId}/twilio`;
+    return h.api({
+      method: 'POST',
+      path,
+      query: {},
+      headers: {
+        'content-type': 'application/x-www-form-urlencoded',
+        'x-twilio-signature': twilioSignature(TWILIO_TOKEN, `${PUBLIC_BASE_URL}${path}`, params),
+      },
+      body: new URLSearchParams(params).toString(),
+    });
+  }
+
+  it('a "Stop." reply through the Twilio webhook opts the WhatsApp number out: the next send_whatsapp is skipped', async () => {
+    // Arrange
+    const { orgId, apiKey } = await h.createOrg();
+    await configure(h, apiKey, fakes, ['twilio']);
+    await h.call('POST', '/v1/org/webhooks/twilio/secrets', { secret: TWILIO_TOKEN }, apiKey);
+    const workflowId = await publishWorkflow(h, apiKey, {
+      name: 'WhatsApp',
+      nodes: [trigger(), { id: 'wa', type: 'send_whatsapp', params: { body: 'Hi' } }],
+      edges: chain('start', 'wa'),
+    });
+    const phone = '+447700900804';
+    const messageSid = `SM${'5e'.repeat(16)}`;
+
+    // Act
+    const received = await receiveTwilio(orgId, {
+      MessageSid: messageSid,
+      From: `whatsapp:${phone}`,
+      Body: 'Stop.',
+    });
+    await eventually(async () =>
+      (await h.engine.queues.triggers.getJob(triggerJobId(orgId, `twilio_${messageSid}`)))?.finishedOn
+        ? true
+        : undefined,
+    );
+    const next = await runNth(apiKey, workflowId, { type: 'new_lead', lead: { phone } }, 1);
+
+    // Assert
+    expect(received.status).toBe(200);
+    expect(next.steps.find((s: any) => s.nodeId === 'wa')).toMatchObject({
+      status: 'skipped',
+      output: { reason: 'the lead opted out of whatsapp (whatsappConsent is false)' },
+    });
+    expect(fakes.twilio.messages.filter((m) => m.to === `whatsapp:${phone}`)).toHaveLength(0);
   });
 
   async function orgOf(apiKey: string): Promise<string> {

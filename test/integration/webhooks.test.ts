@@ -210,17 +210,24 @@ describe('ingest handler: signed webhooks and tracking', () => {
       expect(replay.statusCode).toBe(403);
     });
 
-    it('records a WhatsApp STOP as withdrawn consent for that channel', async () => {
+    it('turns a WhatsApp STOP into sms_replied marked as an opt-out, and writes no lead field at ingest', async () => {
+      // Act
       const result = await handler(sign(fixture('twilio', 'whatsapp-stop', { orgId })));
+
+      // Assert: the trigger worker applies the opt-out (test/integration/consent.test.ts), not the ingest function.
       expect(result.statusCode).toBe(200);
-      const lead = await h.engine.leads.get(orgId, leadIdOf({ phone: '+447700900123' })!);
-      expect(lead).toMatchObject({ consent_whatsapp: false });
-      expect(lead?.consent_sms).toBeUndefined();
       const job = await triggerJob('twilio_SM1a2b3c4d5e6f708192a3b4c5d6e7f809');
-      expect(job?.data.data).toMatchObject({
-        channel: 'whatsapp',
-        consent: { channel: 'whatsapp', granted: false },
+      expect(job?.data).toMatchObject({
+        type: 'sms_replied',
+        lead: { phone: '+447700900123' },
+        data: {
+          channel: 'whatsapp',
+          from: 'whatsapp:+447700900123',
+          body: 'STOP',
+          consent: { channel: 'whatsapp', granted: false },
+        },
       });
+      expect(await h.engine.leads.get(orgId, leadIdOf({ phone: '+447700900123' })!)).toBeUndefined();
     });
 
     it('refuses a changed parameter, a signature for another URL, and another auth token', async () => {

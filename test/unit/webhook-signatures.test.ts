@@ -4,7 +4,7 @@ import { HttpError } from '../../src/shared/errors.js';
 import { signGeneric, verifyGeneric } from '../../src/webhooks/generic.js';
 import { answerChallenge, signMeta, verifyMeta } from '../../src/webhooks/meta.js';
 import { signStripe, verifyStripe } from '../../src/webhooks/stripe.js';
-import { consentChange, twilioSignature, verifyTwilio } from '../../src/webhooks/twilio.js';
+import { twilioSignature, verifyTwilio } from '../../src/webhooks/twilio.js';
 
 const NOW = 1_760_000_000;
 
@@ -123,16 +123,6 @@ describe("twilio: X-Twilio-Signature, Twilio's documented example", () => {
       code: 'signature_invalid',
     });
     expect(refusal(() => verify(undefined))).toMatchObject({ status: 401, code: 'signature_missing' });
-  });
-
-  it('reads opt-out and opt-in keywords, and only whole-message keywords', () => {
-    expect(consentChange(' stop ')).toBe(false);
-    expect(consentChange('Unsubscribe.')).toBe(false);
-    expect(consentChange('STOP ALL')).toBe(false);
-    expect(consentChange('start')).toBe(true);
-    expect(consentChange('YES')).toBe(true);
-    expect(consentChange('please stop texting me')).toBeUndefined();
-    expect(consentChange('HELP')).toBeUndefined();
   });
 });
 
