@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { providerError } from '../../src/actions/http-client.js';
-import { sesError } from '../../src/actions/providers/ses.js';
-import { smtpError } from '../../src/actions/providers/smtp.js';
+import { createSesProvider, sesError } from '../../src/actions/providers/ses.js';
+import { createSmtpProvider, smtpError } from '../../src/actions/providers/smtp.js';
+import type { OutboundMessage } from '../../src/actions/types.js';
 import { NonRetryableError, RetryableError, RetryAfterError } from '../../src/shared/errors.js';
 
 const response = (status: number, headers: Record<string, string> = {}) => ({ status, headers, body: '{}' });
@@ -73,5 +74,37 @@ describe('sesError', () => {
     const error = sesError(Object.assign(new Error('x'), raw));
     expect(error).toBeInstanceOf(type);
     expect(error.code).toBe(code);
+  });
+});
+
+describe('email providers without a sender', () => {
+  const message: OutboundMessage = {
+    channel: 'email',
+    to: 'lead@example.com',
+    subject: 'Hi',
+    body: 'Hello',
+    orgId: 'org_1',
+    executionId: 'x_1',
+    nodeId: 'mail',
+    idempotencyKey: 'x_1:mail:0',
+  };
+
+  it.each([
+    ['smtp', createSmtpProvider({ url: 'smtp://127.0.0.1:9', from: undefined, timeoutMs: 100 })],
+    ['ses', createSesProvider({ region: 'eu-west-1', from: undefined, timeoutMs: 100 })],
+  ])('%s gives up at once, before any connection, naming itself', async (name, provider) => {
+    // Act
+    const refused = await provider.send(message).then(
+      () => undefined,
+      (error: unknown) => error,
+    );
+    provider.close();
+
+    // Assert
+    expect(refused).toBeInstanceOf(NonRetryableError);
+    expect(refused).toMatchObject({
+      code: 'provider_not_configured',
+      message: `${name}: no sender address is configured`,
+    });
   });
 });

@@ -3,6 +3,7 @@ import { SESv2Client, SendEmailCommand } from '@aws-sdk/client-sesv2';
 import type { OrgSettings } from '../../orgs/settings.js';
 import { AtlasError, NonRetryableError, RetryableError, RetryAfterError } from '../../shared/errors.js';
 import { DEFAULT_RETRY_AFTER_MS } from '../http-client.js';
+import { emailSender } from './email-sender.js';
 import type { ClosableProvider } from './smtp.js';
 
 export type SesSettings = NonNullable<NonNullable<OrgSettings['email']>['ses']>;
@@ -68,11 +69,7 @@ export function createSesProvider(options: SesProviderOptions): ClosableProvider
   return {
     name: 'ses',
     async send(message) {
-      const from = message.from ?? options.from;
-      if (!from)
-        throw new NonRetryableError('ses: no sender address is configured', {
-          code: 'provider_not_configured',
-        });
+      const from = emailSender('ses', message, options.from);
       const replyTo = message.replyTo ?? options.replyTo;
       const command = new SendEmailCommand({
         FromEmailAddress: from,

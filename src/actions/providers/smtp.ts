@@ -8,6 +8,7 @@ import { stableId } from '../../shared/ids.js';
 import { AtlasError, NonRetryableError, RetryableError } from '../../shared/errors.js';
 import type { AddressPolicy } from '../net-guard.js';
 import type { CommunicationProvider } from '../types.js';
+import { emailSender } from './email-sender.js';
 
 export type SmtpSettings = NonNullable<NonNullable<OrgSettings['email']>['smtp']>;
 
@@ -103,11 +104,7 @@ export function createSmtpProvider(options: SmtpProviderOptions): ClosableProvid
   return {
     name: 'smtp',
     async send(message) {
-      const from = message.from ?? options.from;
-      if (!from)
-        throw new NonRetryableError('smtp: no sender address is configured', {
-          code: 'provider_not_configured',
-        });
+      const from = emailSender('smtp', message, options.from);
       try {
         transport ??= open().catch((error: unknown) => {
           transport = undefined;
