@@ -1,5 +1,6 @@
-// esbuild plugins shared by serverless-esbuild (custom.esbuild.plugins), scripts/build-images.ts and the cold-start
-// benchmark. They keep the Lambda bundles small without changing behaviour:
+// The esbuild options of every deployed bundle, shared by serverless-esbuild (serverless.yml `custom.esbuild.config`
+// names this file), scripts/build-containers.ts, the cold-start benchmark and the bundle tests. Its plugin keeps the
+// bundles small without changing behaviour:
 //  - bullmq ships no `sideEffects` flag, so esbuild keeps every module it re-exports (a Postgres backend with 260 KB of
 //    SQL among them); its ESM build is marked side-effect free so unused modules drop out.
 //  - BullMQ's Lua scripts are strings full of comments and indentation; whole-line comments, `--[[ ]]` block comments
@@ -162,9 +163,9 @@ const leanDependencies = {
 };
 
 /**
- * The esbuild options of every deployed bundle: the Lambda functions (serverless.yml `custom.esbuild` sets the same;
- * keep the two in step), the containers (scripts/build-containers.ts), the cold-start benchmark and the bundle tests.
- * The banner gives ESM bundles the `require` that bundled CommonJS modules call.
+ * The esbuild options of every deployed bundle: the Lambda functions (through {@link serverlessEsbuildConfig}), the
+ * containers (scripts/build-containers.ts), the cold-start benchmark and the bundle tests. The banner gives ESM bundles
+ * the `require` that bundled CommonJS modules call.
  */
 const deployedBuildOptions = {
   bundle: true,
@@ -180,7 +181,17 @@ const deployedBuildOptions = {
   },
 };
 
-module.exports = [leanDependencies];
+/**
+ * serverless-esbuild's `custom.esbuild.config`: it calls this with the Serverless instance and uses the result in
+ * place of `custom.esbuild`, over its own defaults. The deployed options, plus what only the Lambda packages take:
+ * linked source maps, `.mjs` handler files, and no module left out of the bundle (serverless-esbuild's `exclude`
+ * defaults to `aws-sdk`).
+ */
+function serverlessEsbuildConfig() {
+  return { ...deployedBuildOptions, sourcemap: 'linked', outputFileExtension: '.mjs', exclude: [] };
+}
+
+module.exports = serverlessEsbuildConfig;
 module.exports.deployedBuildOptions = deployedBuildOptions;
 module.exports.minifyLuaModule = minifyLuaModule;
 module.exports.fastCommanderModule = fastCommanderModule;

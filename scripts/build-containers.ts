@@ -1,5 +1,5 @@
 // Bundles the container entry points (worker, scheduler) into dist/containers with the esbuild options and plugins
-// of the Lambda functions (serverless.yml custom.esbuild); the Dockerfile copies that folder into the image.
+// of the Lambda functions (esbuild-plugins.cjs); the Dockerfile copies that folder into the image.
 // Run: npm run build:containers
 import { rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
