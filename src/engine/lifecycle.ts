@@ -92,6 +92,21 @@ export function createLifecycle(deps: LifecycleDeps) {
     return ended;
   }
 
+  /**
+   * Drops a workflow's listings older than `cutoff` whose execution no longer exists: a start that was listed and then
+   * failed for good before creating its execution, or keys that expired by their backstop TTL before the sweep came.
+   * Executions still running past the retention period (long waits) exist, so they stay listed.
+   */
+  async function pruneListings(orgId: string, cutoff: number, batch: number): Promise<void> {
+    for (const workflowId of await redis.zrange(keys.workflows(orgId), '0', '-1')) {
+      const listed = keys.executionsOf(orgId, workflowId);
+      const ids = await redis.zrangebyscore(listed, '-inf', cutoff, 'LIMIT', 0, batch);
+      const found = await Promise.all(ids.map((id) => redis.exists(keys.execution(id).state)));
+      const gone = ids.filter((_, i) => found[i] === 0);
+      if (gone.length > 0) await redis.zrem(listed, ...gone);
+    }
+  }
+
   /** Deletes executions finished longer ago than their organization's retention; returns how many it removed. */
   async function sweep(batch = 500): Promise<number> {
     let removed = 0;
@@ -105,6 +120,7 @@ export function createLifecycle(deps: LifecycleDeps) {
         await redis.zrem(keys.finished(orgId), member);
         removed += 1;
       }
+      await pruneListings(orgId, cutoff, batch);
     }
     return removed;
   }

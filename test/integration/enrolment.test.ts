@@ -172,4 +172,27 @@ describe('events, enrolment and cancellation', () => {
     expect((await h.call('GET', `/v1/executions/${done.id}`, undefined, apiKey)).status).toBe(404);
     expect(await executionsOf(h, apiKey, workflowId)).toEqual([]);
   });
+
+  it('sweeps away an old listing whose execution was never created, and keeps an old one still running', async () => {
+    const { apiKey, orgId } = await h.createOrg();
+    const workflowId = await publishWorkflow(h, apiKey, {
+      name: 'Long wait',
+      nodes: [trigger(), { id: 'wait', type: 'wait', params: { duration: 'P60D' } }],
+      edges: chain('start', 'wait'),
+    });
+    await h.call('POST', '/v1/events', { type: 'new_lead', lead: { id: 'patient' } }, apiKey);
+    const [running] = await eventually(async () => {
+      const listed = await executionsOf(h, apiKey, workflowId);
+      return listed.length === 1 ? listed : undefined;
+    });
+    const { keys, redis } = h.engine;
+    const old = String(Date.now() - 31 * 86400 * 1000);
+    // As the trigger job leaves it when it lists an execution and then fails for good before creating it.
+    await redis.zadd(keys.executionsOf(orgId, workflowId), old, 'x_never_created');
+    await redis.zadd(keys.executionsOf(orgId, workflowId), old, running.id);
+
+    await h.engine.lifecycle.sweep();
+
+    expect(await redis.zrange(keys.executionsOf(orgId, workflowId), '0', '-1')).toEqual([running.id]);
+  });
 });
