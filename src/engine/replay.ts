@@ -1,5 +1,6 @@
 // Replaying an execution from a chosen node: a new execution on the same version, linked to the first, that starts
-// at that node with the outputs of the nodes before it. Effects run again (new execution, new idempotency keys).
+// at that node with the outputs of the nodes before it. Effects run again (new execution, new idempotency keys). The
+// workflow's `once_active` rule holds for replays too: a lead with a running execution of the workflow is refused.
 import { randomBytes } from 'node:crypto';
 import type { RedisClient } from '../queue/redis.js';
 import { HttpError, notFound } from '../shared/errors.js';
@@ -7,7 +8,7 @@ import type { Keys } from '../shared/keys.js';
 import type { WorkflowStore } from '../workflows/store.js';
 import type { ExecutionStore, PlannedJob } from './executions.js';
 import { nodeJobId, type NodeJobSpec } from './jobs.js';
-import { createOrgIndex } from './org-index.js';
+import { createEnrolment } from './enrolment.js';
 import { planNext, type CompiledWorkflow } from './plan.js';
 
 export interface ReplayDeps {
@@ -44,7 +45,7 @@ function downstream(workflow: CompiledWorkflow, start: string): Set<string> {
 export function createReplayer(deps: ReplayDeps) {
   const { redis, keys, executions } = deps;
   const clock = deps.now ?? Date.now;
-  const orgIndex = createOrgIndex(redis, keys);
+  const enrol = createEnrolment({ redis, keys, executions, now: clock });
 
   return async function replay(orgId: string, executionId: string, fromNode: string): Promise<ReplayResult> {
     const original = await executions.load(executionId);
@@ -71,6 +72,16 @@ export function createReplayer(deps: ReplayDeps) {
         : [{ nodeId: fromNode, arms: [...arms] }];
 
     const id = `x_${randomBytes(18).toString('base64url')}`;
+    // The lead entered a `once_ever` workflow with the original already; a replay re-runs that entry.
+    const mode = workflow.definition.settings.enrollment === 'once_active' ? 'once_active' : 'always';
+    const refused = await enrol(orgId, original.workflowId, mode, original.leadId, id);
+    if (refused) {
+      throw new HttpError(
+        409,
+        'conflict',
+        `cannot replay: ${refused}; cancel it or let it end, then replay (workflow enrolment is once_active)`,
+      );
+    }
     const startedAt = new Date(clock()).toISOString();
     await executions.create({
       id,
@@ -98,16 +109,12 @@ export function createReplayer(deps: ReplayDeps) {
     const outputs = Object.entries(await executions.outputs(executionId)).filter(
       ([nodeId]) => !recompute.has(nodeId),
     );
-    const at = clock();
-    await Promise.all([
-      outputs.length > 0
-        ? redis.hset(
-            keys.execution(id).outputs,
-            Object.fromEntries(outputs.map(([nodeId, output]) => [nodeId, JSON.stringify(output ?? null)])),
-          )
-        : undefined,
-      orgIndex.started(orgId, original.workflowId, original.leadId, id, at),
-    ]);
+    if (outputs.length > 0) {
+      await redis.hset(
+        keys.execution(id).outputs,
+        Object.fromEntries(outputs.map(([nodeId, output]) => [nodeId, JSON.stringify(output ?? null)])),
+      );
+    }
     await deps.enqueue(
       plan.map((next) => {
         const data = {

@@ -8,7 +8,8 @@ import type { Keys } from '../shared/keys.js';
 import { evaluate } from '../triggers/conditions.js';
 import { matchTriggers, type PublishedWorkflow, type TriggerMatch } from '../triggers/match.js';
 import type { WorkflowStore } from '../workflows/store.js';
-import type { EnrollmentMode, WorkflowNode } from '../workflows/schema.js';
+import type { WorkflowNode } from '../workflows/schema.js';
+import { createEnrolment } from './enrolment.js';
 import { terminalStatuses, type ExecutionState, type ExecutionStore, type PlannedJob } from './executions.js';
 import { nodeJobId, type NodeJobData, type NodeJobSpec } from './jobs.js';
 import { createLeadIndex } from './lead-index.js';
@@ -65,12 +66,6 @@ const ABANDON_MARK_SECONDS = 24 * 3600;
 const namedExecution = (event: EngineEvent): string | undefined =>
   typeof event.data?.executionId === 'string' ? event.data.executionId : undefined;
 
-/**
- * How long an execution listed under its workflow may lack its state before its enrolment lock counts as stale: the
- * trigger job lists it and creates it moments later; a retried job (backoff from 2 s, 3 attempts) creates it within this.
- */
-const STARTING_GRACE_MS = 5 * 60_000;
-
 /** The event's lead as stored, and its live executions (execution id → `workflowId version`). */
 interface LeadView {
   leadId: string;
@@ -89,38 +84,7 @@ export function createStarter(deps: StartDeps) {
   const { redis, keys } = deps;
   const leadIndex = createLeadIndex(redis, keys);
   const orgIndex = createOrgIndex(redis, keys);
-
-  /**
-   * Applies the workflow's enrolment rule and lists the execution under its workflow and lead, in one script;
-   * returns why the lead is refused, if it is. Idempotent for the same execution id.
-   */
-  async function enrol(
-    orgId: string,
-    workflowId: string,
-    mode: EnrollmentMode,
-    leadId: string | null,
-    executionId: string,
-  ): Promise<string | undefined> {
-    const rule = leadId && mode !== 'always' ? mode : undefined;
-    const first = await orgIndex.started(orgId, workflowId, leadId, executionId, clock(), rule);
-    if (first.listed) return undefined;
-    if (rule === 'once_ever') return `lead already entered this workflow once (${first.holder})`;
-    // A lock whose execution has ended (or is gone) is stale: a crash between ending and releasing left it. A holder
-    // listed moments ago but without state yet is still starting (listing comes before the create), not stale.
-    const held = await deps.executions.load(first.holder);
-    const starting =
-      !held &&
-      clock() - ((await orgIndex.listedAt(orgId, workflowId, first.holder)) ?? 0) < STARTING_GRACE_MS;
-    if (
-      !starting &&
-      (!held || terminalStatuses.has(held.status)) &&
-      (await deps.executions.swapLock(keys.active(orgId, workflowId, leadId!), first.holder, executionId))
-    ) {
-      await orgIndex.started(orgId, workflowId, leadId, executionId, clock());
-      return undefined;
-    }
-    return `lead already has an active execution (${first.holder})`;
-  }
+  const enrol = createEnrolment({ redis, keys, executions: deps.executions, now: clock });
 
   async function start(
     event: EngineEvent,

@@ -110,6 +110,47 @@ describe('debugger API', () => {
     expect(foreign.status).toBe(404);
   });
 
+  it('refuses to replay while the lead has a running execution of a once_active workflow, and enrols the replay', async () => {
+    const { apiKey } = await h.createOrg();
+    const workflowId = await publishWorkflow(h, apiKey, {
+      name: 'Tag, wait a week, tag again',
+      nodes: [
+        trigger(),
+        { id: 'tag', type: 'add_tag', params: { tag: 'welcomed' } },
+        { id: 'pause', type: 'wait', params: { duration: 'P7D' } },
+        { id: 'again', type: 'add_tag', params: { tag: 'a-week-on' } },
+      ],
+      edges: chain('start', 'tag', 'pause', 'again'),
+    });
+    const post = (id: string) =>
+      h.call('POST', '/v1/events', { id, type: 'new_lead', lead: { id: 'lead-once' } }, apiKey);
+    await post('first');
+    const waiting = await settledExecution(h, apiKey, workflowId, ['waiting']);
+    const replay = () => h.call('POST', `/v1/executions/${waiting.id}/replay`, { fromNode: 'tag' }, apiKey);
+
+    const refused = await replay();
+
+    expect(refused.status).toBe(409);
+    expect(refused.body.error.message).toContain(`lead already has an active execution (${waiting.id})`);
+    expect((await h.call('POST', `/v1/executions/${waiting.id}/cancel`, undefined, apiKey)).status).toBe(200);
+    const replayed = await replay();
+    expect(replayed.status).toBe(201);
+    await eventually(async () => {
+      const r = await h.call('GET', `/v1/executions/${replayed.body.id}`, undefined, apiKey);
+      return r.body.status === 'waiting' ? true : undefined;
+    });
+    // The replay holds the lead now: a new event for it starts nothing.
+    await post('second');
+    await eventually(async () => {
+      const stats = await h.engine.redis.hget(h.engine.keys.stats(waiting.orgId), `${workflowId}:skipped`);
+      return stats === '1' ? true : undefined;
+    });
+    const listed = await h.call('GET', `/v1/workflows/${workflowId}/executions`, undefined, apiKey);
+    expect(listed.body.executions.map((e: any) => e.id).sort()).toEqual(
+      [waiting.id, replayed.body.id].sort(),
+    );
+  });
+
   it('retries the dead-lettered step of a failed execution, and says when there is nothing to retry', async () => {
     const { apiKey } = await h.createOrg();
     server.reply({ status: 500 });

@@ -1,0 +1,59 @@
+// A workflow's enrolment rule applied to one starting execution: the trigger side's starts and the debugger's replays
+// both go through here, so a lead never has two running executions of a `once_active` workflow.
+import type { RedisClient } from '../queue/redis.js';
+import type { Keys } from '../shared/keys.js';
+import type { EnrollmentMode } from '../workflows/schema.js';
+import { terminalStatuses, type ExecutionStore } from './executions.js';
+import { createOrgIndex } from './org-index.js';
+
+export interface EnrolmentDeps {
+  redis: RedisClient;
+  keys: Keys;
+  executions: Pick<ExecutionStore, 'load' | 'swapLock'>;
+  now?: () => number;
+}
+
+/**
+ * How long an execution listed under its workflow may lack its state before its enrolment lock counts as stale: the
+ * trigger job lists it and creates it moments later; a retried job (backoff from 2 s, 3 attempts) creates it within this.
+ */
+const STARTING_GRACE_MS = 5 * 60_000;
+
+export function createEnrolment(deps: EnrolmentDeps) {
+  const { keys } = deps;
+  const clock = deps.now ?? Date.now;
+  const orgIndex = createOrgIndex(deps.redis, keys);
+
+  /**
+   * Applies the enrolment rule and lists the execution under its workflow and lead, in one script; returns why the
+   * lead is refused, if it is. Idempotent for the same execution id. Call it before the execution is created.
+   */
+  return async function enrol(
+    orgId: string,
+    workflowId: string,
+    mode: EnrollmentMode,
+    leadId: string | null,
+    executionId: string,
+  ): Promise<string | undefined> {
+    const rule = leadId && mode !== 'always' ? mode : undefined;
+    const first = await orgIndex.started(orgId, workflowId, leadId, executionId, clock(), rule);
+    if (first.listed) return undefined;
+    if (rule === 'once_ever') return `lead already entered this workflow once (${first.holder})`;
+    // A lock whose execution has ended (or is gone) is stale: a crash between ending and releasing left it. A holder
+    // listed moments ago but without state yet is still starting (listing comes before the create), not stale.
+    const held = await deps.executions.load(first.holder);
+    const starting =
+      !held &&
+      clock() - ((await orgIndex.listedAt(orgId, workflowId, first.holder)) ?? 0) < STARTING_GRACE_MS;
+    if (
+      !starting &&
+      (!held || terminalStatuses.has(held.status)) &&
+      (await deps.executions.swapLock(keys.active(orgId, workflowId, leadId!), first.holder, executionId))
+    ) {
+      await orgIndex.started(orgId, workflowId, leadId, executionId, clock());
+      return undefined;
+    }
+    return `lead already has an active execution (${first.holder})`;
+  };
+}
+export type Enrol = ReturnType<typeof createEnrolment>;
