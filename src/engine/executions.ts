@@ -54,7 +54,7 @@ export interface PlannedJob {
   /** Epoch milliseconds when the job is due; absent for immediate jobs. */
   runAt?: number;
   /** The job resumes this node rather than entering the next (see NodeJobData). */
-  resume?: 'event' | 'window';
+  resume?: 'event' | 'window' | 'elapsed';
   outcome?: 'received' | 'timed_out';
   deferrals?: number;
 }

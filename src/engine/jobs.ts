@@ -13,9 +13,10 @@ export const NodeJobData = z.strictObject({
   delayed: z.boolean().optional(),
   /**
    * Set on a job that resumes a node instead of entering it: `event` ends a wait-for-event (with `outcome`),
-   * `window` runs a communication step the send window held back (the `deferrals`-th time).
+   * `window` runs a communication step the send window held back (the `deferrals`-th time), `elapsed` ends a wait
+   * that has no node after it (so the execution, and its lead's enrolment, last until the wait is over).
    */
-  resume: z.enum(['event', 'window']).optional(),
+  resume: z.enum(['event', 'window', 'elapsed']).optional(),
   outcome: z.enum(['received', 'timed_out']).optional(),
   /** The event that ended a wait-for-event. */
   received: z.record(z.string(), z.unknown()).optional(),
@@ -32,6 +33,7 @@ export function jobKeyOf(
   const base = [job.nodeId, job.iteration, ...job.arms].join('.');
   if (job.resume === 'event') return `${base}~event`;
   if (job.resume === 'window') return `${base}~window${job.deferrals ?? 1}`;
+  if (job.resume === 'elapsed') return `${base}~elapsed`;
   return base;
 }
 

@@ -397,7 +397,11 @@ export function createNodeRunner(deps: NodeRunnerDeps) {
       }
       const next = result.proceed === false ? [] : planNext(workflow, node, result, current.arms);
       if (delayedUntil) {
-        plan = next.map((n) => ({ nodeId: n.nodeId, arms: [...n.arms], runAt: delayedUntil }));
+        // A wait with nothing after it still holds the execution (and the lead's enrolment) until it is over.
+        plan =
+          next.length > 0
+            ? next.map((n) => ({ nodeId: n.nodeId, arms: [...n.arms], runAt: delayedUntil }))
+            : [{ nodeId: node.id, arms: [...current.arms], runAt: delayedUntil, resume: 'elapsed' }];
         break;
       }
       const single = next.length === 1 ? next[0]! : undefined;

@@ -42,6 +42,10 @@ export async function runWait(node: NodeOf<'wait'>, context: WaitContext): Promi
   const { params } = node;
   const { now } = context;
   if (params.event !== undefined) return waitForEvent(node, context);
+  if (context.resuming && context.job.resume === 'elapsed') {
+    const at = new Date(now).toISOString();
+    return { output: { elapsedAt: at }, note: `the wait is over (${at})` };
+  }
   const runAt = params.duration
     ? now + durationMs(params.duration)
     : params.until

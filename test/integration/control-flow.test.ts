@@ -110,6 +110,45 @@ describe('control flow', () => {
     ]);
   });
 
+  it('keeps an execution ending in a wait running until the wait is over, holding its lead', async () => {
+    const { apiKey, orgId } = await h.createOrg();
+    const workflowId = await publishWorkflow(h, apiKey, {
+      name: 'Tag, then keep the lead out for a while',
+      nodes: [
+        trigger(),
+        { id: 'tag', type: 'add_tag', params: { tag: 'welcomed' } },
+        { id: 'cooldown', type: 'wait', params: { duration: 'PT1S' } },
+      ],
+      edges: chain('start', 'tag', 'cooldown'),
+    });
+    const post = (id: string) =>
+      h.call('POST', '/v1/events', { id, type: 'new_lead', lead: { id: 'cooling' } }, apiKey);
+
+    await post('first');
+    const waiting = await settledExecution(h, apiKey, workflowId, ['waiting']);
+    await post('second');
+    await eventually(async () =>
+      (await h.engine.redis.hget(h.engine.keys.stats(orgId), `${workflowId}:skipped`)) === '1'
+        ? true
+        : undefined,
+    );
+    const done = await settledExecution(h, apiKey, workflowId, ['completed']);
+
+    expect(waiting.steps.map((s: any) => [s.nodeId, s.status])).toEqual([
+      ['start', 'completed'],
+      ['tag', 'completed'],
+      ['cooldown', 'waiting'],
+    ]);
+    expect(done.steps.map((s: any) => [s.nodeId, s.status])).toEqual([
+      ['start', 'completed'],
+      ['tag', 'completed'],
+      ['cooldown', 'waiting'],
+      ['cooldown', 'completed'],
+    ]);
+    expect(Date.parse(done.finishedAt) - Date.parse(done.startedAt)).toBeGreaterThanOrEqual(1000);
+    expect(await executionsOf(h, apiKey, workflowId)).toHaveLength(1);
+  });
+
   it('splits leads between A/B variants by weight and records the variant', async () => {
     const { apiKey } = await h.createOrg();
     const workflowId = await publishWorkflow(h, apiKey, {
