@@ -15,13 +15,18 @@ export interface RedisConnections {
 
 const coalesced = Symbol('atlas.coalescedWrites');
 
+/** A corked batch this large is written at once, so no flush (a reconnect replaying its queue) builds one huge write. */
+const MAX_COALESCED_BYTES = 1 << 20;
+
 /**
- * Sends the commands a connection is given in one run of JavaScript (a callback and the promise reactions it sets
- * off) in one socket write: the socket is corked at the first command and uncorked on `process.nextTick`, which runs
- * once that run's microtasks are done. Concurrent jobs whose replies arrive together issue their next commands in the
- * same run, so they share a write. A write is one system call, and system calls are most of what a busy worker
- * spends on Redis. No command waits for a later turn of the event loop, unlike ioredis's auto-pipelining, which
- * defers every command to `setImmediate` (and builds a pipeline object per flush).
+ * Sends the commands a connection is given close together in one socket write: the socket is corked at the first
+ * command and uncorked on `process.nextTick`. Commands issued in promise reactions (an awaited reply going on to its
+ * next command) share the write; from a bare callback (a timer, a socket event) the tick comes before that callback's
+ * promise reactions, so they may take a second write. Concurrent jobs whose replies arrive together issue their next
+ * commands in the same run, so they share a write. A write is one system call, and system calls are most of what a
+ * busy worker spends on Redis. No command waits for a later turn of the event loop, unlike ioredis's auto-pipelining,
+ * which defers every command to `setImmediate` (and builds a pipeline object per flush). Order is untouched: corking
+ * only holds bytes back. The handshake ioredis writes as a socket connects goes out before the patch applies.
  */
 function coalesceWrites(redis: Redis): void {
   const patch = () => {
@@ -40,7 +45,12 @@ function coalesceWrites(redis: Redis): void {
         stream.cork();
         process.nextTick(flush);
       }
-      return write.apply(this, args);
+      const accepted = write.apply(this, args);
+      if (stream.writableLength >= MAX_COALESCED_BYTES) {
+        stream.uncork();
+        stream.cork();
+      }
+      return accepted;
     } as Writable['write'];
   };
   // ioredis opens a new socket on every reconnect and announces each with 'connect'.

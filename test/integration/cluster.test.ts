@@ -130,5 +130,7 @@ describe('the nurture example on a Redis Cluster', () => {
     const redis = harness.engine.redis as Cluster;
     const sizes = await Promise.all(redis.nodes('master').map((node) => node.dbsize()));
     expect(sizes.filter((size) => size > 0).length).toBeGreaterThan(1);
+    // Every node's connection coalesces its writes (its socket's write is the engine's own, not the prototype's).
+    for (const node of redis.nodes('all')) expect(Object.hasOwn(node.stream, 'write')).toBe(true);
   });
 });

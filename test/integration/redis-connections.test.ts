@@ -55,12 +55,25 @@ describe('Redis connections', () => {
     expect(writes.count).toBe(2);
   });
 
-  it('sends a command that follows an awaited reply in a write of its own, without waiting for a later turn', async () => {
+  it('writes a command by the next tick, without waiting for a later turn of the event loop', async () => {
     const writes = countWrites(redis);
     const [key] = keysOf(1, 'sequential');
-    for (let i = 0; i < 5; i += 1) await redis.incr(key!);
+    const first = redis.incr(key!);
+    await new Promise((resolve) => process.nextTick(resolve));
+    expect(writes.count).toBe(1);
+    await first;
+    for (let i = 1; i < 5; i += 1) await redis.incr(key!);
     expect(writes.count).toBe(5);
     expect(await redis.get(key!)).toBe('5');
+  });
+
+  it('writes a batch early once it holds a megabyte', async () => {
+    const writes = countWrites(redis);
+    const keys = keysOf(3, 'large');
+    const value = 'v'.repeat(600 * 1024);
+    await Promise.all(keys.map((key) => redis.set(key, value)));
+    expect(writes.count).toBe(2);
+    expect((await redis.strlen(keys[2]!)) as number).toBe(value.length);
   });
 
   it('coalesces on the new socket after a reconnect', async () => {
