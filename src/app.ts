@@ -33,6 +33,7 @@ import { closeQueues, createQueues } from './queue/queues.js';
 import { connectRedis } from './queue/redis.js';
 import { startWorkers, type Abandon, type Handler, type WorkerSet } from './queue/workers.js';
 import { createKeys } from './shared/keys.js';
+import { createWebhookSecretStore } from './webhooks/secrets.js';
 import { createWorkflowStore } from './workflows/store.js';
 
 export interface EngineOptions {
@@ -64,6 +65,7 @@ export async function createEngine(config: Config, logger: Logger, options: Engi
     );
   const box = createSecretBox(config.SETTINGS_ENCRYPTION_KEY);
   const settings = createSettingsStore(redis, keys, box);
+  const webhookSecrets = createWebhookSecretStore(redis, keys);
   const engineEvents = options.engineEvents ?? createEngineEvents({ config, logger });
   const publish = engineEvents?.publish;
   const metrics = createMetrics({ redis, keys });
@@ -243,6 +245,7 @@ export async function createEngine(config: Config, logger: Logger, options: Engi
     lifecycle,
     deadLetter,
     settings,
+    webhookSecrets,
     /** The guarded action handlers and the AI decider, as the node runner uses them. */
     actions: actionLayer.actions,
     decide: actionLayer.decide,

@@ -7,6 +7,7 @@ import { createOrgStore } from './orgs/store.js';
 import { closeQueues, createQueues } from './queue/queues.js';
 import { connectRedis } from './queue/redis.js';
 import { createKeys } from './shared/keys.js';
+import { createWebhookSecretStore } from './webhooks/secrets.js';
 
 export async function createIngestServices(
   config: Config,
@@ -22,6 +23,7 @@ export async function createIngestServices(
     keys,
     queues,
     orgs: createOrgStore(connections.commands, keys),
+    webhookSecrets: createWebhookSecretStore(connections.commands, keys),
     async close() {
       await closeQueues(queues);
       await connections.close();

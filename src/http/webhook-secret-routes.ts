@@ -1,21 +1,19 @@
 // Managing an organization's webhook secrets: list (never the values), add (rotation keeps the previous one), revoke.
 import type { Config } from '../config/config.js';
-import type { RedisClient } from '../queue/redis.js';
 import { notFound } from '../shared/errors.js';
-import type { Keys } from '../shared/keys.js';
 import * as z from '../shared/zod.js';
 import {
   AddSecretInput,
-  createWebhookSecretStore,
   WebhookSource,
   webhookSources,
+  type WebhookSecretStore,
 } from '../webhooks/secrets.js';
 import { jsonBody, orgOf, type AuthContext } from './auth.js';
 import { json, parseWith, type Route } from './router.js';
 import type { ApiRequest } from './types.js';
 
 interface Context extends AuthContext {
-  engine: { redis: RedisClient; keys: Keys; config: Pick<Config, 'PUBLIC_BASE_URL'> };
+  engine: { webhookSecrets: WebhookSecretStore; config: Pick<Config, 'PUBLIC_BASE_URL'> };
 }
 
 const webhookUrl = (config: Pick<Config, 'PUBLIC_BASE_URL'>, orgId: string, source: string) =>
@@ -30,9 +28,7 @@ export const webhookSecretRoutes: Route<Context>[] = [
     pattern: '/v1/org/webhooks',
     async handle(_request, _params, context) {
       const orgId = await orgOf(context);
-      const configured = await createWebhookSecretStore(context.engine.redis, context.engine.keys).list(
-        orgId,
-      );
+      const configured = await context.engine.webhookSecrets.list(orgId);
       return json(200, {
         webhooks: webhookSources.map((source) => ({
           secrets: [],
@@ -53,11 +49,7 @@ export const webhookSecretRoutes: Route<Context>[] = [
       if (source !== 'generic' && input.secret === undefined) {
         parseWith(z.required(AddSecretInput, { secret: true }), input);
       }
-      const added = await createWebhookSecretStore(context.engine.redis, context.engine.keys).add(
-        orgId,
-        source,
-        input,
-      );
+      const added = await context.engine.webhookSecrets.add(orgId, source, input);
       const { verifyTokenValue, ...rest } = added;
       return json(201, {
         ...rest,
@@ -72,11 +64,7 @@ export const webhookSecretRoutes: Route<Context>[] = [
     async handle(_request, params, context) {
       const orgId = await orgOf(context);
       const source = parseWith(WebhookSource, params.source, 'source');
-      const removed = await createWebhookSecretStore(context.engine.redis, context.engine.keys).remove(
-        orgId,
-        source,
-        params.id!,
-      );
+      const removed = await context.engine.webhookSecrets.remove(orgId, source, params.id!);
       if (!removed) throw notFound(`secret ${params.id} of the ${source} webhook`);
       return json(200, { id: params.id, revoked: true });
     },

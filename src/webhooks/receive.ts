@@ -10,11 +10,12 @@ import { HttpError } from '../shared/errors.js';
 import { GENERIC_SIGNATURE_HEADER, GenericPayload, genericEvent, verifyGeneric } from './generic.js';
 import { answerChallenge, MetaNotification, metaEvents, verifyMeta } from './meta.js';
 import { createReplayGuard } from './replay.js';
-import { createWebhookSecretStore, WebhookSource } from './secrets.js';
+import { WebhookSource, type WebhookSecretStore } from './secrets.js';
 import { isForwarded, StripeEvent, stripeEvent, verifyStripe } from './stripe.js';
 import { EMPTY_TWIML, TwilioMessage, twilioEvent, verifyTwilio } from './twilio.js';
 
 export interface WebhookDeps extends IngestDeps {
+  webhookSecrets: Pick<WebhookSecretStore, 'active'>;
   config: Pick<
     Config,
     | 'EVENT_DEDUPE_TTL_SECONDS'
@@ -46,7 +47,7 @@ async function secretsFor(deps: WebhookDeps, orgId: string, sourceName: string) 
       `unknown webhook source ${sourceName}; use generic, twilio, meta or stripe`,
     );
   if (!OrgId.test(orgId)) throw notConfigured(source.data);
-  const active = await createWebhookSecretStore(deps.redis, deps.keys).active(orgId, source.data);
+  const active = await deps.webhookSecrets.active(orgId, source.data);
   if (!active) throw notConfigured(source.data);
   return { source: source.data, ...active };
 }
