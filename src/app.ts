@@ -65,7 +65,7 @@ export async function createEngine(config: Config, logger: Logger, options: Engi
     );
   const box = createSecretBox(config.SETTINGS_ENCRYPTION_KEY);
   const settings = createSettingsStore(redis, keys, box);
-  const webhookSecrets = createWebhookSecretStore(redis, keys);
+  const webhookSecrets = createWebhookSecretStore(redis, keys, box, logger);
   const engineEvents = options.engineEvents ?? createEngineEvents({ config, logger });
   const publish = engineEvents?.publish;
   const metrics = createMetrics({ redis, keys });

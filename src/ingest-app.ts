@@ -3,6 +3,7 @@
 import type { Config } from './config/config.js';
 import type { IngestServices } from './http/ingest-routes.js';
 import type { Logger } from './observability/logger.js';
+import { createSecretBox } from './orgs/secrets.js';
 import { createOrgStore } from './orgs/store.js';
 import { closeQueues, createQueues } from './queue/queues.js';
 import { connectRedis } from './queue/redis.js';
@@ -23,7 +24,12 @@ export async function createIngestServices(
     keys,
     queues,
     orgs: createOrgStore(connections.commands, keys),
-    webhookSecrets: createWebhookSecretStore(connections.commands, keys),
+    webhookSecrets: createWebhookSecretStore(
+      connections.commands,
+      keys,
+      createSecretBox(config.SETTINGS_ENCRYPTION_KEY),
+      logger,
+    ),
     async close() {
       await closeQueues(queues);
       await connections.close();

@@ -92,6 +92,138 @@ describe('ingest handler: signed webhooks and tracking', () => {
     });
   });
 
+  describe('secrets at rest', () => {
+    const SEALED = /^v1\.[\w-]+\.[\w-]+\.[\w-]+$/;
+    const stored = (org: string, source: string) =>
+      h.engine.redis.hget(h.engine.keys.webhookSecrets(org), source);
+    const store = (org: string, source: string, record: string) =>
+      h.engine.redis.hset(h.engine.keys.webhookSecrets(org), source, record);
+    const genericFor = (org: string, id: string, secret: string) => {
+      const body = JSON.stringify({ id, type: 'external_webhook' });
+      return withHeader(
+        withBody(fixture('generic', 'form-submitted', { orgId: org }), body),
+        'x-atlas-signature',
+        signGeneric(secret, now(), body),
+      );
+    };
+
+    it('keeps every secret and the verify token sealed in Redis, none in clear', async () => {
+      // Act
+      const records = await Promise.all(
+        ['generic', 'twilio', 'meta', 'stripe'].map((source) => stored(orgId, source)),
+      );
+
+      // Assert
+      for (const secret of [genericSecret, TWILIO_TOKEN, META_SECRET, STRIPE_SECRET, 'meta-verify-token'])
+        expect(records.join('\n')).not.toContain(secret);
+      for (const raw of records) {
+        expect(JSON.parse(raw!).secrets).toEqual([
+          {
+            id: expect.stringMatching(/^ws_/),
+            createdAt: expect.any(String),
+            sealed: expect.stringMatching(SEALED),
+          },
+        ]);
+      }
+      const meta = JSON.parse(records[2]!);
+      expect(meta.sealedVerifyToken).toMatch(SEALED);
+      expect(meta.verifyToken).toBeUndefined();
+    });
+
+    it('verifies with a record stored in clear before sealing, seals it at the next rotation, and both secrets verify', async () => {
+      // Arrange
+      const legacy = await h.createOrg('Legacy Gym');
+      const oldSecret = 'legacy-generic-secret-0123456789';
+      await store(
+        legacy.orgId,
+        'generic',
+        JSON.stringify({
+          secrets: [{ id: 'ws_0123456789ab', secret: oldSecret, createdAt: '2025-01-01T00:00:00.000Z' }],
+        }),
+      );
+
+      // Act
+      const beforeRotation = await handler(genericFor(legacy.orgId, 'legacy-before', oldSecret));
+      const added = await h.call('POST', '/v1/org/webhooks/generic/secrets', '', legacy.apiKey);
+      const raw = await stored(legacy.orgId, 'generic');
+      const withOld = await handler(genericFor(legacy.orgId, 'legacy-old', oldSecret));
+      const withNew = await handler(genericFor(legacy.orgId, 'legacy-new', added.body.secret));
+
+      // Assert
+      expect(beforeRotation.statusCode).toBe(202);
+      expect(added.status).toBe(201);
+      expect(added.body.secrets.map((entry: any) => entry.id)).toEqual([
+        added.body.created.id,
+        'ws_0123456789ab',
+      ]);
+      expect(raw).not.toContain(oldSecret);
+      expect(raw).not.toContain(added.body.secret);
+      expect(JSON.parse(raw!).secrets.map((entry: any) => entry.sealed)).toEqual([
+        expect.stringMatching(SEALED),
+        expect.stringMatching(SEALED),
+      ]);
+      expect([withOld.statusCode, withNew.statusCode]).toEqual([202, 202]);
+    });
+
+    it("answers Meta's handshake with a verify token stored in clear before sealing, and keeps it, sealed, when the app secret rotates", async () => {
+      // Arrange
+      const legacy = await h.createOrg('Legacy Meta Gym');
+      const handshake = () =>
+        handler(
+          fixture('meta', 'verify-subscription', { orgId: legacy.orgId, verifyToken: 'legacy-verify' }),
+        );
+      await store(
+        legacy.orgId,
+        'meta',
+        JSON.stringify({
+          secrets: [{ id: 'ws_ab0123456789', secret: META_SECRET, createdAt: '2025-01-01T00:00:00.000Z' }],
+          verifyToken: 'legacy-verify',
+        }),
+      );
+
+      // Act
+      const beforeRotation = await handshake();
+      const added = await h.call(
+        'POST',
+        '/v1/org/webhooks/meta/secrets',
+        { secret: 'meta-app-secret-rotated-0123456789' },
+        legacy.apiKey,
+      );
+      const raw = await stored(legacy.orgId, 'meta');
+      const afterRotation = await handshake();
+
+      // Assert
+      expect(beforeRotation.statusCode).toBe(200);
+      expect(added.status).toBe(201);
+      expect(added.body.verifyToken).toBe('set');
+      expect(raw).not.toContain('legacy-verify');
+      expect(raw).not.toContain(META_SECRET);
+      expect(afterRotation.statusCode).toBe(200);
+    });
+
+    it('does not verify with a record sealed for another organization, or moved to another source', async () => {
+      // Arrange: organization A's generic record copied to B, and B's own generic record moved to its stripe field.
+      const other = await h.createOrg('Copycat Gym');
+      const own = await h.call('POST', '/v1/org/webhooks/generic/secrets', '', other.apiKey);
+      await store(other.orgId, 'stripe', (await stored(other.orgId, 'generic'))!);
+      await store(other.orgId, 'generic', (await stored(orgId, 'generic'))!);
+      const stripe = fixture('stripe', 'checkout-session-completed', { orgId: other.orgId });
+
+      // Act
+      const copied = await handler(genericFor(other.orgId, 'copied-record', genericSecret));
+      const moved = await handler(
+        withHeader(stripe, 'stripe-signature', signStripe(own.body.secret, now(), bodyOf(stripe))),
+      );
+
+      // Assert: answered like a source that is not set up.
+      expect([copied.statusCode, json(copied).error.code]).toEqual([404, 'not_found']);
+      expect([moved.statusCode, json(moved).error.code]).toEqual([404, 'not_found']);
+      expect(
+        await h.engine.queues.triggers.getJob(triggerJobId(other.orgId, 'copied-record')),
+      ).toBeUndefined();
+    });
+  });
+
   describe('generic', () => {
     const signed = (body: string, secret: string, at = now()) =>
       withHeader(
