@@ -1,4 +1,5 @@
-// The API's shapes as the web app reads them (the server's zod schemas and stores are the source of truth).
+// The API's shapes as the web app reads them (the server's zod schemas and stores are the source of truth). A copy, so
+// the bundle carries no server code; test/unit/ui-contract.test.ts fails the typecheck when the server's shapes drift.
 
 export type ExecutionStatus = 'running' | 'waiting' | 'completed' | 'failed' | 'cancelled' | 'exited';
 
