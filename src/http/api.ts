@@ -25,13 +25,13 @@ import {
   requireAdmin,
   scopeOf,
   type Context,
-  type Principal,
 } from './access.js';
 import { debuggerRoutes } from './routes/debugger.js';
 import { observabilityRoutes } from './routes/observability.js';
-import { createRouter, errorResponse, json, parseWith, type Params, type Route } from './router.js';
+import { createHandler } from './handler.js';
+import { json, parseWith, type Route } from './router.js';
 import { uiRoutes } from './ui.js';
-import type { ApiRequest, ApiResponse } from './types.js';
+import type { ApiRequest } from './types.js';
 import { webhookSecretRoutes } from './webhook-secret-routes.js';
 
 const Limit = z.coerce.number().int().min(1).max(1000).default(100);
@@ -272,50 +272,20 @@ const publicPatterns = ['/healthz', '/v1/schema/workflow', ...publicIngestPatter
 const isPublic = (path: string) => publicPatterns.some((pattern) => pattern.test(path));
 
 export function createApi(engine: Engine, logger: Logger) {
-  const find = createRouter<Context>([
-    ...routes,
-    ...settingsRoutes,
-    ...linkRoutes,
-    ...debuggerRoutes,
-    ...observabilityRoutes,
-    ...uiRoutes,
-  ]);
-  const authenticate = createAuthenticator(engine.orgs, engine.config.ADMIN_TOKEN);
-
-  return async function handle(request: ApiRequest): Promise<ApiResponse> {
-    try {
-      if (Buffer.byteLength(request.body) > engine.config.MAX_BODY_BYTES) {
-        throw new HttpError(
-          413,
-          'payload_too_large',
-          `request body exceeds ${engine.config.MAX_BODY_BYTES} bytes`,
-        );
-      }
-      let principal: Promise<Principal> | undefined;
-      const context: Context = {
-        engine,
-        principal: () => (principal ??= authenticate(request)),
-      };
-      // An unknown route is answered only after authentication, so an anonymous caller learns nothing of which exist.
-      let found: ReturnType<typeof find> | HttpError;
-      try {
-        found = find(request.method.toUpperCase(), request.path);
-      } catch (error) {
-        if (!(error instanceof HttpError)) throw error;
-        found = error;
-      }
-      const open = !(found instanceof HttpError) && (found.route.public === true || isPublic(request.path));
-      if (!open) await context.principal();
-      if (found instanceof HttpError) throw found;
-      const { route, params } = found;
-      return await route.handle(request, params as Params, context);
-    } catch (error) {
-      if (error instanceof HttpError) return errorResponse(error);
-      logger.error({ err: error, method: request.method, path: request.path }, 'request failed');
-      return json(500, {
-        error: { code: 'internal_error', message: 'the engine failed to handle this request' },
-      });
-    }
-  };
+  return createHandler<Context>({
+    routes: [
+      ...routes,
+      ...settingsRoutes,
+      ...linkRoutes,
+      ...debuggerRoutes,
+      ...observabilityRoutes,
+      ...uiRoutes,
+    ],
+    maxBodyBytes: engine.config.MAX_BODY_BYTES,
+    authenticate: createAuthenticator(engine.orgs, engine.config.ADMIN_TOKEN),
+    context: (principal) => ({ engine, principal }),
+    isPublic: (_route, path) => isPublic(path),
+    logger,
+  });
 }
 export type Api = ReturnType<typeof createApi>;

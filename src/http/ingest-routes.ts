@@ -14,9 +14,9 @@ import {
   type TrackingClaims,
 } from '../tracking/tokens.js';
 import { answerWebhookChallenge, receiveWebhook, type WebhookDeps } from '../webhooks/receive.js';
-import { createAuthenticator, jsonBody, orgOf, type AuthContext, type Principal } from './auth.js';
-import { createRouter, errorResponse, json, parseWith, type Params, type Route } from './router.js';
-import type { ApiRequest, ApiResponse } from './types.js';
+import { createAuthenticator, jsonBody, orgOf, type AuthContext } from './auth.js';
+import { createHandler } from './handler.js';
+import { json, parseWith, type Route } from './router.js';
 
 /** What ingest needs of the engine: Redis, the triggers queue, organizations and lead fields. */
 export interface IngestServices extends WebhookDeps {
@@ -112,29 +112,13 @@ export function createIngestApi(engine: IngestServices) {
     },
     ...ingestRoutes,
   ];
-  const find = createRouter(routes);
-  const authenticate = createAuthenticator(engine.orgs, engine.config.ADMIN_TOKEN);
   const open = new Set(['/healthz', ...publicIngestPatterns]);
-
-  return async function handle(request: ApiRequest): Promise<ApiResponse> {
-    try {
-      if (Buffer.byteLength(request.body) > engine.config.MAX_BODY_BYTES)
-        throw new HttpError(
-          413,
-          'payload_too_large',
-          `request body exceeds ${engine.config.MAX_BODY_BYTES} bytes`,
-        );
-      const { route, params } = find(request.method.toUpperCase(), request.path);
-      let principal: Promise<Principal> | undefined;
-      const context: IngestContext = { engine, principal: () => (principal ??= authenticate(request)) };
-      if (!open.has(route.pattern)) await context.principal();
-      return await route.handle(request, params as Params, context);
-    } catch (error) {
-      if (error instanceof HttpError) return errorResponse(error);
-      engine.logger.error({ err: error, method: request.method, path: request.path }, 'request failed');
-      return json(500, {
-        error: { code: 'internal_error', message: 'the engine failed to handle this request' },
-      });
-    }
-  };
+  return createHandler<IngestContext>({
+    routes,
+    maxBodyBytes: engine.config.MAX_BODY_BYTES,
+    authenticate: createAuthenticator(engine.orgs, engine.config.ADMIN_TOKEN),
+    context: (principal) => ({ engine, principal }),
+    isPublic: (route) => open.has(route.pattern),
+    logger: engine.logger,
+  });
 }

@@ -224,6 +224,32 @@ describe('ingest handler: signed webhooks and tracking', () => {
     });
   });
 
+  describe('routes', () => {
+    const get = (path: string, authorization?: string): APIGatewayProxyEventV2 => {
+      const base = fixture('generic', 'form-submitted', { orgId });
+      return {
+        ...base,
+        rawPath: path,
+        body: '',
+        headers: authorization ? { authorization } : {},
+        requestContext: {
+          ...base.requestContext,
+          http: { ...base.requestContext.http, method: 'GET', path },
+        },
+      };
+    };
+
+    it('answers a path it does not serve only to a caller with a key, so no route is revealed anonymously', async () => {
+      const anonymous = await handler(get('/v1/workflows'));
+      const withKey = await handler(get('/v1/workflows', `Bearer ${apiKey}`));
+      const health = await handler(get('/healthz'));
+
+      expect([anonymous.statusCode, json(anonymous).error.code]).toEqual([401, 'unauthorized']);
+      expect([withKey.statusCode, json(withKey).error.code]).toEqual([404, 'not_found']);
+      expect(health.statusCode).toBe(200);
+    });
+  });
+
   describe('generic', () => {
     const signed = (body: string, secret: string, at = now()) =>
       withHeader(
