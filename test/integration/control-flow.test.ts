@@ -1,6 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventually, startHarness, type Harness } from '../support/harness.js';
-import { chain, executionsOf, publishWorkflow, settledExecution, trigger } from '../support/workflows.js';
+import {
+  chain,
+  executionsOf,
+  publishWorkflow,
+  settledExecution,
+  trigger,
+  refusedStarts,
+} from '../support/workflows.js';
 
 describe('control flow', () => {
   let h: Harness;
@@ -127,11 +134,7 @@ describe('control flow', () => {
     await post('first');
     const waiting = await settledExecution(h, apiKey, workflowId, ['waiting']);
     await post('second');
-    await eventually(async () =>
-      (await h.engine.redis.hget(h.engine.keys.stats(orgId), `${workflowId}:skipped`)) === '1'
-        ? true
-        : undefined,
-    );
+    await refusedStarts(h, orgId, workflowId);
     const done = await settledExecution(h, apiKey, workflowId, ['completed']);
 
     expect(waiting.steps.map((s: any) => [s.nodeId, s.status])).toEqual([

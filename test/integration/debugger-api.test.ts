@@ -2,7 +2,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startFakeServer, type FakeServer } from '../support/fake-http.js';
 import { ADMIN_TOKEN, eventually, startHarness, type Harness } from '../support/harness.js';
-import { chain, publishWorkflow, settledExecution, trigger } from '../support/workflows.js';
+import { chain, publishWorkflow, settledExecution, trigger, refusedStarts } from '../support/workflows.js';
 
 const flow = (url: string) => ({
   name: 'Notify then tag',
@@ -141,10 +141,7 @@ describe('debugger API', () => {
     });
     // The replay holds the lead now: a new event for it starts nothing.
     await post('second');
-    await eventually(async () => {
-      const stats = await h.engine.redis.hget(h.engine.keys.stats(waiting.orgId), `${workflowId}:skipped`);
-      return stats === '1' ? true : undefined;
-    });
+    await refusedStarts(h, waiting.orgId, workflowId);
     const listed = await h.call('GET', `/v1/workflows/${workflowId}/executions`, undefined, apiKey);
     expect(listed.body.executions.map((e: any) => e.id).sort()).toEqual(
       [waiting.id, replayed.body.id].sort(),

@@ -1,6 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventually, startHarness, type Harness } from '../support/harness.js';
-import { chain, executionsOf, publishWorkflow, settledExecution, trigger } from '../support/workflows.js';
+import {
+  chain,
+  executionsOf,
+  publishWorkflow,
+  settledExecution,
+  trigger,
+  refusedStarts,
+} from '../support/workflows.js';
 
 const waitingFlow = (enrollment?: string) => ({
   name: 'Waits',
@@ -73,11 +80,7 @@ describe('events, enrolment and cancellation', () => {
     await h.call('POST', '/v1/events', { type: 'new_lead', lead: { id: 'forever' } }, apiKey);
     const first = await settledExecution(h, apiKey, workflowId);
     await h.call('POST', '/v1/events', { type: 'new_lead', lead: { id: 'forever' } }, apiKey);
-    await eventually(async () =>
-      (await h.engine.redis.hget(h.engine.keys.stats(orgId), `${workflowId}:skipped`)) === '1'
-        ? true
-        : undefined,
-    );
+    await refusedStarts(h, orgId, workflowId);
 
     expect(first.status).toBe('completed');
     expect((await executionsOf(h, apiKey, workflowId)).map((x) => x.id)).toEqual([first.id]);
@@ -107,9 +110,7 @@ describe('events, enrolment and cancellation', () => {
     await redis.zadd(keys.executionsOf(orgId, workflowId), Date.now(), 'x_starting');
 
     await h.call('POST', '/v1/events', { type: 'new_lead', lead: { id: 'racing' } }, apiKey);
-    await eventually(async () =>
-      (await redis.hget(keys.stats(orgId), `${workflowId}:skipped`)) === '1' ? true : undefined,
-    );
+    await refusedStarts(h, orgId, workflowId);
 
     expect(await redis.get(lock)).toBe('x_starting');
   });

@@ -36,3 +36,15 @@ export async function settledExecution(
 
 export const trigger = (event = 'new_lead') => ({ id: 'start', type: 'trigger', event });
 export const chain = (...ids: string[]) => ids.slice(1).map((to, i) => ({ from: ids[i]!, to }));
+
+/** Waits until the workflow has refused `count` starts (its `skipped` counter), e.g. by its enrolment rule. */
+export async function refusedStarts(h: Harness, orgId: string, workflowId: string, count = 1): Promise<void> {
+  await eventually(
+    async () =>
+      Number(await h.engine.redis.hget(h.engine.keys.stats(orgId), `${workflowId}:skipped`)) === count
+        ? true
+        : undefined,
+    10_000,
+    `${count} refused start(s) of ${workflowId}`,
+  );
+}
