@@ -33,6 +33,9 @@ const jsonOf = <T extends z.core.$ZodType>(schema: T) =>
     schema,
   );
 
+/** The most partitions the `actions` queue may have (`actions-0..63`). */
+export const MAX_ACTION_QUEUE_PARTITIONS = 64;
+
 export const ConfigSchema = z.object({
   NODE_ENV: z._default(z.enum(['development', 'test', 'production']), 'development'),
   /** Redis for a single node; ignored when REDIS_CLUSTER_NODES is set. */
@@ -64,7 +67,7 @@ export const ConfigSchema = z.object({
   LOG_LEVEL: z._default(z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']), 'info'),
   WORKER_CONCURRENCY: intFrom(50, 1),
   /** Partitions of the `actions` queue (by organization), to spread node jobs over a cluster's shards. */
-  ACTION_QUEUE_PARTITIONS: z.pipe(intFrom(1, 1), z.number().check(z.lte(64))),
+  ACTION_QUEUE_PARTITIONS: z.pipe(intFrom(1, 1), z.number().check(z.lte(MAX_ACTION_QUEUE_PARTITIONS))),
   /** Attempts per job before it is dead-lettered. */
   JOB_ATTEMPTS: intFrom(3, 1),
   /** First backoff delay; doubles on each attempt. */

@@ -1,6 +1,6 @@
 // The engine's queues, their prefixes and default job options. The one place that creates BullMQ queues.
 import { Queue, type AdvancedRepeatOptions, type DefaultJobOptions } from 'bullmq';
-import type { Config } from '../config/config.js';
+import { MAX_ACTION_QUEUE_PARTITIONS, type Config } from '../config/config.js';
 import { fnv1a } from '../shared/ids.js';
 import type { RedisClient } from './redis.js';
 
@@ -39,12 +39,33 @@ export function actionQueueNames(partitions: number): string[] {
   return partitions <= 1 ? ['actions'] : Array.from({ length: partitions }, (_, i) => `actions-${i}`);
 }
 
+/** The action queues of every other partition count: they may still hold jobs from before a change of the count. */
+export function retiredActionQueueNames(partitions: number): string[] {
+  const current = new Set(actionQueueNames(partitions));
+  return ['actions', ...actionQueueNames(MAX_ACTION_QUEUE_PARTITIONS)].filter((name) => !current.has(name));
+}
+
+/** Whether `name` is an action queue under some partition count (`actions`, `actions-0` … `actions-63`). */
+export function isActionQueue(name: string): boolean {
+  const index = /^actions-(0|[1-9]\d?)$/.exec(name)?.[1];
+  return name === 'actions' || (index !== undefined && Number(index) < MAX_ACTION_QUEUE_PARTITIONS);
+}
+
 export interface Queues extends Record<Exclude<QueueName, 'actions'>, Queue> {
   /** The action partitions; an organization's node jobs always go to the same one. */
   actions: Queue[];
   /** Every queue by its name, partitions included. */
   all: Map<string, Queue>;
   actionsFor(orgId: string): Queue;
+  /**
+   * The action queues of other partition counts, opened on first use. Nothing consumes them: a worker moves their
+   * jobs to the current partitions (`./partitions.ts`).
+   */
+  retiredActions(): Queue[];
+  /** A queue by name, retired action queues included (a dead-letter entry names the queue its job failed in). */
+  byName(name: string): Queue | undefined;
+  /** Closes every queue opened, retired ones included (the connection stays open). */
+  close(): Promise<void>;
 }
 
 /** `settings`: BullMQ advanced settings per queue name (the scheduler's queue brings its repeat strategy). */
@@ -73,14 +94,24 @@ export function createQueues(
   const named = Object.fromEntries(
     queueNames.filter((n) => n !== 'actions').map((n) => [n, all.get(n)!]),
   ) as Record<Exclude<QueueName, 'actions'>, Queue>;
+  const retired = new Map<string, Queue>();
+  const openRetired = (name: string) => {
+    if (!retired.has(name)) retired.set(name, open(name));
+    return retired.get(name)!;
+  };
   return {
     ...named,
     actions,
     all,
     actionsFor: (orgId) => actions[fnv1a(orgId) % actions.length]!,
+    retiredActions: () => retiredActionQueueNames(config.ACTION_QUEUE_PARTITIONS).map(openRetired),
+    byName: (name) => all.get(name) ?? (isActionQueue(name) ? openRetired(name) : undefined),
+    async close() {
+      await Promise.allSettled([...all.values(), ...retired.values()].map((queue) => queue.close()));
+    },
   };
 }
 
 export async function closeQueues(queues: Queues): Promise<void> {
-  await Promise.allSettled([...queues.all.values()].map((queue) => queue.close()));
+  await queues.close();
 }
