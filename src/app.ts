@@ -29,6 +29,7 @@ import { createSecretBox } from './orgs/secrets.js';
 import { createSettingsStore } from './orgs/settings.js';
 import { createOrgCache, createOrgStore } from './orgs/store.js';
 import { createDeadLetter } from './queue/dead-letter.js';
+import { createPartitionDrain } from './queue/partitions.js';
 import { closeQueues, createQueues } from './queue/queues.js';
 import { connectRedis } from './queue/redis.js';
 import { startWorkers, type Abandon, type Handler, type WorkerSet } from './queue/workers.js';
@@ -228,7 +229,11 @@ export async function createEngine(config: Config, logger: Logger, options: Engi
     if (state) await lifecycle.finalize({ ...state, status: 'failed' });
   };
 
+  /** Moves the jobs of action partitions another ACTION_QUEUE_PARTITIONS used into the current ones. */
+  const partitions = createPartitionDrain({ queues, redis: connections.queues, keys, logger });
+
   const workerSets: WorkerSet[] = [];
+  const drains: { stop(): Promise<void> }[] = [];
   let reconcileTimer: NodeJS.Timeout | undefined;
 
   return {
@@ -263,8 +268,12 @@ export async function createEngine(config: Config, logger: Logger, options: Engi
     audit,
     leadIndex,
     replay,
+    partitions,
 
-    /** Starts the trigger, node, wait and cleanup workers in this process. */
+    /**
+     * Starts the trigger, node, wait and cleanup workers in this process, and the periodic move of jobs out of
+     * retired action partitions (the first pass runs now, in the background).
+     */
     async startWorkers(): Promise<WorkerSet> {
       const workerSet = startWorkers(
         connections.queues,
@@ -291,6 +300,7 @@ export async function createEngine(config: Config, logger: Logger, options: Engi
         { name: 'sweep' },
       );
       workerSets.push(workerSet);
+      drains.push(partitions.start(config.PARTITION_DRAIN_INTERVAL_MS));
       return workerSet;
     },
 
@@ -321,7 +331,7 @@ export async function createEngine(config: Config, logger: Logger, options: Engi
     /** Graceful stop: workers finish their active jobs, then queues and connections close. */
     async close(): Promise<void> {
       clearInterval(reconcileTimer);
-      await Promise.all(workerSets.map((set) => set.close()));
+      await Promise.all([...drains.map((drain) => drain.stop()), ...workerSets.map((set) => set.close())]);
       await engineEvents?.close();
       await metrics.close();
       actionLayer.close();

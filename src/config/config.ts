@@ -66,8 +66,16 @@ export const ConfigSchema = z.object({
   ),
   LOG_LEVEL: z._default(z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']), 'info'),
   WORKER_CONCURRENCY: intFrom(50, 1),
-  /** Partitions of the `actions` queue (by organization), to spread node jobs over a cluster's shards. */
+  /**
+   * Partitions of the `actions` queue (by organization), to spread node jobs over a cluster's shards. A worker moves
+   * the jobs of partitions another count used into the current ones (`src/queue/partitions.ts`).
+   */
   ACTION_QUEUE_PARTITIONS: z.pipe(intFrom(1, 1), z.number().check(z.lte(MAX_ACTION_QUEUE_PARTITIONS))),
+  /**
+   * How often a worker looks for jobs in retired action partitions (besides at start) and moves them.
+   * @defaultValue 60000
+   */
+  PARTITION_DRAIN_INTERVAL_MS: intFrom(60_000, 100),
   /** Attempts per job before it is dead-lettered. */
   JOB_ATTEMPTS: intFrom(3, 1),
   /** First backoff delay; doubles on each attempt. */

@@ -87,6 +87,8 @@ export function createKeys(prefix: string) {
     queueTotals: `${prefix}:metrics:queue-totals`,
     /** List: audit trail of actions taken with the admin token. */
     adminAudit: `${prefix}:audit:admin`,
+    /** String: the token of the worker moving jobs out of retired action partitions (one at a time), with a TTL. */
+    partitionDrain: `${prefix}:partition-drain`,
 
     /** The keys of one execution; all share the execution's hash tag. */
     execution: (executionId: string) => ({

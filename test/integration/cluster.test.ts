@@ -133,4 +133,65 @@ describe('the nurture example on a Redis Cluster', () => {
     // Every node's connection coalesces its writes (its socket's write is the engine's own, not the prototype's).
     for (const node of redis.nodes('all')) expect(Object.hasOwn(node.stream, 'write')).toBe(true);
   });
+
+  it('moves the jobs of a retired partition after a restart with another count, each step in one slot', async () => {
+    // Arrange: with 3 partitions, a node job held on its paused partition and a delayed job with an attempt made
+    const before = await startHarness({
+      env: { REDIS_CLUSTER_NODES: cluster!.nodes, ACTION_QUEUE_PARTITIONS: '3' },
+    });
+    const { orgId, apiKey: key } = await before.createOrg();
+    const created = await before.call('POST', '/v1/workflows', nurtureDefinition(), key);
+    await before.call('POST', `/v1/workflows/${created.body.id}/publish`, undefined, key);
+    const partition = before.engine.queues.actionsFor(orgId);
+    await partition.pause();
+    const lead = {
+      id: 'lee',
+      email: 'lee@example.com',
+      phone: '+447700900124',
+      firstName: 'Lee',
+      source: 'facebook',
+    };
+    await before.call('POST', '/v1/events', { id: 'evt-2', type: 'new_lead', lead }, key);
+    await eventually(async () => ((await partition.getJobCounts('wait')).wait === 1 ? true : undefined));
+    const later = {
+      orgId,
+      executionId: 'x_later',
+      workflowId: 'wf',
+      version: 1,
+      nodeId: 'n',
+      iteration: 0,
+      arms: [],
+    };
+    await partition.add('n', later, { jobId: 'later', delay: 60_000 });
+    await before.engine.redis.hset(partition.toKey('later'), 'atm', 1, 'ats', 1);
+    await before.engine.close();
+
+    // Act
+    const after = await startHarness({
+      env: { REDIS_CLUSTER_NODES: cluster!.nodes, ACTION_QUEUE_PARTITIONS: '1', QUEUE_PREFIX: before.prefix },
+    });
+    try {
+      // Assert: the execution completes on `actions`, the delayed job waits there with its attempt, nothing failed
+      const execution = await eventually(
+        async () => {
+          const r = await after.call('GET', `/v1/workflows/${created.body.id}/executions`, undefined, key);
+          return r.body.executions.find(
+            (e: { leadId: string; status: string }) => e.leadId === 'lee' && e.status === 'completed',
+          );
+        },
+        15_000,
+        'the execution to complete',
+      );
+      expect(execution.status).toBe('completed');
+      const moved = (await after.engine.queues.actions[0]!.getJob('later'))!;
+      expect([await moved.getState(), moved.attemptsMade]).toEqual(['delayed', 1]);
+      expect(await after.engine.queues.byName(partition.name)!.getJobCounts('wait', 'delayed')).toEqual({
+        wait: 0,
+        delayed: 0,
+      });
+      expect(await jobErrors(after)).toEqual([]);
+    } finally {
+      await after.engine.close();
+    }
+  });
 });

@@ -18,12 +18,13 @@ export interface Harness {
 }
 
 export interface HarnessOptions extends EngineOptions {
+  /** Environment over the test defaults; `QUEUE_PREFIX` starts an engine on another harness's data. */
   env?: Record<string, string>;
   workers?: boolean;
 }
 
 export async function startHarness(options: HarnessOptions = {}): Promise<Harness> {
-  const prefix = `t${randomBytes(5).toString('hex')}`;
+  const prefix = options.env?.QUEUE_PREFIX ?? `t${randomBytes(5).toString('hex')}`;
   const config = loadConfig({
     NODE_ENV: 'test',
     REDIS_URL: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379',

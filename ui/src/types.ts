@@ -123,6 +123,8 @@ export interface QueueMetrics {
   delayed: number;
   prioritized: number;
   workers: number;
+  /** An action partition of another ACTION_QUEUE_PARTITIONS whose jobs are being moved to the current ones. */
+  retired?: true;
   processed: { completed: number; failed: number; ms: number };
   series: { t: number[]; completed: number[]; failed: number[]; avgMs: (number | null)[] };
 }

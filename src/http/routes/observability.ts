@@ -39,10 +39,13 @@ export const observabilityRoutes: Route<Context>[] = [
     pattern: '/v1/metrics/queues',
     async handle(request, _params, { engine }) {
       const { window } = parseWith(QueueMetricsQuery, request.query);
-      const names = [...engine.queues.all.keys()];
-      const [health, series, totals] = await Promise.all([
-        queueHealth(engine.queues),
-        engine.metrics.queueSeries(names, window),
+      // Health first: it names the queues, retired action partitions still holding jobs included.
+      const health = await queueHealth(engine.queues);
+      const [series, totals] = await Promise.all([
+        engine.metrics.queueSeries(
+          health.map((queue) => queue.name),
+          window,
+        ),
         engine.metrics.queueTotals(),
       ]);
       return json(200, {

@@ -100,7 +100,10 @@ export function DashboardView({ principal }: { principal: Principal }) {
             const total = queue.processed.completed + queue.processed.failed;
             return (
               <tr key={queue.name} data-queue={queue.name}>
-                <td className="mono">{queue.name}</td>
+                <td className="mono">
+                  {queue.name}
+                  {queue.retired ? ' (retired)' : ''}
+                </td>
                 <td>{queue.waiting + queue.prioritized}</td>
                 <td>{queue.active}</td>
                 <td>{queue.delayed}</td>

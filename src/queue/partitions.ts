@@ -1,0 +1,315 @@
+// Retired action partitions: the action queues of another ACTION_QUEUE_PARTITIONS that still hold jobs, and the pass
+// that moves those jobs into the partition each organization uses now, so changing the count strands no execution.
+import { randomUUID } from 'node:crypto';
+import type { Job, JobsOptions, Queue } from 'bullmq';
+import type { Logger } from '../observability/logger.js';
+import type { Keys } from '../shared/keys.js';
+import type { Queues } from './queues.js';
+import type { RedisClient } from './redis.js';
+
+/** The states of a job that has not finished; a retired queue holding none is drained. */
+export const unfinishedStates = ['wait', 'prioritized', 'delayed', 'active', 'waiting-children'] as const;
+type Counts = Record<(typeof unfinishedStates)[number], number>;
+
+/** Jobs read, added and removed per round trip. */
+const PAGE = 200;
+
+/** How long the drain lock outlives its last renewal (one per page), so the lock of a worker that died soon lapses. */
+const LOCK_MS = 60_000;
+
+/** What one pass did to one retired queue. */
+export interface DrainReport {
+  queue: string;
+  /** Jobs moved, by the state they were in (`stalled`: active, but their worker is gone). */
+  moved: { waiting: number; prioritized: number; delayed: number; stalled: number };
+  /** Jobs moved, by the partition they went to. */
+  into: Record<string, number>;
+  /**
+   * Jobs left where they are: `active` ones a live worker of the old count holds (it finishes them, or they stall
+   * and a later pass moves them), and `waitingChildren` (the engine adds no flows, so none are expected).
+   */
+  left: { active: number; waitingChildren: number };
+}
+
+/**
+ * Raises a moved job's attempt counters on its copy to the original's (BullMQ's job hash fields `atm` attempts made,
+ * `ats` attempts started, `stc` stalls), unless a worker has taken the copy already: then the copy's own counters are
+ * live, and the move costs the job at most one extra attempt.
+ * KEYS[1] the copy's job hash; ARGV[1] attempts made, ARGV[2] attempts started, ARGV[3] stalls.
+ * Returns 1 when the counters were carried, 0 when the copy was taken or is gone.
+ */
+const carryScript = `
+if redis.call('EXISTS', KEYS[1]) == 0 or redis.call('HEXISTS', KEYS[1], 'processedOn') == 1 then return 0 end
+for i, field in ipairs({ 'atm', 'ats', 'stc' }) do
+  if tonumber(redis.call('HGET', KEYS[1], field) or '0') < tonumber(ARGV[i]) then
+    redis.call('HSET', KEYS[1], field, ARGV[i])
+  end
+end
+return 1
+`;
+
+/**
+ * Whether a job is active without a lock: its worker is gone (BullMQ calls it stalled). Such a job can neither finish
+ * (that needs the lock) nor be locked again, so moving it races only with a stalled check of an old worker.
+ * KEYS[1] the queue's active list, KEYS[2] the job's lock; ARGV[1] the job id. Returns 1 or 0.
+ */
+const stalledScript = `
+if redis.call('EXISTS', KEYS[2]) == 1 then return 0 end
+if redis.call('LPOS', KEYS[1], ARGV[1]) == false then return 0 end
+return 1
+`;
+
+/**
+ * Renews or releases the drain lock if the caller still holds it.
+ * KEYS[1] the lock; ARGV[1] the caller's token, ARGV[2] milliseconds to renew it for, or 0 to release it.
+ * Returns 1, or 0 when the caller no longer holds the lock.
+ */
+const lockScript = `
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+if tonumber(ARGV[2]) > 0 then redis.call('PEXPIRE', KEYS[1], ARGV[2]) else redis.call('DEL', KEYS[1]) end
+return 1
+`;
+
+interface Scripts {
+  atlasCarryAttempts(jobKey: string, made: number, started: number, stalls: number): Promise<number>;
+  atlasIsStalled(activeKey: string, lockKey: string, jobId: string): Promise<number>;
+  atlasDrainLock(lockKey: string, token: string, ms: number): Promise<number>;
+}
+
+/** A job read from a retired queue, with where and how it goes. */
+interface Move {
+  job: Job;
+  kind: keyof DrainReport['moved'];
+  target: Queue;
+  options: JobsOptions;
+  stalls: number;
+}
+
+/** The retired action queues that hold unfinished jobs, with their counts (one round trip for all of them). */
+export async function retiredHoldingJobs(queues: Queues): Promise<{ queue: Queue; counts: Counts }[]> {
+  const retired = queues.retiredActions();
+  const counts = await Promise.all(retired.map((queue) => queue.getJobCounts(...unfinishedStates)));
+  return retired
+    .map((queue, i) => ({ queue, counts: counts[i] as Counts }))
+    .filter(({ counts }) => unfinishedStates.some((state) => (counts[state] ?? 0) > 0));
+}
+
+export interface PartitionDrainDeps {
+  queues: Queues;
+  /** The connection the queues use (BullMQ's job hashes and lock keys are read and written through it). */
+  redis: RedisClient;
+  keys: Pick<Keys, 'partitionDrain'>;
+  logger: Logger;
+}
+
+/**
+ * Moves the jobs of retired action queues into the current partitions. Each job is added to its organization's
+ * partition under the same id (BullMQ ignores an id it holds) with its name, data, priority and remaining delay, its
+ * attempt counters are carried over, and only then is it removed from the retired queue. So a pass after one that
+ * crashed midway, or two passes at once, move each job once, and a producer retried later still finds the id taken.
+ * A job an old worker takes between the read and the removal runs there and its copy is withdrawn; should the copy
+ * have started too, the execution's job keys let only one of the two commit. One worker passes at a time (a lock
+ * with a TTL): that spares the others the work and keeps the counts it logs true; the moves are safe without it.
+ */
+export function createPartitionDrain(deps: PartitionDrainDeps) {
+  const { queues, redis, logger } = deps;
+  for (const [name, numberOfKeys, lua] of [
+    ['atlasCarryAttempts', 1, carryScript],
+    ['atlasIsStalled', 2, stalledScript],
+    ['atlasDrainLock', 1, lockScript],
+  ] as const) {
+    if (!(name in redis)) redis.defineCommand(name, { numberOfKeys, lua });
+  }
+  const scripts = redis as unknown as Scripts;
+  const lockKey = deps.keys.partitionDrain;
+  let stopping = false;
+
+  const targetOf = (job: Job): Queue => {
+    const orgId = (job.data as { orgId?: unknown } | undefined)?.orgId;
+    // A job without an organization is no valid node job; it goes to a partition all the same, to fail in sight.
+    return queues.actionsFor(typeof orgId === 'string' ? orgId : '');
+  };
+
+  /** The lock one pass holds; `live` turns false when the pass should stop (engine closing, lock lost). */
+  interface Lease {
+    token: string;
+    live: boolean;
+  }
+  const going = (lease: Lease) => lease.live && !stopping;
+  const renew = async (lease: Lease) => {
+    if ((await scripts.atlasDrainLock(lockKey, lease.token, LOCK_MS)) === 0) lease.live = false;
+  };
+
+  /** Moves one page of jobs; returns how many left the retired queue. */
+  async function movePage(from: Queue, moves: Move[], report: DrainReport): Promise<number> {
+    // In order per partition (addBulk is one transaction), so waiting jobs keep their order.
+    const byTarget = new Map<Queue, Move[]>();
+    for (const move of moves) byTarget.set(move.target, [...(byTarget.get(move.target) ?? []), move]);
+    await Promise.all(
+      [...byTarget].map(([target, batch]) =>
+        target.addBulk(batch.map(({ job, options }) => ({ name: job.name, data: job.data, opts: options }))),
+      ),
+    );
+    await Promise.all(
+      moves
+        .filter(({ job, stalls }) => job.attemptsMade > 0 || (job.attemptsStarted ?? 0) > 0 || stalls > 0)
+        .map(({ job, target, stalls }) =>
+          scripts.atlasCarryAttempts(
+            target.toKey(job.id!),
+            job.attemptsMade,
+            job.attemptsStarted ?? 0,
+            stalls,
+          ),
+        ),
+    );
+    const removed = await Promise.all(moves.map(({ job }) => from.remove(job.id!)));
+    let gone = 0;
+    await Promise.all(
+      moves.map(async (move, i) => {
+        if (removed[i] !== 1) {
+          // A worker of the old count took the job meanwhile: it runs there, so the copy goes (unless it runs too).
+          await move.target.remove(move.job.id!);
+          return;
+        }
+        gone += 1;
+        report.moved[move.kind] += 1;
+        report.into[move.target.name] = (report.into[move.target.name] ?? 0) + 1;
+      }),
+    );
+    return gone;
+  }
+
+  /** Moves the jobs of one state, page by page, until none is left or a page moves nothing. */
+  async function moveState(
+    from: Queue,
+    state: 'wait' | 'prioritized' | 'delayed',
+    report: DrainReport,
+    lease: Lease,
+  ): Promise<void> {
+    while (going(lease)) {
+      // Waiting jobs are read from the end that runs last and pushed to the head of the new partition (LIFO), so
+      // they keep their order and run before work that arrived after them; sorted sets are read by score.
+      const jobs = (await from.getJobs([state], 0, PAGE - 1, state !== 'wait')).filter(
+        (job): job is Job => job?.id !== undefined,
+      );
+      if (jobs.length === 0) return;
+      // A delayed job's score is its run time in milliseconds times 0x1000 (BullMQ keeps an order in the rest).
+      const scores =
+        state === 'delayed'
+          ? await Promise.all(jobs.map((job) => redis.zscore(from.toKey('delayed'), job.id!)))
+          : [];
+      const now = Date.now();
+      const moves = jobs.map((job, i): Move => {
+        const options: JobsOptions = { jobId: job.id! };
+        if (job.priority > 0) options.priority = job.priority;
+        else if (state === 'wait') options.lifo = true;
+        const score = scores[i];
+        if (score !== undefined && score !== null)
+          options.delay = Math.max(0, Math.floor(Number(score) / 0x1000) - now);
+        const kind = state === 'wait' ? 'waiting' : state;
+        return { job, kind, target: targetOf(job), options, stalls: job.stalledCounter ?? 0 };
+      });
+      if ((await movePage(from, moves, report)) === 0) return;
+      await renew(lease);
+    }
+  }
+
+  /** Active jobs whose worker is gone are moved like waiting ones, their stall counted; locked ones are left. */
+  async function moveStalled(from: Queue, report: DrainReport, lease: Lease): Promise<void> {
+    const active = (await from.getJobs(['active'])).filter((job): job is Job => job?.id !== undefined);
+    const flags = await Promise.all(
+      active.map((job) =>
+        scripts.atlasIsStalled(from.toKey('active'), `${from.toKey(job.id!)}:lock`, job.id!),
+      ),
+    );
+    const stalled = active.filter((_, i) => flags[i] === 1);
+    for (let i = 0; i < stalled.length && going(lease); i += PAGE) {
+      const moves = stalled.slice(i, i + PAGE).map((job): Move => ({
+        job,
+        kind: 'stalled',
+        target: targetOf(job),
+        options: { jobId: job.id!, ...(job.priority > 0 ? { priority: job.priority } : { lifo: true }) },
+        stalls: (job.stalledCounter ?? 0) + 1,
+      }));
+      await movePage(from, moves, report);
+      await renew(lease);
+    }
+  }
+
+  async function drainQueue(from: Queue, counts: Counts, lease: Lease): Promise<DrainReport> {
+    const report: DrainReport = {
+      queue: from.name,
+      moved: { waiting: 0, prioritized: 0, delayed: 0, stalled: 0 },
+      into: {},
+      left: { active: 0, waitingChildren: 0 },
+    };
+    for (const state of ['wait', 'prioritized', 'delayed'] as const) {
+      if (counts[state]) await moveState(from, state, report, lease);
+    }
+    if (counts.active) await moveStalled(from, report, lease);
+    const after = await from.getJobCounts('active', 'waiting-children');
+    report.left = { active: after.active ?? 0, waitingChildren: after['waiting-children'] ?? 0 };
+    return report;
+  }
+
+  /**
+   * One pass over the retired action queues; logs and returns what it did in each one holding jobs. Returns nothing
+   * when none holds jobs, or while another worker passes over them.
+   */
+  async function pass(): Promise<DrainReport[]> {
+    const holding = await retiredHoldingJobs(queues);
+    if (holding.length === 0 || stopping) return [];
+    const lease: Lease = { token: randomUUID(), live: true };
+    if ((await redis.set(lockKey, lease.token, 'PX', LOCK_MS, 'NX')) !== 'OK') return [];
+    const reports: DrainReport[] = [];
+    try {
+      for (const { queue, counts } of holding) {
+        if (!going(lease)) break;
+        const report = await drainQueue(queue, counts, lease);
+        reports.push(report);
+        logger.info(
+          { queue: report.queue, moved: report.moved, into: report.into, left: report.left },
+          'moved the jobs of a retired action partition',
+        );
+      }
+    } finally {
+      await scripts.atlasDrainLock(lockKey, lease.token, 0);
+    }
+    return reports;
+  }
+
+  return {
+    pass,
+
+    /**
+     * Runs a pass now and then every `intervalMs`, one at a time: besides what was there at start, a retired queue
+     * gets jobs while processes with the old count still run (a rolling deploy), and its active jobs come back when
+     * their worker retries them or dies. `stop` ends the pass in progress at its next page and waits for it.
+     */
+    start(intervalMs: number): { stop(): Promise<void> } {
+      let running: Promise<void> | undefined;
+      const tick = () => {
+        running ??= pass()
+          .then(
+            () => undefined,
+            (error: unknown) =>
+              logger.warn({ err: error }, 'could not move the jobs of retired action partitions'),
+          )
+          .finally(() => {
+            running = undefined;
+          });
+      };
+      tick();
+      const timer = setInterval(tick, intervalMs);
+      timer.unref();
+      return {
+        async stop() {
+          clearInterval(timer);
+          stopping = true;
+          await running;
+        },
+      };
+    },
+  };
+}
+export type PartitionDrain = ReturnType<typeof createPartitionDrain>;

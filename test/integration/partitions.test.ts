@@ -1,0 +1,343 @@
+// Changing ACTION_QUEUE_PARTITIONS between restarts: the jobs of partitions the new count no longer has are moved to
+// the partitions it has, so every execution continues (src/queue/partitions.ts).
+import { Worker, type Job, type Queue } from 'bullmq';
+import { afterEach, describe, expect, it } from 'vitest';
+import { queuePrefix } from '../../src/queue/queues.js';
+import { startFakeServer, type FakeServer } from '../support/fake-http.js';
+import { ADMIN_TOKEN, eventually, startHarness, type Harness } from '../support/harness.js';
+import { chain, executionsOf, publishWorkflow, trigger } from '../support/workflows.js';
+
+/** Notify a CRM, wait, tag: a node job on an action partition, then a timer on the `wait` queue. */
+const notifyThenWait = (url: string) => ({
+  name: 'Notify, then wait',
+  nodes: [
+    trigger(),
+    { id: 'notify', type: 'webhook_call', params: { url, body: { lead: '{{ lead.id }}' } } },
+    { id: 'pause', type: 'wait', params: { duration: 'PT2S' } },
+    { id: 'tag', type: 'add_tag', params: { tag: 'notified' } },
+  ],
+  edges: chain('start', 'notify', 'pause', 'tag'),
+});
+
+const env = (partitions: number, more: Record<string, string> = {}) => ({
+  WEBHOOK_ALLOWLIST: '127.0.0.1',
+  ACTION_QUEUE_PARTITIONS: String(partitions),
+  ...more,
+});
+
+async function executionOf(h: Harness, apiKey: string, workflowId: string, leadId: string): Promise<any> {
+  const summary = await eventually(
+    async () => (await executionsOf(h, apiKey, workflowId)).find((e) => e.leadId === leadId),
+    10_000,
+    `an execution for ${leadId}`,
+  );
+  return (await h.call('GET', `/v1/executions/${summary.id}`, undefined, apiKey)).body;
+}
+
+async function settled(h: Harness, apiKey: string, workflowId: string, leadId: string, status = 'completed') {
+  return eventually(
+    async () => {
+      const execution = await executionOf(h, apiKey, workflowId, leadId);
+      return execution.status === status ? execution : undefined;
+    },
+    15_000,
+    `the execution for ${leadId} to be ${status}`,
+  );
+}
+
+async function stateOf(queue: Queue, jobId: string): Promise<string | undefined> {
+  const job = await queue.getJob(jobId);
+  return job ? queue.getJobState(jobId) : undefined;
+}
+
+const unfinished = async (queue: Queue) =>
+  queue.getJobCounts('wait', 'prioritized', 'delayed', 'active', 'waiting-children');
+
+describe('restarting with another ACTION_QUEUE_PARTITIONS', () => {
+  let server: FakeServer | undefined;
+  const harnesses: Harness[] = [];
+  const start = async (...args: Parameters<typeof startHarness>) => {
+    const h = await startHarness(...args);
+    harnesses.push(h);
+    return h;
+  };
+  /** Stops an engine and starts another on its data with a new partition count. */
+  const restart = async (before: Harness, partitions: number, more: Record<string, string> = {}) => {
+    await before.engine.close();
+    harnesses.splice(harnesses.indexOf(before), 1);
+    return start({ env: env(partitions, { QUEUE_PREFIX: before.prefix, ...more }) });
+  };
+
+  afterEach(async () => {
+    // The last harness cleans the prefix they share.
+    for (const h of harnesses.splice(0).reverse()) await h.close();
+    await server?.close();
+    server = undefined;
+  });
+
+  it('3 → 1: a waiting node job, a job backing off and a wait all continue, attempts and delay kept', async () => {
+    // Arrange: three executions of one organization, stopped at three places while 3 partitions run
+    server = await startFakeServer();
+    const before = await start({ env: env(3, { JOB_BACKOFF_MS: '2000' }) });
+    const { orgId, apiKey } = await before.createOrg();
+    const workflowId = await publishWorkflow(before, apiKey, notifyThenWait(`${server.url}/crm`));
+    const partition = before.engine.queues.actionsFor(orgId);
+    expect(partition.name).toMatch(/^actions-[0-2]$/);
+
+    server.reply({ status: 503 }, { status: 200 });
+    await before.call('POST', '/v1/events', { type: 'new_lead', lead: { id: 'backing-off' } }, apiKey);
+    const backingOff = await eventually(async () => {
+      const execution = await executionOf(before, apiKey, workflowId, 'backing-off');
+      return execution.steps.some((s: any) => s.nodeId === 'notify' && s.status === 'failed')
+        ? execution
+        : undefined;
+    });
+    await before.call('POST', '/v1/events', { type: 'new_lead', lead: { id: 'waiting' } }, apiKey);
+    await settled(before, apiKey, workflowId, 'waiting', 'waiting');
+    await partition.pause();
+    await before.call('POST', '/v1/events', { type: 'new_lead', lead: { id: 'queued' } }, apiKey);
+    const queued = await executionOf(before, apiKey, workflowId, 'queued');
+    await eventually(async () => ((await stateOf(partition, `${queued.id}.notify.0`)) ? true : undefined));
+
+    // Act
+    const after = await restart(before, 1);
+
+    // Assert: all three complete on `actions`, and the retired partition is empty
+    expect(after.engine.queues.actions.map((queue) => queue.name)).toEqual(['actions']);
+    for (const lead of ['backing-off', 'waiting', 'queued']) {
+      const execution = await settled(after, apiKey, workflowId, lead);
+      expect(execution.steps.map((s: any) => s.nodeId)).toContain('tag');
+    }
+    const done = await settled(after, apiKey, workflowId, 'backing-off');
+    const notify = done.steps.filter((s: any) => s.nodeId === 'notify');
+    expect(notify.map((s: any) => [s.status, s.attempt])).toEqual([
+      ['failed', 1],
+      ['completed', 2],
+    ]);
+    // The backoff ran its course: the move kept the remaining delay instead of running the job at once.
+    expect(Date.parse(notify[1].startedAt) - Date.parse(notify[0].startedAt)).toBeGreaterThanOrEqual(1900);
+    expect(backingOff.id).toBe(done.id);
+    expect(await stateOf(after.engine.queues.actions[0]!, `${queued.id}.notify.0`)).toBe('completed');
+    const retired = after.engine.queues.byName(partition.name)!;
+    expect(await unfinished(retired)).toEqual({
+      wait: 0,
+      prioritized: 0,
+      delayed: 0,
+      active: 0,
+      'waiting-children': 0,
+    });
+    expect(server.requests.filter((r) => r.url === '/crm')).toHaveLength(4);
+    const health = await after.call('GET', '/v1/queues', undefined, ADMIN_TOKEN);
+    expect(health.body.queues.filter((q: any) => q.retired)).toEqual([]);
+  });
+
+  it('1 → 4: each organization’s jobs go to the partition it uses now', async () => {
+    // Arrange: two organizations with node jobs waiting on the one `actions` queue
+    server = await startFakeServer();
+    const before = await start({ env: env(1) });
+    const orgs = [await before.createOrg('First Gym'), await before.createOrg('Second Gym')];
+    const workflows: string[] = [];
+    for (const { apiKey } of orgs)
+      workflows.push(await publishWorkflow(before, apiKey, notifyThenWait(`${server.url}/crm`)));
+    await before.engine.queues.actions[0]!.pause();
+    const jobIds: string[] = [];
+    for (const [i, { apiKey }] of orgs.entries()) {
+      await before.call('POST', '/v1/events', { type: 'new_lead', lead: { id: `lead-${i}` } }, apiKey);
+      const execution = await executionOf(before, apiKey, workflows[i]!, `lead-${i}`);
+      jobIds.push(`${execution.id}.notify.0`);
+      await eventually(async () =>
+        (await stateOf(before.engine.queues.actions[0]!, jobIds[i]!)) ? true : undefined,
+      );
+    }
+
+    // Act
+    const after = await restart(before, 4);
+
+    // Assert
+    for (const [i, { orgId, apiKey }] of orgs.entries()) {
+      await settled(after, apiKey, workflows[i]!, `lead-${i}`);
+      const partition = after.engine.queues.actionsFor(orgId);
+      expect(partition.name).toMatch(/^actions-[0-3]$/);
+      expect(await stateOf(partition, jobIds[i]!)).toBe('completed');
+    }
+    expect(await stateOf(after.engine.queues.byName('actions')!, jobIds[0]!)).toBeUndefined();
+  });
+
+  it('during a rolling deploy, a job an API process with the old count adds is moved by the periodic pass', async () => {
+    // Arrange: workers with 1 partition, and an API process still running with 3
+    server = await startFakeServer();
+    const workers = await start({ env: env(1, { PARTITION_DRAIN_INTERVAL_MS: '200' }) });
+    const oldApi = await start({ workers: false, env: env(3, { QUEUE_PREFIX: workers.prefix }) });
+    const { orgId, apiKey } = await workers.createOrg();
+    const workflowId = await publishWorkflow(workers, apiKey, notifyThenWait(`${server.url}/crm`));
+    await workers.call('POST', '/v1/events', { type: 'new_lead', lead: { id: 'replayed' } }, apiKey);
+    const first = await settled(workers, apiKey, workflowId, 'replayed');
+
+    // Act: the old API process replays the execution, putting its first job on a partition the workers do not use
+    const replayed = await oldApi.call(
+      'POST',
+      `/v1/executions/${first.id}/replay`,
+      { fromNode: 'tag' },
+      apiKey,
+    );
+
+    // Assert
+    expect(replayed.status).toBe(201);
+    const jobId = `${replayed.body.id}.tag.0`;
+    const oldPartition = oldApi.engine.queues.actionsFor(orgId);
+    const second = await eventually(async () => {
+      const r = await workers.call('GET', `/v1/executions/${replayed.body.id}`, undefined, apiKey);
+      return r.body.status === 'completed' ? r.body : undefined;
+    });
+    expect(second.steps.map((s: any) => s.nodeId)).toEqual(['start', 'tag']);
+    expect(await stateOf(workers.engine.queues.actions[0]!, jobId)).toBe('completed');
+    expect(await stateOf(oldPartition, jobId)).toBeUndefined();
+  });
+});
+
+describe('moving the jobs of a retired partition', () => {
+  const harnesses: Harness[] = [];
+  const workers: Worker[] = [];
+  afterEach(async () => {
+    await Promise.all(workers.splice(0).map((worker) => worker.close(true)));
+    for (const h of harnesses.splice(0).reverse()) await h.close();
+  });
+  /** An engine with one partition and no workers: passes are run by hand. */
+  const engine = async (prefix?: string) => {
+    const h = await startHarness({
+      workers: false,
+      env: { ACTION_QUEUE_PARTITIONS: '1', ...(prefix ? { QUEUE_PREFIX: prefix } : {}) },
+    });
+    harnesses.push(h);
+    return h;
+  };
+  const node = (orgId: string, nodeId: string) => ({
+    orgId,
+    executionId: 'x_test',
+    workflowId: 'wf',
+    version: 1,
+    nodeId,
+    iteration: 0,
+    arms: [],
+  });
+  const redisUrl = new URL(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379');
+  /** A worker of the old count on a retired queue, as a process not yet restarted would run. */
+  const oldWorker = (
+    h: Harness,
+    name: string,
+    process: (job: Job) => Promise<void>,
+    lockDuration = 30_000,
+  ) => {
+    const worker = new Worker(name, process, {
+      connection: { host: redisUrl.hostname, port: Number(redisUrl.port || 6379) },
+      prefix: queuePrefix(h.engine.config, name),
+      lockDuration,
+    });
+    workers.push(worker);
+    return worker;
+  };
+
+  it('keeps id, name, data, order, priority, remaining delay and attempts made', async () => {
+    // Arrange: jobs on `actions-2`, which a count of 1 does not use, and one job already on `actions`
+    const h = await engine();
+    const { queues } = h.engine;
+    const retired = queues.byName('actions-2')!;
+    const [current] = queues.actions;
+    await current!.add('newer', node('org-1', 'newer'), { jobId: 'newer' });
+    for (const id of ['a', 'b', 'c']) await retired.add(id, node('org-1', id), { jobId: id });
+    await retired.add('p', node('org-1', 'p'), { jobId: 'p', priority: 5 });
+    await retired.add('d', node('org-1', 'd'), { jobId: 'd', delay: 60_000 });
+    await h.engine.redis.hset(retired.toKey('b'), 'atm', 2, 'ats', 3);
+
+    // Act
+    const [report] = await h.engine.partitions.pass();
+
+    // Assert
+    expect(report).toEqual({
+      queue: 'actions-2',
+      moved: { waiting: 3, prioritized: 1, delayed: 1, stalled: 0 },
+      into: { actions: 5 },
+      left: { active: 0, waitingChildren: 0 },
+    });
+    expect(await unfinished(retired)).toMatchObject({ wait: 0, prioritized: 0, delayed: 0 });
+    // Waiting jobs keep their order, ahead of work that came after them
+    expect((await current!.getJobs(['wait'], 0, -1, true)).map((job) => job.id)).toEqual([
+      'a',
+      'b',
+      'c',
+      'newer',
+    ]);
+    const b = (await current!.getJob('b'))!;
+    expect([b.name, b.data, b.attemptsMade, b.attemptsStarted]).toEqual(['b', node('org-1', 'b'), 2, 3]);
+    const p = (await current!.getJob('p'))!;
+    expect([await p.getState(), p.priority]).toEqual(['prioritized', 5]);
+    const score = await h.engine.redis.zscore(current!.toKey('delayed'), 'd');
+    const runIn = Math.floor(Number(score) / 0x1000) - Date.now();
+    expect(runIn).toBeGreaterThan(55_000);
+    expect(runIn).toBeLessThanOrEqual(60_000);
+  });
+
+  it('moves each job once with two passes at once, and finishes a move stopped between add and remove', async () => {
+    // Arrange: two processes starting together; `m` already copied by a pass that stopped before removing it
+    const first = await engine();
+    const second = await engine(first.prefix);
+    const retired = first.engine.queues.byName('actions-5')!;
+    const [current] = first.engine.queues.actions;
+    const ids = Array.from({ length: 450 }, (_, i) => `j${i}`);
+    await retired.addBulk(ids.map((id) => ({ name: id, data: node(`org-${id}`, id), opts: { jobId: id } })));
+    await retired.add('m', node('org-1', 'm'), { jobId: 'm', delay: 30_000 });
+    await first.engine.redis.hset(retired.toKey('m'), 'atm', 1, 'ats', 1);
+    await current!.add('m', node('org-1', 'm'), { jobId: 'm' });
+
+    // Act
+    const reports = (
+      await Promise.all([first.engine.partitions.pass(), second.engine.partitions.pass()])
+    ).flat();
+
+    // Assert
+    const moved = reports.reduce((sum, r) => sum + r.moved.waiting + r.moved.delayed, 0);
+    expect(moved).toBe(ids.length + 1);
+    expect(await unfinished(retired)).toMatchObject({ wait: 0, delayed: 0 });
+    const counts = await current!.getJobCounts('wait', 'delayed');
+    expect((counts.wait ?? 0) + (counts.delayed ?? 0)).toBe(ids.length + 1);
+    expect((await current!.getJob('m'))!.attemptsMade).toBe(1);
+  });
+
+  it('leaves an active job its worker holds, lists the partition as retired, and moves the job once the worker is gone', async () => {
+    // Arrange: a worker of the old count holds one job; another job waits behind it
+    const h = await engine();
+    const retired = h.engine.queues.byName('actions-1')!;
+    const [current] = h.engine.queues.actions;
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    const worker = oldWorker(h, 'actions-1', () => held, 1000);
+    await retired.add('held', node('org-1', 'held'), { jobId: 'held' });
+    await eventually(async () => ((await stateOf(retired, 'held')) === 'active' ? true : undefined));
+
+    // Act, Assert: the held job stays, and health shows the retired partition with its worker
+    const [report] = await h.engine.partitions.pass();
+    expect(report).toMatchObject({ moved: { waiting: 0, stalled: 0 }, left: { active: 1 } });
+    expect(await stateOf(retired, 'held')).toBe('active');
+    const health = await h.call('GET', '/v1/queues', undefined, ADMIN_TOKEN);
+    expect(health.body.queues.find((q: any) => q.name === 'actions-1')).toMatchObject({
+      retired: true,
+      active: 1,
+      workers: 1,
+    });
+
+    // Act: the worker dies without finishing; its lock runs out
+    await worker.close(true);
+    release();
+    await eventually(async () =>
+      (await h.engine.redis.exists(`${retired.toKey('held')}:lock`)) === 0 ? true : undefined,
+    );
+    const [later] = await h.engine.partitions.pass();
+
+    // Assert: moved as stalled, the stall counted; the partition is no longer listed
+    expect(later).toMatchObject({ moved: { stalled: 1 }, into: { actions: 1 }, left: { active: 0 } });
+    const moved = (await current!.getJob('held'))!;
+    expect([await moved.getState(), moved.stalledCounter, moved.attemptsStarted]).toEqual(['waiting', 1, 1]);
+    const after = await h.call('GET', '/v1/queues', undefined, ADMIN_TOKEN);
+    expect(after.body.queues.map((q: any) => q.name)).not.toContain('actions-1');
+  });
+});
