@@ -5,7 +5,7 @@ import type { StepError } from '../engine/executions.js';
 import type { PublishEngineEvent } from '../observability/engine-events.js';
 import { NonRetryableError } from '../shared/errors.js';
 import type { Keys } from '../shared/keys.js';
-import type { Queues } from './queues.js';
+import { isActionQueue, type Queues } from './queues.js';
 import type { RedisClient } from './redis.js';
 
 export const DeadLetterEntry = z.object({
@@ -94,14 +94,23 @@ export function createDeadLetter(deps: DeadLetterDeps) {
       return toView(await Job.fromId(dlq, id));
     },
 
-    /** Puts the job back on its queue with fresh attempts, then forgets the entry. */
+    /**
+     * Puts the job back with fresh attempts, then forgets the entry. A node job goes to its organization's action
+     * partition under the current ACTION_QUEUE_PARTITIONS, which need not be the queue it failed in.
+     */
     async retry(view: DeadLetterView): Promise<void> {
-      await deps.revive?.(view);
-      const queue = queues.all.get(view.queue);
+      const queue =
+        isActionQueue(view.queue) && view.orgId !== undefined
+          ? queues.actionsFor(view.orgId)
+          : queues.all.get(view.queue);
       if (!queue)
         throw new NonRetryableError(`dead-letter entry ${view.id} names an unknown queue ${view.queue}`);
-      const original = await Job.fromId(queue, view.jobId);
-      if (original && (await original.isFailed())) await original.remove();
+      await deps.revive?.(view);
+      // The failed original keeps its id in the queue it failed in; removed, the id can be added again.
+      for (const where of new Set([queues.byName(view.queue), queue])) {
+        const original = where && (await Job.fromId(where, view.jobId));
+        if (original && (await original.isFailed())) await original.remove();
+      }
       await queue.add(view.name, view.data, { jobId: view.jobId, lifo: true });
       await this.discard(view);
     },

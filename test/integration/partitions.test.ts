@@ -193,6 +193,36 @@ describe('restarting with another ACTION_QUEUE_PARTITIONS', () => {
     expect(await stateOf(workers.engine.queues.actions[0]!, jobId)).toBe('completed');
     expect(await stateOf(oldPartition, jobId)).toBeUndefined();
   });
+
+  it('a dead-letter retry of a job parked from a retired partition runs on the current one', async () => {
+    // Arrange: a step dead-lettered while 3 partitions run
+    server = await startFakeServer();
+    const before = await start({ env: env(3) });
+    const { orgId, apiKey } = await before.createOrg();
+    const workflowId = await publishWorkflow(before, apiKey, notifyThenWait(`${server.url}/crm`));
+    server.reply({ status: 404 });
+    await before.call('POST', '/v1/events', { type: 'new_lead', lead: { id: 'parked' } }, apiKey);
+    await settled(before, apiKey, workflowId, 'parked', 'failed');
+    const [entry] = await eventually(async () => {
+      const r = await before.call('GET', '/v1/dead-letter', undefined, apiKey);
+      return r.body.entries.length > 0 ? r.body.entries : undefined;
+    });
+    const retiredName = before.engine.queues.actionsFor(orgId).name;
+    expect(entry.queue).toBe(retiredName);
+
+    // Act
+    const after = await restart(before, 1);
+    server.reply({ status: 200 });
+    const retried = await after.call('POST', `/v1/dead-letter/${entry.id}/retry`, undefined, apiKey);
+
+    // Assert
+    expect(retried.status).toBe(202);
+    const execution = await settled(after, apiKey, workflowId, 'parked');
+    expect(execution.steps.at(-1)).toMatchObject({ nodeId: 'tag', status: 'completed' });
+    expect(await stateOf(after.engine.queues.actions[0]!, entry.jobId)).toBe('completed');
+    // The failed original is gone from the retired partition, so nothing there still claims the id.
+    expect(await stateOf(after.engine.queues.byName(retiredName)!, entry.jobId)).toBeUndefined();
+  });
 });
 
 describe('moving the jobs of a retired partition', () => {
