@@ -49,17 +49,18 @@ return 1
 `;
 
 const eventContextScript = `
--- KEYS[1] published workflow pointers, KEYS[2] the organization's lead set, KEYS[3..2+w] waiter hashes, then the
--- lead's email and phone lookups
+-- KEYS[1] published workflow pointers, KEYS[2] the organization's lead set, KEYS[3] the event's dedupe marker,
+-- KEYS[4..3+w] waiter hashes, then the lead's email and phone lookups
 -- ARGV[1] lead id ('' for none), ARGV[2] waiter hash count w, ARGV[3] lookup TTL (s)
 -- returns { published pointers (flat), then each waiter hash (flat) }
 local w = tonumber(ARGV[2])
+redis.call('SET', KEYS[3], 'd', 'XX', 'KEEPTTL')
 if ARGV[1] ~= '' then
   redis.call('SADD', KEYS[2], ARGV[1])
-  for i = 3 + w, #KEYS do redis.call('SET', KEYS[i], ARGV[1], 'EX', ARGV[3]) end
+  for i = 4 + w, #KEYS do redis.call('SET', KEYS[i], ARGV[1], 'EX', ARGV[3]) end
 end
 local result = { redis.call('HGETALL', KEYS[1]) }
-for i = 3, 2 + w do table.insert(result, redis.call('HGETALL', KEYS[i])) end
+for i = 4, 3 + w do table.insert(result, redis.call('HGETALL', KEYS[i])) end
 return result
 `;
 
@@ -80,17 +81,19 @@ export function createOrgIndex(redis: RedisClient, keys: Keys) {
 
   return {
     /**
-     * What the trigger side needs from the organization for one event, in one call: with a lead, it adds the lead to
-     * the organization's lead set and refreshes its email and phone lookups; it returns the published workflow
-     * pointers (workflow id → version) and the contents of each waiter hash asked for, in order.
+     * What the trigger side needs from the organization for one event, in one call: it marks the event taken (its
+     * ingest marker, if it has one, turns from pending to done, so the id is a duplicate from now on); with a lead, it
+     * adds the lead to the organization's lead set and refreshes its email and phone lookups; it returns the published
+     * workflow pointers (workflow id → version) and the contents of each waiter hash asked for, in order.
      */
     async eventContext(
       orgId: string,
-      input: { leadId: string | null; waiterKeys: string[]; lookupKeys: string[] },
+      input: { eventId: string; leadId: string | null; waiterKeys: string[]; lookupKeys: string[] },
     ): Promise<{ published: Record<string, string>; waiters: Record<string, string>[] }> {
       const keyList = [
         keys.published(orgId),
         keys.leads(orgId),
+        keys.dedupe(orgId, input.eventId),
         ...input.waiterKeys,
         ...(input.leadId ? input.lookupKeys : []),
       ];

@@ -290,12 +290,13 @@ export function createStarter(deps: StartDeps) {
   }
 
   /**
-   * The organization's side of one event in one script: the lead listed and its lookups refreshed (live events), the
-   * published workflows and the waiters of each subject.
+   * The organization's side of one event in one script: the event marked taken (a duplicate from now on), the lead
+   * listed and its lookups refreshed (live events), the published workflows and the waiters of each subject.
    */
   async function eventContext(event: EngineEvent, leadId: string | null, live: boolean) {
     const subjects = waiterSubjects(event, leadId);
     const context = await orgIndex.eventContext(event.orgId, {
+      eventId: event.id,
       leadId: live ? leadId : null,
       waiterKeys: subjects.map((subject) => keys.waiters(event.orgId, event.type, subject)),
       lookupKeys: live ? leadIndex.lookupKeys(event.orgId, event.lead) : [],

@@ -29,9 +29,31 @@ export function triggerJobId(orgId: string, eventId: string): string {
 export const priorityOption = (priority: number | undefined) => (priority ? { priority } : {});
 
 /**
- * Accepts events for one organization. Resolves only after Redis holds a job for every new event.
- * Order makes a crash safe: the job is added under an id derived from the event id (BullMQ ignores a second add),
- * then the dedupe marker is written, so a producer's retry never doubles an event and never loses one.
+ * Claims event ids for one organization, in one script on its slot. Each key is the event's marker: absent for an id
+ * never seen; `p` (pending) once claimed, until the trigger job takes the event; `d` (done) after (`1` from older
+ * versions means the same). An absent marker is set to `p` with the dedupe TTL. Returns each marker as it was.
+ * KEYS the markers; ARGV[1] the TTL in seconds.
+ */
+const claimScript = `
+local before = {}
+for i, key in ipairs(KEYS) do
+  local marker = redis.call('GET', key)
+  if not marker then redis.call('SET', key, 'p', 'EX', ARGV[1]) end
+  before[i] = marker or false
+end
+return before
+`;
+
+interface ClaimClient {
+  atlasClaimEvents(keyCount: number, ...args: (string | number)[]): Promise<(string | null)[]>;
+}
+
+/**
+ * Accepts events for one organization. Resolves only after Redis holds a job for every new event, in two round trips:
+ * the ids are claimed (marked pending), then their trigger jobs are added under ids derived from the event ids. A
+ * crash between the two leaves a pending marker and no job: a producer's retry finds the marker pending and adds the
+ * job again (BullMQ ignores a second add of a job it holds), so a retry never doubles an event and never loses one.
+ * The trigger job marks its event done; after that, the same id is answered as a duplicate and adds nothing.
  */
 export async function ingestEvents(
   deps: IngestDeps,
@@ -49,30 +71,36 @@ export async function ingestEvents(
     ...(input.data ? { data: input.data } : {}),
   }));
 
-  const seen = await deps.redis.mget(...events.map((event) => deps.keys.dedupe(orgId, event.id)));
-  const fresh = new Map<string, EngineEvent>();
-  for (const [i, event] of events.entries()) {
-    if (seen[i] === null && !fresh.has(event.id)) fresh.set(event.id, event);
+  const client = deps.redis as RedisClient & Partial<ClaimClient>;
+  if (!client.atlasClaimEvents) client.defineCommand('atlasClaimEvents', { lua: claimScript });
+  const ids = [...new Set(events.map((event) => event.id))];
+  const markers = await (client as RedisClient & ClaimClient).atlasClaimEvents(
+    ids.length,
+    ...ids.map((id) => deps.keys.dedupe(orgId, id)),
+    deps.config.EVENT_DEDUPE_TTL_SECONDS,
+  );
+  const before = new Map(ids.map((id, i) => [id, markers[i] ?? null]));
+  // New ids, and ids claimed before whose job may not have been added (a crash between claim and add).
+  const toQueue = new Map<string, EngineEvent>();
+  for (const event of events) {
+    const marker = before.get(event.id);
+    if ((marker === null || marker === 'p') && !toQueue.has(event.id)) toQueue.set(event.id, event);
   }
 
-  if (fresh.size > 0) {
-    const jobs = [...fresh.values()].map((event) => ({
+  if (toQueue.size > 0) {
+    const jobs = [...toQueue.values()].map((event) => ({
       name: event.type,
       data: event,
       opts: { jobId: triggerJobId(orgId, event.id), ...priorityOption(jobPriority(event.type)) },
     }));
     if (jobs.length === 1) await deps.queues.triggers.add(jobs[0]!.name, jobs[0]!.data, jobs[0]!.opts);
     else await deps.queues.triggers.addBulk(jobs);
-    const ttl = deps.config.EVENT_DEDUPE_TTL_SECONDS;
-    await Promise.all(
-      [...fresh.keys()].map((id) => deps.redis.set(deps.keys.dedupe(orgId, id), '1', 'EX', ttl)),
-    );
   }
 
   const firstIndex = new Map<string, number>();
   return events.map((event, i) => {
     const isFirst = !firstIndex.has(event.id);
     if (isFirst) firstIndex.set(event.id, i);
-    return fresh.has(event.id) && isFirst ? { id: event.id } : { id: event.id, duplicate: true };
+    return before.get(event.id) === null && isFirst ? { id: event.id } : { id: event.id, duplicate: true };
   });
 }

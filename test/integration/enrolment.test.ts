@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { triggerJobId } from '../../src/events/ingest.js';
 import { eventually, startHarness, type Harness } from '../support/harness.js';
 import {
   chain,
@@ -54,6 +55,34 @@ describe('events, enrolment and cancellation', () => {
     );
     await new Promise((r) => setTimeout(r, 200));
     expect(await executionsOf(h, apiKey, workflowId)).toHaveLength(2);
+  });
+
+  it('adds the job of an event claimed by a request that died before adding it, and nothing once it ran', async () => {
+    const { apiKey, orgId } = await h.createOrg();
+    const workflowId = await publishWorkflow(h, apiKey, waitingFlow('always'));
+    const { redis, keys } = h.engine;
+    // As a request leaves it that claimed the id and then died before adding the trigger job.
+    await redis.set(keys.dedupe(orgId, 'claimed-then-lost'), 'p', 'EX', 3600);
+    // As an older version marked ids it had taken.
+    await redis.set(keys.dedupe(orgId, 'old-version'), '1', 'EX', 3600);
+    const post = (id: string) =>
+      h.call('POST', '/v1/events', { id, type: 'new_lead', lead: { id: `lead-${id}` } }, apiKey);
+
+    const retried = await post('claimed-then-lost');
+    const legacy = await post('old-version');
+
+    expect(retried.body.accepted).toEqual([{ id: 'claimed-then-lost', duplicate: true }]);
+    expect(legacy.body.accepted).toEqual([{ id: 'old-version', duplicate: true }]);
+    await eventually(async () =>
+      (await executionsOf(h, apiKey, workflowId)).length === 1 ? true : undefined,
+    );
+    expect(await redis.get(keys.dedupe(orgId, 'claimed-then-lost'))).toBe('d');
+    expect(await redis.ttl(keys.dedupe(orgId, 'claimed-then-lost'))).toBeGreaterThan(3000);
+    const again = await post('claimed-then-lost');
+    expect(again.body.accepted).toEqual([{ id: 'claimed-then-lost', duplicate: true }]);
+    await new Promise((r) => setTimeout(r, 200));
+    expect(await executionsOf(h, apiKey, workflowId)).toHaveLength(1);
+    expect(await h.engine.queues.triggers.getJob(triggerJobId(orgId, 'old-version'))).toBeUndefined();
   });
 
   it('starts at most one active execution per lead by default, and one per event with enrollment "always"', async () => {
