@@ -83,6 +83,7 @@ export async function createEngine(config: Config, logger: Logger, options: Engi
     keys,
     executions,
     orgs,
+    workflows,
     defaultRetentionDays: config.RETENTION_DAYS,
     ...(options.onExecutionFinished ? { onFinished: options.onExecutionFinished } : {}),
     removeTimers: enqueuers.removeTimers,

@@ -3,6 +3,9 @@ import type { Keys } from '../shared/keys.js';
 import type { RedisClient } from '../queue/redis.js';
 import type { EngineEventType, PublishEngineEvent } from '../observability/engine-events.js';
 import type { OrgStore } from '../orgs/store.js';
+import { HttpError } from '../shared/errors.js';
+import type { WorkflowStore } from '../workflows/store.js';
+import { createEnrolment } from './enrolment.js';
 import { createOrgIndex } from './org-index.js';
 import { terminalStatuses, type ExecutionState, type ExecutionStore } from './executions.js';
 
@@ -13,6 +16,7 @@ export interface LifecycleDeps {
   keys: Keys;
   executions: ExecutionStore;
   orgs: Pick<OrgStore, 'get' | 'ids'>;
+  workflows: Pick<WorkflowStore, 'getVersion'>;
   defaultRetentionDays: number;
   /** Told, in this process, of each execution that reached a final status (may be told twice). */
   onFinished?(state: ExecutionState): void;
@@ -34,6 +38,7 @@ export function createLifecycle(deps: LifecycleDeps) {
   const { redis, keys, executions } = deps;
   const clock = deps.now ?? Date.now;
   const orgIndex = createOrgIndex(redis, keys);
+  const enrol = createEnrolment({ redis, keys, executions, now: clock });
   const retentionCache = new Map<string, { days: number; until: number }>();
 
   async function retentionDays(orgId: string): Promise<number> {
@@ -92,18 +97,26 @@ export function createLifecycle(deps: LifecycleDeps) {
     return ended;
   }
 
+  /** Where each workflow's listing check goes on at the next sweep (an exclusive score), after a full page. */
+  const listingCursors = new Map<string, string>();
+
   /**
    * Drops a workflow's listings older than `cutoff` whose execution no longer exists: a start that was listed and then
    * failed for good before creating its execution, or keys that expired by their backstop TTL before the sweep came.
-   * Executions still running past the retention period (long waits) exist, so they stay listed.
+   * Executions still running past the retention period (long waits) exist, so they stay listed; a page of them moves
+   * the next sweep's check on past them, and the check starts over once it reaches the cutoff.
    */
   async function pruneListings(orgId: string, cutoff: number, batch: number): Promise<void> {
     for (const workflowId of await redis.zrange(keys.workflows(orgId), '0', '-1')) {
       const listed = keys.executionsOf(orgId, workflowId);
-      const ids = await redis.zrangebyscore(listed, '-inf', cutoff, 'LIMIT', 0, batch);
+      const from = listingCursors.get(listed) ?? '-inf';
+      const page = await redis.zrangebyscore(listed, from, cutoff, 'WITHSCORES', 'LIMIT', 0, batch);
+      const ids = page.filter((_, i) => i % 2 === 0);
       const found = await Promise.all(ids.map((id) => redis.exists(keys.execution(id).state)));
       const gone = ids.filter((_, i) => found[i] === 0);
       if (gone.length > 0) await redis.zrem(listed, ...gone);
+      if (ids.length === batch) listingCursors.set(listed, `(${page[page.length - 1]}`);
+      else listingCursors.delete(listed);
     }
   }
 
@@ -125,10 +138,23 @@ export function createLifecycle(deps: LifecycleDeps) {
     return removed;
   }
 
-  /** A dead-lettered job of the execution is retried: it leaves the retention index and holds its lead again. */
+  /**
+   * A dead-lettered job of the execution is retried: it leaves the retention index and holds its lead again. In a
+   * `once_active` workflow that is refused (409) while another execution holds the lead, such as a replay of this one.
+   */
   async function revive(executionId: string): Promise<void> {
     const state = await executions.load(executionId);
     if (!state) return;
+    if (state.leadId) {
+      const version = await deps.workflows.getVersion(state.orgId, state.workflowId, state.version);
+      const refused =
+        version?.compiled.definition.settings.enrollment === 'once_active'
+          ? await enrol(state.orgId, state.workflowId, 'once_active', state.leadId, state.id)
+          : undefined;
+      if (refused) {
+        throw new HttpError(409, 'conflict', `cannot retry: ${refused}; cancel it or let it end, then retry`);
+      }
+    }
     const status = await executions.revive(executionId, new Date(clock()).toISOString());
     if (status !== 'running') return;
     await Promise.all([

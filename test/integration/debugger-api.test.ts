@@ -170,6 +170,54 @@ describe('debugger API', () => {
     expect(audit.body.entries[0]).toMatchObject({ action: 'execution.retry', target: failed.id });
   });
 
+  it('refuses to retry a failed execution while a replay of it holds the lead, and retries once it ended', async () => {
+    const { apiKey } = await h.createOrg();
+    server.reply({ status: 500 });
+    const workflowId = await publishWorkflow(h, apiKey, {
+      name: 'Notify, then wait a week',
+      nodes: [
+        trigger(),
+        { id: 'notify', type: 'webhook_call', params: { url: `${server.url}/held` } },
+        { id: 'pause', type: 'wait', params: { duration: 'P7D' } },
+      ],
+      edges: chain('start', 'notify', 'pause'),
+    });
+    await h.call('POST', '/v1/events', { type: 'new_lead', lead: { id: 'lead-held' } }, apiKey);
+    const failed = await settledExecution(h, apiKey, workflowId, ['failed']);
+    await eventually(async () => {
+      const r = await h.call('GET', `/v1/dead-letter?executionId=${failed.id}`, undefined, apiKey);
+      return r.body.entries.length === 1 ? true : undefined;
+    });
+    server.reply({ status: 200 });
+    const replayed = await h.call(
+      'POST',
+      `/v1/executions/${failed.id}/replay`,
+      { fromNode: 'notify' },
+      apiKey,
+    );
+    expect(replayed.status).toBe(201);
+    await eventually(async () => {
+      const r = await h.call('GET', `/v1/executions/${replayed.body.id}`, undefined, apiKey);
+      return r.body.status === 'waiting' ? true : undefined;
+    });
+
+    const refused = await h.call('POST', `/v1/executions/${failed.id}/retry`, undefined, apiKey);
+
+    expect(refused.status).toBe(409);
+    expect(refused.body.error.message).toContain(
+      `lead already has an active execution (${replayed.body.id})`,
+    );
+    const stillFailed = await h.call('GET', `/v1/executions/${failed.id}`, undefined, apiKey);
+    expect(stillFailed.body.status).toBe('failed');
+    await h.call('POST', `/v1/executions/${replayed.body.id}/cancel`, undefined, apiKey);
+    const retried = await h.call('POST', `/v1/executions/${failed.id}/retry`, undefined, apiKey);
+    expect(retried.status).toBe(202);
+    await eventually(async () => {
+      const r = await h.call('GET', `/v1/executions/${failed.id}`, undefined, apiKey);
+      return r.body.status === 'waiting' ? true : undefined;
+    });
+  });
+
   it('filters dead letters and retries or discards them in bulk, refusing entries of other organizations', async () => {
     const { apiKey } = await h.createOrg();
     const other = await h.createOrg('Other');

@@ -203,7 +203,7 @@ describe('events, enrolment and cancellation', () => {
     expect(await executionsOf(h, apiKey, workflowId)).toEqual([]);
   });
 
-  it('sweeps away an old listing whose execution was never created, and keeps an old one still running', async () => {
+  it('sweeps away an old listing whose execution was never created, and keeps old ones still running', async () => {
     const { apiKey, orgId } = await h.createOrg();
     const workflowId = await publishWorkflow(h, apiKey, {
       name: 'Long wait',
@@ -216,12 +216,15 @@ describe('events, enrolment and cancellation', () => {
       return listed.length === 1 ? listed : undefined;
     });
     const { keys, redis } = h.engine;
-    const old = String(Date.now() - 31 * 86400 * 1000);
+    const old = Date.now() - 31 * 86400 * 1000;
+    await redis.zadd(keys.executionsOf(orgId, workflowId), String(old), running.id);
     // As the trigger job leaves it when it lists an execution and then fails for good before creating it.
-    await redis.zadd(keys.executionsOf(orgId, workflowId), old, 'x_never_created');
-    await redis.zadd(keys.executionsOf(orgId, workflowId), old, running.id);
+    await redis.zadd(keys.executionsOf(orgId, workflowId), String(old + 1), 'x_never_created');
 
-    await h.engine.lifecycle.sweep();
+    // Pages of one: the first sweep finds only the execution still running, the next goes on past it.
+    await h.engine.lifecycle.sweep(1);
+    expect(await redis.zcard(keys.executionsOf(orgId, workflowId))).toBe(2);
+    await h.engine.lifecycle.sweep(1);
 
     expect(await redis.zrange(keys.executionsOf(orgId, workflowId), '0', '-1')).toEqual([running.id]);
   });
