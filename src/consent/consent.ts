@@ -59,6 +59,8 @@ export interface ConsentChange {
   address?: string;
   /** Why, for the lead record: `unsubscribe_link`, `sms_reply`. */
   source: string;
+  /** When the lead said so (ISO 8601), for the lead record. @defaultValue now */
+  at?: string;
 }
 
 export function createConsentStore(
@@ -66,7 +68,13 @@ export function createConsentStore(
   keys: Keys,
   leads: Pick<LeadStore, 'setFields' | 'get'>,
 ) {
+  const isSuppressed = async (orgId: string, channel: ConsentChannel, address: string): Promise<boolean> =>
+    (await redis.sismember(keys.suppressed(orgId, channel), normaliseAddress(channel, address))) === 1;
+
   return {
+    /** Whether `address` is on the organization's suppression list for `channel`. */
+    isSuppressed,
+
     /**
      * Why the lead may not be contacted on `channel` at `address`, or undefined when it may: an explicit
      * `<channel>Consent: false`, a missing opt-in where the organization requires one, or a suppressed address.
@@ -83,13 +91,8 @@ export function createConsentStore(
       if (given === false || given === 'false') return `the lead opted out of ${channel} (${field} is false)`;
       if (settings?.consent?.requireOptIn[channel] && given !== true && given !== 'true')
         return `the organization requires an opt-in for ${channel} and the lead has none (${field})`;
-      if (address) {
-        const suppressed = await redis.sismember(
-          keys.suppressed(orgId, channel),
-          normaliseAddress(channel, address),
-        );
-        if (suppressed === 1) return `${address} is on the ${channel} suppression list (it opted out)`;
-      }
+      if (address && (await isSuppressed(orgId, channel, address)))
+        return `${address} is on the ${channel} suppression list (it opted out)`;
       return undefined;
     },
 
@@ -110,7 +113,7 @@ export function createConsentStore(
           leads.setFields(orgId, change.leadId, {
             [consentField(channel)]: change.optedIn,
             [`${consentField(channel)}Source`]: change.source,
-            [`${consentField(channel)}At`]: new Date().toISOString(),
+            [`${consentField(channel)}At`]: change.at ?? new Date().toISOString(),
           }),
         );
       }
