@@ -38,8 +38,17 @@ if ARGV[1] ~= 'read' then return { previous } end
 return { previous, redis.call('HGETALL', KEYS[1]), redis.call('SMEMBERS', KEYS[2]), redis.call('HGETALL', KEYS[3]) }
 `;
 
+const removeScript = `
+-- Deletes some of a lead's fields and returns their previous values, so the caller can take them out of the date
+-- indexes. KEYS[1] fields; ARGV field names; returns the previous values (false where there was none)
+local previous = redis.call('HMGET', KEYS[1], unpack(ARGV))
+redis.call('HDEL', KEYS[1], unpack(ARGV))
+return previous
+`;
+
 interface ScriptClient {
   atlasLeadWrite(...args: string[]): Promise<[(string | null)[], string[]?, string[]?, string[]?]>;
+  atlasLeadRemove(...args: string[]): Promise<(string | null)[]>;
 }
 
 /** A lead and the executions it has running (execution id → `workflowId version`), as the trigger side needs them. */
@@ -62,10 +71,22 @@ function toLead(leadId: string, fields: Record<string, string>, tags: string[]):
 const dayOf = (value: unknown): string | undefined =>
   typeof value === 'string' && /^\d{4}-\d{2}-\d{2}(T|$)/.test(value) ? value.slice(0, 10) : undefined;
 
+/** The day of a stored field value. Stored values are JSON: only a quoted date can be in an index. */
+const storedDay = (stored: string | null | undefined): string | undefined =>
+  stored?.startsWith('"') ? dayOf(JSON.parse(stored) as unknown) : undefined;
+
 export function createLeadStore(redis: RedisClient, keys: Keys) {
   if (!('atlasLeadWrite' in redis))
     redis.defineCommand('atlasLeadWrite', { numberOfKeys: 3, lua: writeScript });
+  if (!('atlasLeadRemove' in redis))
+    redis.defineCommand('atlasLeadRemove', { numberOfKeys: 1, lua: removeScript });
   const scripts = redis as unknown as ScriptClient;
+
+  /** The date index sets a field's day puts its lead in: the full date and the month-day. */
+  const dayIndexes = (orgId: string, name: string, day: string) => [
+    keys.dateIndex(orgId, name, day),
+    keys.dateIndex(orgId, name, day.slice(5)),
+  ];
 
   const read = async (orgId: string, leadId: string): Promise<Lead | undefined> => {
     const [fields, tags] = await Promise.all([
@@ -102,19 +123,12 @@ export function createLeadStore(redis: RedisClient, keys: Keys) {
     const previous = reply[0];
     const indexing: Promise<number>[] = [];
     entries.forEach(([name, value], i) => {
-      const stored = previous[i];
-      // Stored values are JSON: only a quoted date can be in an index.
-      const before = stored?.startsWith('"') ? dayOf(JSON.parse(stored) as unknown) : undefined;
+      const before = storedDay(previous[i]);
       const after = dayOf(value);
       if (before === after) return;
-      if (before) {
-        indexing.push(redis.srem(keys.dateIndex(orgId, name, before), leadId));
-        indexing.push(redis.srem(keys.dateIndex(orgId, name, before.slice(5)), leadId));
-      }
-      if (after) {
-        indexing.push(redis.sadd(keys.dateIndex(orgId, name, after), leadId));
-        indexing.push(redis.sadd(keys.dateIndex(orgId, name, after.slice(5)), leadId));
-      }
+      if (before)
+        for (const index of dayIndexes(orgId, name, before)) indexing.push(redis.srem(index, leadId));
+      if (after) for (const index of dayIndexes(orgId, name, after)) indexing.push(redis.sadd(index, leadId));
     });
     await Promise.all(indexing);
     return reply;
@@ -159,6 +173,29 @@ export function createLeadStore(redis: RedisClient, keys: Keys) {
 
     async setFields(orgId: string, leadId: string, fields: Record<string, unknown>): Promise<void> {
       await write(orgId, leadId, fields);
+    },
+
+    /** The named fields of a lead that it has, without reading the rest of it. */
+    async fields(orgId: string, leadId: string, names: string[]): Promise<Record<string, unknown>> {
+      if (names.length === 0) return {};
+      const values = await redis.hmget(keys.lead(orgId, leadId), ...names);
+      const fields: Record<string, unknown> = {};
+      names.forEach((name, i) => {
+        const value = values[i];
+        if (value !== null && value !== undefined) fields[name] = JSON.parse(value) as unknown;
+      });
+      return fields;
+    },
+
+    /** Deletes fields of a lead, and takes it out of the date indexes their values had put it in. */
+    async removeFields(orgId: string, leadId: string, names: string[]): Promise<void> {
+      if (names.length === 0) return;
+      const previous = await scripts.atlasLeadRemove(keys.lead(orgId, leadId), ...names);
+      const unindexing = names.flatMap((name, i) => {
+        const day = storedDay(previous[i]);
+        return day ? dayIndexes(orgId, name, day).map((index) => redis.srem(index, leadId)) : [];
+      });
+      await Promise.all(unindexing);
     },
 
     /** Merges the event's lead data into the store; returns the lead id, or undefined when the event names no lead. */
