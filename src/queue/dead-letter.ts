@@ -96,13 +96,15 @@ export function createDeadLetter(deps: DeadLetterDeps) {
 
     /**
      * Puts the job back with fresh attempts, then forgets the entry. A node job goes to its organization's action
-     * partition under the current ACTION_QUEUE_PARTITIONS, which need not be the queue it failed in.
+     * partition under the current ACTION_QUEUE_PARTITIONS, which need not be the queue it failed in; an action job
+     * without an organization goes back to the queue it failed in, a retired partition included (whose jobs a worker
+     * moves to a current one).
      */
     async retry(view: DeadLetterView): Promise<void> {
       const queue =
         isActionQueue(view.queue) && view.orgId !== undefined
           ? queues.actionsFor(view.orgId)
-          : queues.all.get(view.queue);
+          : queues.byName(view.queue);
       if (!queue)
         throw new NonRetryableError(`dead-letter entry ${view.id} names an unknown queue ${view.queue}`);
       await deps.revive?.(view);

@@ -370,4 +370,24 @@ describe('moving the jobs of a retired partition', () => {
     const after = await h.call('GET', '/v1/queues', undefined, ADMIN_TOKEN);
     expect(after.body.queues.map((q: any) => q.name)).not.toContain('actions-1');
   });
+
+  it('a dead-letter retry of an action job without an organization goes back to its retired queue', async () => {
+    // Arrange: a job with no organization parked from `actions-2`, which a count of 1 does not use
+    const h = await engine();
+    const error = { name: 'Error', code: 'invalid', message: 'no organization', retryable: false };
+    await h.engine.deadLetter.park(
+      'actions-2',
+      { id: 'orphan', name: 'n', data: {}, attemptsMade: 0 },
+      error,
+    );
+    const entry = (await h.engine.deadLetter.get('actions-2.orphan'))!;
+
+    // Act
+    await h.engine.deadLetter.retry(entry);
+
+    // Assert: back where it failed, from where the next pass moves it to a current partition
+    expect(await stateOf(h.engine.queues.byName('actions-2')!, 'orphan')).toBe('waiting');
+    const [report] = await h.engine.partitions.pass();
+    expect(report).toMatchObject({ queue: 'actions-2', into: { actions: 1 } });
+  });
 });
