@@ -1,5 +1,4 @@
 // Queue health: job counts per state and connected workers, per queue.
-import { retiredHoldingJobs } from '../queue/partitions.js';
 import type { Queues } from '../queue/queues.js';
 
 /** A BullMQ queue, named through `Queues` (only src/queue imports bullmq). */
@@ -42,9 +41,9 @@ async function healthOf(name: string, queue: Queue): Promise<QueueHealth> {
 export async function queueHealth(queues: Queues): Promise<QueueHealth[]> {
   const [current, retired] = await Promise.all([
     Promise.all([...queues.all].map(([name, queue]) => healthOf(name, queue))),
-    retiredHoldingJobs(queues).then((holding) =>
+    queues.retiredHolding().then((holding) =>
       Promise.all(
-        holding.map(async ({ queue }) => ({
+        holding.map(async (queue) => ({
           ...(await healthOf(queue.name, queue)),
           retired: true as const,
         })),

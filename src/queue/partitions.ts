@@ -7,10 +7,6 @@ import type { Keys } from '../shared/keys.js';
 import type { Queues } from './queues.js';
 import type { RedisClient } from './redis.js';
 
-/** The states of a job that has not finished; a retired queue holding none is drained. */
-export const unfinishedStates = ['wait', 'prioritized', 'delayed', 'active', 'waiting-children'] as const;
-type Counts = Record<(typeof unfinishedStates)[number], number>;
-
 /** Jobs read, added and removed per round trip. */
 const PAGE = 200;
 
@@ -26,9 +22,9 @@ export interface DrainReport {
   into: Record<string, number>;
   /**
    * Jobs left where they are: `active` ones a live worker of the old count holds (it finishes them, or they stall
-   * and a later pass moves them), and `waitingChildren` (the engine adds no flows, so none are expected).
+   * and a later pass moves them).
    */
-  left: { active: number; waitingChildren: number };
+  left: { active: number };
 }
 
 /**
@@ -83,15 +79,6 @@ interface Move {
   target: Queue;
   options: JobsOptions;
   stalls: number;
-}
-
-/** The retired action queues that hold unfinished jobs, with their counts (one round trip for all of them). */
-export async function retiredHoldingJobs(queues: Queues): Promise<{ queue: Queue; counts: Counts }[]> {
-  const retired = queues.retiredActions();
-  const counts = await Promise.all(retired.map((queue) => queue.getJobCounts(...unfinishedStates)));
-  return retired
-    .map((queue, i) => ({ queue, counts: counts[i] as Counts }))
-    .filter(({ counts }) => unfinishedStates.some((state) => (counts[state] ?? 0) > 0));
 }
 
 export interface PartitionDrainDeps {
@@ -236,19 +223,17 @@ export function createPartitionDrain(deps: PartitionDrainDeps) {
     }
   }
 
-  async function drainQueue(from: Queue, counts: Counts, lease: Lease): Promise<DrainReport> {
+  async function drainQueue(from: Queue, lease: Lease): Promise<DrainReport> {
     const report: DrainReport = {
       queue: from.name,
       moved: { waiting: 0, prioritized: 0, delayed: 0, stalled: 0 },
       into: {},
-      left: { active: 0, waitingChildren: 0 },
+      left: { active: 0 },
     };
-    for (const state of ['wait', 'prioritized', 'delayed'] as const) {
-      if (counts[state]) await moveState(from, state, report, lease);
-    }
-    if (counts.active) await moveStalled(from, report, lease);
-    const after = await from.getJobCounts('active', 'waiting-children');
-    report.left = { active: after.active ?? 0, waitingChildren: after['waiting-children'] ?? 0 };
+    for (const state of ['wait', 'prioritized', 'delayed'] as const)
+      await moveState(from, state, report, lease);
+    await moveStalled(from, report, lease);
+    report.left.active = (await from.getJobCounts('active')).active ?? 0;
     return report;
   }
 
@@ -257,15 +242,15 @@ export function createPartitionDrain(deps: PartitionDrainDeps) {
    * when none holds jobs, or while another worker passes over them.
    */
   async function pass(): Promise<DrainReport[]> {
-    const holding = await retiredHoldingJobs(queues);
+    const holding = await queues.retiredHolding();
     if (holding.length === 0 || stopping) return [];
     const lease: Lease = { token: randomUUID(), live: true };
     if ((await redis.set(lockKey, lease.token, 'PX', LOCK_MS, 'NX')) !== 'OK') return [];
     const reports: DrainReport[] = [];
     try {
-      for (const { queue, counts } of holding) {
+      for (const queue of holding) {
         if (!going(lease)) break;
-        const report = await drainQueue(queue, counts, lease);
+        const report = await drainQueue(queue, lease);
         reports.push(report);
         logger.info(
           { queue: report.queue, moved: report.moved, into: report.into, left: report.left },

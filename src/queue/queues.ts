@@ -45,6 +45,12 @@ export function retiredActionQueueNames(partitions: number): string[] {
   return ['actions', ...actionQueueNames(MAX_ACTION_QUEUE_PARTITIONS)].filter((name) => !current.has(name));
 }
 
+/**
+ * The states of a job that has not finished, as BullMQ keeps them (a list or sorted set each, deleted when empty); a
+ * retired action queue holding none is drained. `waiting-children` is left out: the engine adds no flows.
+ */
+export const unfinishedStates = ['wait', 'prioritized', 'delayed', 'active'] as const;
+
 /** Whether `name` is an action queue under some partition count (`actions`, `actions-0` … `actions-63`). */
 export function isActionQueue(name: string): boolean {
   const index = /^actions-(0|[1-9]\d?)$/.exec(name)?.[1];
@@ -58,10 +64,12 @@ export interface Queues extends Record<Exclude<QueueName, 'actions'>, Queue> {
   all: Map<string, Queue>;
   actionsFor(orgId: string): Queue;
   /**
-   * The action queues of other partition counts, opened on first use. Nothing consumes them: a worker moves their
-   * jobs to the current partitions (`./partitions.ts`).
+   * The action queues of other partition counts that hold unfinished jobs. Nothing consumes them: a worker moves
+   * their jobs to the current partitions (`./partitions.ts`). Asks one EXISTS per retired queue of its state keys
+   * (they share the queue's slot), all sent at once, and opens only the queues that hold jobs: opening a BullMQ
+   * queue costs a version check (INFO) and writes its meta.
    */
-  retiredActions(): Queue[];
+  retiredHolding(): Promise<Queue[]>;
   /** A queue by name, retired action queues included (a dead-letter entry names the queue its job failed in). */
   byName(name: string): Queue | undefined;
   /** Closes every queue opened, retired ones included (the connection stays open). */
@@ -104,7 +112,17 @@ export function createQueues(
     actions,
     all,
     actionsFor: (orgId) => actions[fnv1a(orgId) % actions.length]!,
-    retiredActions: () => retiredActionQueueNames(config.ACTION_QUEUE_PARTITIONS).map(openRetired),
+    async retiredHolding() {
+      const names = retiredActionQueueNames(config.ACTION_QUEUE_PARTITIONS);
+      const held = await Promise.all(
+        names.map((name) =>
+          connection.exists(
+            ...unfinishedStates.map((state) => `${queuePrefix(config, name)}:${name}:${state}`),
+          ),
+        ),
+      );
+      return names.filter((_, i) => (held[i] ?? 0) > 0).map(openRetired);
+    },
     byName: (name) => all.get(name) ?? (isActionQueue(name) ? openRetired(name) : undefined),
     async close() {
       await Promise.allSettled([...all.values(), ...retired.values()].map((queue) => queue.close()));

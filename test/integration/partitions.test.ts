@@ -287,7 +287,7 @@ describe('moving the jobs of a retired partition', () => {
       queue: 'actions-2',
       moved: { waiting: 3, prioritized: 1, delayed: 1, stalled: 0 },
       into: { actions: 5 },
-      left: { active: 0, waitingChildren: 0 },
+      left: { active: 0 },
     });
     expect(await unfinished(retired)).toMatchObject({ wait: 0, prioritized: 0, delayed: 0 });
     // Waiting jobs keep their order, ahead of work that came after them
@@ -369,6 +369,35 @@ describe('moving the jobs of a retired partition', () => {
     expect([await moved.getState(), moved.stalledCounter, moved.attemptsStarted]).toEqual(['waiting', 1, 1]);
     const after = await h.call('GET', '/v1/queues', undefined, ADMIN_TOKEN);
     expect(after.body.queues.map((q: any) => q.name)).not.toContain('actions-1');
+  });
+
+  it('opens no retired queue that holds no job: passes and queue health only ask whether their keys exist', async () => {
+    // Arrange: an engine with one partition; no other action queue was ever used
+    const h = await engine();
+
+    // Act
+    const reports = await h.engine.partitions.pass();
+    const health = await h.call('GET', '/v1/metrics/queues', undefined, ADMIN_TOKEN);
+
+    // Assert: nothing to move or list, and no retired queue was opened (opening one writes its meta)
+    expect(reports).toEqual([]);
+    expect(health.body.queues.filter((q: any) => q.retired)).toEqual([]);
+    expect(await h.engine.redis.keys(`${h.prefix}:{q.actions-*`)).toEqual([]);
+  });
+
+  it('neither drains nor lists a retired queue whose only unfinished job waits for children', async () => {
+    // Arrange: `actions-3` holds a job in `waiting-children` (the engine adds no flows; another tool might)
+    const h = await engine();
+    const retired = h.engine.queues.byName('actions-3')!;
+    await h.engine.redis.zadd(retired.toKey('waiting-children'), Date.now(), 'parent');
+
+    // Act
+    const reports = await h.engine.partitions.pass();
+    const health = await h.call('GET', '/v1/queues', undefined, ADMIN_TOKEN);
+
+    // Assert
+    expect(reports).toEqual([]);
+    expect(health.body.queues.map((q: any) => q.name)).not.toContain('actions-3');
   });
 
   it('a dead-letter retry of an action job without an organization goes back to its retired queue', async () => {
