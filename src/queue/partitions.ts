@@ -56,6 +56,32 @@ return 1
 `;
 
 /**
+ * Takes a moved job out of its retired queue if it is still where the pass read it: in the wait list, the prioritized
+ * or delayed set, or (`stalled`) in the active list without its lock. Check and removal are one step, so no worker of
+ * the old count can take the job in between. Its keys go as BullMQ's removeJob deletes them for a job without parent,
+ * children or deduplication id (the engine adds none); removeJob itself would search the whole wait list again.
+ * KEYS[1] the state's list or sorted set, KEYS[2] the job's hash; ARGV[1] the job id, ARGV[2] `list`, `zset` or
+ * `stalled`. Returns 1 when taken out; 2 when the job is still in the queue but not there (a worker took it, or it
+ * went back to wait); 3 when its id was listed without a hash (the id is taken out); 0 when it is gone (another pass
+ * moved it, or it was removed).
+ */
+const takeOutScript = `
+local listed
+if ARGV[2] == 'zset' then listed = redis.call('ZSCORE', KEYS[1], ARGV[1]) else listed = redis.call('LPOS', KEYS[1], ARGV[1]) end
+local exists = redis.call('EXISTS', KEYS[2]) == 1
+if not listed then
+  if exists then return 2 end
+  return 0
+end
+if exists and ARGV[2] == 'stalled' and redis.call('EXISTS', KEYS[2] .. ':lock') == 1 then return 2 end
+if ARGV[2] == 'zset' then redis.call('ZREM', KEYS[1], ARGV[1]) else redis.call('LREM', KEYS[1], 1, ARGV[1]) end
+if not exists then return 3 end
+redis.call('DEL', KEYS[2], KEYS[2] .. ':logs', KEYS[2] .. ':dependencies', KEYS[2] .. ':processed',
+  KEYS[2] .. ':failed', KEYS[2] .. ':unsuccessful')
+return 1
+`;
+
+/**
  * Renews or releases the drain lock if the caller still holds it.
  * KEYS[1] the lock; ARGV[1] the caller's token, ARGV[2] milliseconds to renew it for, or 0 to release it.
  * Returns 1, or 0 when the caller no longer holds the lock.
@@ -69,8 +95,22 @@ return 1
 interface Scripts {
   atlasCarryAttempts(jobKey: string, made: number, started: number, stalls: number): Promise<number>;
   atlasIsStalled(activeKey: string, lockKey: string, jobId: string): Promise<number>;
+  atlasTakeOut(
+    stateKey: string,
+    jobKey: string,
+    jobId: string,
+    mode: 'list' | 'zset' | 'stalled',
+  ): Promise<number>;
   atlasDrainLock(lockKey: string, token: string, ms: number): Promise<number>;
 }
+
+/** Where a job of each kind was read: its state's key and how the take-out script finds it there. */
+const readFrom = {
+  waiting: ['wait', 'list'],
+  prioritized: ['prioritized', 'zset'],
+  delayed: ['delayed', 'zset'],
+  stalled: ['active', 'stalled'],
+} as const;
 
 /** A job read from a retired queue, with where and how it goes. */
 interface Move {
@@ -92,17 +132,20 @@ export interface PartitionDrainDeps {
 /**
  * Moves the jobs of retired action queues into the current partitions. Each job is added to its organization's
  * partition under the same id (BullMQ ignores an id it holds) with its name, data, priority and remaining delay, its
- * attempt counters are carried over, and only then is it removed from the retired queue. So a pass after one that
- * crashed midway, or two passes at once, move each job once, and a producer retried later still finds the id taken.
- * A job an old worker takes between the read and the removal runs there and its copy is withdrawn; should the copy
- * have started too, the execution's job keys let only one of the two commit. One worker passes at a time (a lock
- * with a TTL): that spares the others the work and keeps the counts it logs true; the moves are safe without it.
+ * attempt counters are carried over, and only then is it taken out of the retired queue, by a script that does so
+ * only if the job is still in the state it was read in. So a pass after one that crashed midway, or two passes at
+ * once, move each job once, and a producer retried later still finds the id taken. A job a worker of the old count
+ * took between the read and the script runs there, and its copy is withdrawn unless a current worker has taken the
+ * copy too: then both run, and the execution's job keys let only one of them commit (the effect ledger only one
+ * send). One worker passes at a time (a lock with a TTL): that spares the others the work and keeps the counts it
+ * logs true; the moves are safe without it.
  */
 export function createPartitionDrain(deps: PartitionDrainDeps) {
   const { queues, redis, logger } = deps;
   for (const [name, numberOfKeys, lua] of [
     ['atlasCarryAttempts', 1, carryScript],
     ['atlasIsStalled', 2, stalledScript],
+    ['atlasTakeOut', 2, takeOutScript],
     ['atlasDrainLock', 1, lockScript],
   ] as const) {
     if (!(name in redis)) redis.defineCommand(name, { numberOfKeys, lua });
@@ -149,15 +192,22 @@ export function createPartitionDrain(deps: PartitionDrainDeps) {
           ),
         ),
     );
-    const removed = await Promise.all(moves.map(({ job }) => from.remove(job.id!)));
+    const taken = await Promise.all(
+      moves.map(({ job, kind }) =>
+        scripts.atlasTakeOut(from.toKey(readFrom[kind][0]), from.toKey(job.id!), job.id!, readFrom[kind][1]),
+      ),
+    );
     let gone = 0;
     await Promise.all(
       moves.map(async (move, i) => {
-        if (removed[i] !== 1) {
-          // A worker of the old count took the job meanwhile: it runs there, so the copy goes (unless it runs too).
+        if (taken[i] === 2) {
+          // A worker of the old count took the job meanwhile (or it went back to wait: a later pass moves it). The
+          // copy goes, unless a current worker holds it already (BullMQ removes no locked job): then both run.
           await move.target.remove(move.job.id!);
           return;
         }
+        // 0: another pass took the job out and counts it (or it was removed); the copy stays.
+        if (taken[i] !== 1) return;
         gone += 1;
         report.moved[move.kind] += 1;
         report.into[move.target.name] = (report.into[move.target.name] ?? 0) + 1;

@@ -371,6 +371,30 @@ describe('moving the jobs of a retired partition', () => {
     expect(after.body.queues.map((q: any) => q.name)).not.toContain('actions-1');
   });
 
+  it('withdraws the copy of a job a worker of the old count took and finished while the pass copied it', async () => {
+    // Arrange: a job waiting on `actions-2`; as the pass adds its copy, a worker of the old count runs the original
+    const h = await engine();
+    const retired = h.engine.queues.byName('actions-2')!;
+    const [current] = h.engine.queues.actions;
+    await retired.add('raced', node('org-1', 'raced'), { jobId: 'raced' });
+    const addBulk = current!.addBulk.bind(current!);
+    current!.addBulk = async (jobs) => {
+      const added = await addBulk(jobs);
+      const worker = oldWorker(h, 'actions-2', async () => undefined);
+      await eventually(async () => ((await stateOf(retired, 'raced')) === 'completed' ? true : undefined));
+      await worker.close();
+      return added;
+    };
+
+    // Act
+    const [report] = await h.engine.partitions.pass();
+
+    // Assert: it ran once, where it was; nothing counts as moved and no copy is left to run again
+    expect([report!.moved.waiting, report!.into]).toEqual([0, {}]);
+    expect(await stateOf(retired, 'raced')).toBe('completed');
+    expect(await stateOf(current!, 'raced')).toBeUndefined();
+  });
+
   it('opens no retired queue that holds no job: passes and queue health only ask whether their keys exist', async () => {
     // Arrange: an engine with one partition; no other action queue was ever used
     const h = await engine();
