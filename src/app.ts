@@ -29,7 +29,7 @@ import { createSecretBox } from './orgs/secrets.js';
 import { createSettingsStore } from './orgs/settings.js';
 import { createOrgCache, createOrgStore } from './orgs/store.js';
 import { createDeadLetter } from './queue/dead-letter.js';
-import { createPartitionDrain } from './queue/partitions.js';
+import { attemptsBeforeMove, createPartitionDrain } from './queue/partitions.js';
 import { closeQueues, createQueues } from './queue/queues.js';
 import { connectRedis } from './queue/redis.js';
 import { startWorkers, type Abandon, type Handler, type WorkerSet } from './queue/workers.js';
@@ -214,11 +214,14 @@ export async function createEngine(config: Config, logger: Logger, options: Engi
     },
   });
 
-  const runNode: Handler = (job) =>
-    runNodeJob(NodeJobData.parse(job.data), {
-      attemptsMade: job.attemptsMade,
-      maxAttempts: job.opts.attempts ?? 1,
+  /** A job moved out of a retired partition has only the attempts it had left: its attempts count on from there. */
+  const runNode: Handler = (job) => {
+    const before = attemptsBeforeMove(job);
+    return runNodeJob(NodeJobData.parse(job.data), {
+      attemptsMade: before + job.attemptsMade,
+      maxAttempts: before + (job.opts.attempts ?? 1),
     });
+  };
 
   /** A node job the worker gave up on: its execution fails like after a last attempt. */
   const abandon: Abandon = async (_queue, job, error) => {

@@ -5,6 +5,7 @@ import type { StepError } from '../engine/executions.js';
 import type { PublishEngineEvent } from '../observability/engine-events.js';
 import { NonRetryableError } from '../shared/errors.js';
 import type { Keys } from '../shared/keys.js';
+import { attemptsBeforeMove } from './partitions.js';
 import { isActionQueue, type Queues } from './queues.js';
 import type { RedisClient } from './redis.js';
 
@@ -48,10 +49,13 @@ export function createDeadLetter(deps: DeadLetterDeps) {
   };
 
   return {
-    /** Parks a job that will not be retried. Idempotent: the entry's id is derived from the queue and job id. */
+    /**
+     * Parks a job that will not be retried. Idempotent: the entry's id is derived from the queue and job id. Its
+     * attempts count those the job made before a move out of a retired partition (`opts`).
+     */
     async park(
       queue: string,
-      job: Pick<Job, 'id' | 'name' | 'data' | 'attemptsMade'>,
+      job: Pick<Job, 'id' | 'name' | 'data' | 'attemptsMade'> & { opts?: Job['opts'] },
       error: StepError,
     ): Promise<void> {
       const data = (job.data ?? {}) as Record<string, unknown>;
@@ -61,7 +65,7 @@ export function createDeadLetter(deps: DeadLetterDeps) {
         name: job.name,
         data,
         error,
-        attempts: job.attemptsMade + 1,
+        attempts: attemptsBeforeMove(job) + job.attemptsMade + 1,
         failedAt: new Date().toISOString(),
         ...(typeof data.orgId === 'string' ? { orgId: data.orgId } : {}),
         ...(typeof data.executionId === 'string' ? { executionId: data.executionId } : {}),

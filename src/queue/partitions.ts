@@ -28,18 +28,37 @@ export interface DrainReport {
 }
 
 /**
- * Raises a moved job's attempt counters on its copy to the original's (BullMQ's job hash fields `atm` attempts made,
- * `ats` attempts started, `stc` stalls), unless a worker has taken the copy already: then the copy's own counters are
- * live, and the move costs the job at most one extra attempt.
- * KEYS[1] the copy's job hash; ARGV[1] attempts made, ARGV[2] attempts started, ARGV[3] stalls.
- * Returns 1 when the counters were carried, 0 when the copy was taken or is gone.
+ * The job option of a moved job's copy that holds the attempts the job made before its move (in every queue it was
+ * moved out of). The copy is added with only the attempts left as its `attempts` and counts its own from 0, so BullMQ
+ * and the worker tell its last attempt without any counter carried after the add; this option numbers the attempts
+ * on in step logs and dead-letter entries.
  */
-const carryScript = `
+const ATTEMPTS_BEFORE = 'atlasAttemptsBefore';
+
+/** Attempts a job made before it was moved out of a retired action partition; 0 for a job never moved. */
+export function attemptsBeforeMove(job: { opts?: JobsOptions }): number {
+  const before = (job.opts as Record<string, unknown> | undefined)?.[ATTEMPTS_BEFORE];
+  return typeof before === 'number' && before > 0 ? before : 0;
+}
+
+/** A copy's attempt options: the attempts its original has left (at least one), and those it made. */
+function attemptsLeft(job: Job): JobsOptions {
+  const before = attemptsBeforeMove(job) + job.attemptsMade;
+  return {
+    attempts: Math.max(1, (job.opts.attempts ?? 1) - job.attemptsMade),
+    ...(before > 0 ? { [ATTEMPTS_BEFORE]: before } : {}),
+  };
+}
+
+/**
+ * Raises the stall count (`stc`, a field of BullMQ's job hash that `maxStalledCount` bounds) of a moved job's copy
+ * to the original's, unless a worker has taken the copy already: then the copy's own count is live.
+ * KEYS[1] the copy's job hash; ARGV[1] stalls. Returns 1 when carried, 0 when the copy was taken or is gone.
+ */
+const carryStallsScript = `
 if redis.call('EXISTS', KEYS[1]) == 0 or redis.call('HEXISTS', KEYS[1], 'processedOn') == 1 then return 0 end
-for i, field in ipairs({ 'atm', 'ats', 'stc' }) do
-  if tonumber(redis.call('HGET', KEYS[1], field) or '0') < tonumber(ARGV[i]) then
-    redis.call('HSET', KEYS[1], field, ARGV[i])
-  end
+if tonumber(redis.call('HGET', KEYS[1], 'stc') or '0') < tonumber(ARGV[1]) then
+  redis.call('HSET', KEYS[1], 'stc', ARGV[1])
 end
 return 1
 `;
@@ -93,7 +112,7 @@ return 1
 `;
 
 interface Scripts {
-  atlasCarryAttempts(jobKey: string, made: number, started: number, stalls: number): Promise<number>;
+  atlasCarryStalls(jobKey: string, stalls: number): Promise<number>;
   atlasIsStalled(activeKey: string, lockKey: string, jobId: string): Promise<number>;
   atlasTakeOut(
     stateKey: string,
@@ -131,8 +150,8 @@ export interface PartitionDrainDeps {
 
 /**
  * Moves the jobs of retired action queues into the current partitions. Each job is added to its organization's
- * partition under the same id (BullMQ ignores an id it holds) with its name, data, priority and remaining delay, its
- * attempt counters are carried over, and only then is it taken out of the retired queue, by a script that does so
+ * partition under the same id (BullMQ ignores an id it holds) with its name, data, priority, remaining delay and the
+ * attempts it has left, its stall count is carried over, and only then is it taken out of the retired queue, by a script that does so
  * only if the job is still in the state it was read in. So a pass after one that crashed midway, or two passes at
  * once, move each job once, and a producer retried later still finds the id taken. A job a worker of the old count
  * took between the read and the script runs there, and its copy is withdrawn unless a current worker has taken the
@@ -143,7 +162,7 @@ export interface PartitionDrainDeps {
 export function createPartitionDrain(deps: PartitionDrainDeps) {
   const { queues, redis, logger } = deps;
   for (const [name, numberOfKeys, lua] of [
-    ['atlasCarryAttempts', 1, carryScript],
+    ['atlasCarryStalls', 1, carryStallsScript],
     ['atlasIsStalled', 2, stalledScript],
     ['atlasTakeOut', 2, takeOutScript],
     ['atlasDrainLock', 1, lockScript],
@@ -177,20 +196,19 @@ export function createPartitionDrain(deps: PartitionDrainDeps) {
     for (const move of moves) byTarget.set(move.target, [...(byTarget.get(move.target) ?? []), move]);
     await Promise.all(
       [...byTarget].map(([target, batch]) =>
-        target.addBulk(batch.map(({ job, options }) => ({ name: job.name, data: job.data, opts: options }))),
+        target.addBulk(
+          batch.map(({ job, options }) => ({
+            name: job.name,
+            data: job.data,
+            opts: { ...options, ...attemptsLeft(job) },
+          })),
+        ),
       ),
     );
     await Promise.all(
       moves
-        .filter(({ job, stalls }) => job.attemptsMade > 0 || (job.attemptsStarted ?? 0) > 0 || stalls > 0)
-        .map(({ job, target, stalls }) =>
-          scripts.atlasCarryAttempts(
-            target.toKey(job.id!),
-            job.attemptsMade,
-            job.attemptsStarted ?? 0,
-            stalls,
-          ),
-        ),
+        .filter(({ stalls }) => stalls > 0)
+        .map(({ job, target, stalls }) => scripts.atlasCarryStalls(target.toKey(job.id!), stalls)),
     );
     const taken = await Promise.all(
       moves.map(({ job, kind }) =>

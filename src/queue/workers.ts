@@ -6,6 +6,7 @@ import type { Logger } from '../observability/logger.js';
 import { StepFailure, toStepError } from '../nodes/runner.js';
 import { RetryAfterError } from '../shared/errors.js';
 import type { DeadLetter } from './dead-letter.js';
+import { attemptsBeforeMove } from './partitions.js';
 import { queuePrefix } from './queues.js';
 import { repeatStrategy } from './schedules.js';
 import type { RedisClient } from './redis.js';
@@ -58,7 +59,13 @@ export function guard(
         await abandon(queue, job, stepError);
       }
       logger.warn(
-        { queue, jobId: job.id, attempt: job.attemptsMade + 1, final, error: stepError },
+        {
+          queue,
+          jobId: job.id,
+          attempt: attemptsBeforeMove(job) + job.attemptsMade + 1,
+          final,
+          error: stepError,
+        },
         'job failed',
       );
       if (final) {

@@ -2,6 +2,7 @@
 // (Lua scripts, MULTI, BullMQ's scripts) must stay inside one hash slot, or this test fails with CROSSSLOT.
 import { Cluster } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { attemptsBeforeMove } from '../../src/queue/partitions.js';
 import { startLocalCluster, type LocalCluster } from '../support/cluster.js';
 import { eventually, nurtureDefinition, startHarness, type Harness } from '../support/harness.js';
 
@@ -171,7 +172,8 @@ describe('the nurture example on a Redis Cluster', () => {
       env: { REDIS_CLUSTER_NODES: cluster!.nodes, ACTION_QUEUE_PARTITIONS: '1', QUEUE_PREFIX: before.prefix },
     });
     try {
-      // Assert: the execution completes on `actions`, the delayed job waits there with its attempt, nothing failed
+      // Assert: the execution completes on `actions`, the delayed job waits there with the attempts it has left
+      // (2 of 3, counting on from the one made), nothing failed
       const execution = await eventually(
         async () => {
           const r = await after.call('GET', `/v1/workflows/${created.body.id}/executions`, undefined, key);
@@ -184,7 +186,11 @@ describe('the nurture example on a Redis Cluster', () => {
       );
       expect(execution.status).toBe('completed');
       const moved = (await after.engine.queues.actions[0]!.getJob('later'))!;
-      expect([await moved.getState(), moved.attemptsMade]).toEqual(['delayed', 1]);
+      expect([await moved.getState(), moved.opts.attempts, attemptsBeforeMove(moved)]).toEqual([
+        'delayed',
+        2,
+        1,
+      ]);
       expect(await after.engine.queues.byName(partition.name)!.getJobCounts('wait', 'delayed')).toEqual({
         wait: 0,
         delayed: 0,

@@ -1,8 +1,11 @@
 // Changing ACTION_QUEUE_PARTITIONS between restarts: the jobs of partitions the new count no longer has are moved to
 // the partitions it has, so every execution continues (src/queue/partitions.ts).
-import { Worker, type Job, type Queue } from 'bullmq';
+import { Worker, type JobsOptions, type Processor, type Queue } from 'bullmq';
 import { afterEach, describe, expect, it } from 'vitest';
+import { attemptsBeforeMove } from '../../src/queue/partitions.js';
 import { queuePrefix } from '../../src/queue/queues.js';
+import { guard } from '../../src/queue/workers.js';
+import { RetryableError } from '../../src/shared/errors.js';
 import { startFakeServer, type FakeServer } from '../support/fake-http.js';
 import { ADMIN_TOKEN, eventually, startHarness, type Harness } from '../support/harness.js';
 import { chain, executionsOf, publishWorkflow, trigger } from '../support/workflows.js';
@@ -251,13 +254,8 @@ describe('moving the jobs of a retired partition', () => {
     arms: [],
   });
   const redisUrl = new URL(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379');
-  /** A worker of the old count on a retired queue, as a process not yet restarted would run. */
-  const oldWorker = (
-    h: Harness,
-    name: string,
-    process: (job: Job) => Promise<void>,
-    lockDuration = 30_000,
-  ) => {
+  /** A worker on an action queue: of the old count on a retired one, as a process not yet restarted would run. */
+  const workerOn = (h: Harness, name: string, process: Processor, lockDuration = 30_000) => {
     const worker = new Worker(name, process, {
       connection: { host: redisUrl.hostname, port: Number(redisUrl.port || 6379) },
       prefix: queuePrefix(h.engine.config, name),
@@ -267,7 +265,7 @@ describe('moving the jobs of a retired partition', () => {
     return worker;
   };
 
-  it('keeps id, name, data, order, priority, remaining delay and attempts made', async () => {
+  it('keeps id, name, data, order, priority, remaining delay and the attempts left', async () => {
     // Arrange: jobs on `actions-2`, which a count of 1 does not use, and one job already on `actions`
     const h = await engine();
     const { queues } = h.engine;
@@ -297,8 +295,15 @@ describe('moving the jobs of a retired partition', () => {
       'c',
       'newer',
     ]);
+    // `b` made 2 of its 3 attempts: its copy has 1, and counts on from the 2 made before the move
     const b = (await current!.getJob('b'))!;
-    expect([b.name, b.data, b.attemptsMade, b.attemptsStarted]).toEqual(['b', node('org-1', 'b'), 2, 3]);
+    expect([b.name, b.data, b.attemptsMade, b.opts.attempts, attemptsBeforeMove(b)]).toEqual([
+      'b',
+      node('org-1', 'b'),
+      0,
+      1,
+      2,
+    ]);
     const p = (await current!.getJob('p'))!;
     expect([await p.getState(), p.priority]).toEqual(['prioritized', 5]);
     const score = await h.engine.redis.zscore(current!.toKey('delayed'), 'd');
@@ -317,7 +322,11 @@ describe('moving the jobs of a retired partition', () => {
     await retired.addBulk(ids.map((id) => ({ name: id, data: node(`org-${id}`, id), opts: { jobId: id } })));
     await retired.add('m', node('org-1', 'm'), { jobId: 'm', delay: 30_000 });
     await first.engine.redis.hset(retired.toKey('m'), 'atm', 1, 'ats', 1);
-    await current!.add('m', node('org-1', 'm'), { jobId: 'm' });
+    await current!.add('m', node('org-1', 'm'), {
+      jobId: 'm',
+      attempts: 2,
+      atlasAttemptsBefore: 1,
+    } as JobsOptions);
 
     // Act
     const reports = (
@@ -330,7 +339,8 @@ describe('moving the jobs of a retired partition', () => {
     expect(await unfinished(retired)).toMatchObject({ wait: 0, delayed: 0 });
     const counts = await current!.getJobCounts('wait', 'delayed');
     expect((counts.wait ?? 0) + (counts.delayed ?? 0)).toBe(ids.length + 1);
-    expect((await current!.getJob('m'))!.attemptsMade).toBe(1);
+    const m = (await current!.getJob('m'))!;
+    expect([m.opts.attempts, attemptsBeforeMove(m)]).toEqual([2, 1]);
   });
 
   it('leaves an active job its worker holds, lists the partition as retired, and moves the job once the worker is gone', async () => {
@@ -340,7 +350,7 @@ describe('moving the jobs of a retired partition', () => {
     const [current] = h.engine.queues.actions;
     let release!: () => void;
     const held = new Promise<void>((resolve) => (release = resolve));
-    const worker = oldWorker(h, 'actions-1', () => held, 1000);
+    const worker = workerOn(h, 'actions-1', () => held, 1000);
     await retired.add('held', node('org-1', 'held'), { jobId: 'held' });
     await eventually(async () => ((await stateOf(retired, 'held')) === 'active' ? true : undefined));
 
@@ -366,9 +376,50 @@ describe('moving the jobs of a retired partition', () => {
     // Assert: moved as stalled, the stall counted; the partition is no longer listed
     expect(later).toMatchObject({ moved: { stalled: 1 }, into: { actions: 1 }, left: { active: 0 } });
     const moved = (await current!.getJob('held'))!;
-    expect([await moved.getState(), moved.stalledCounter, moved.attemptsStarted]).toEqual(['waiting', 1, 1]);
+    expect([await moved.getState(), moved.stalledCounter, moved.attemptsMade, moved.opts.attempts]).toEqual([
+      'waiting',
+      1,
+      0,
+      3,
+    ]);
     const after = await h.call('GET', '/v1/queues', undefined, ADMIN_TOKEN);
     expect(after.body.queues.map((q: any) => q.name)).not.toContain('actions-1');
+  });
+
+  it('gives a copy only the attempts left, even when a worker takes it before the pass is done', async () => {
+    // Arrange: `b` made 2 of its 3 attempts on `actions-2`; as the pass adds its copy, a worker on `actions` whose
+    // provider is down takes it (the engine's guard decides retry or dead-letter)
+    const h = await engine();
+    const retired = h.engine.queues.byName('actions-2')!;
+    const [current] = h.engine.queues.actions;
+    await retired.add('b', node('org-1', 'b'), { jobId: 'b' });
+    await h.engine.redis.hset(retired.toKey('b'), 'atm', 2, 'ats', 2);
+    let runs = 0;
+    const failing = guard(
+      'actions',
+      async () => {
+        runs += 1;
+        throw new RetryableError('provider down');
+      },
+      h.engine.deadLetter,
+      h.engine.logger,
+      async () => undefined,
+    );
+    const addBulk = current!.addBulk.bind(current!);
+    current!.addBulk = async (jobs) => {
+      const added = await addBulk(jobs);
+      workerOn(h, 'actions', failing);
+      await eventually(async () => (runs > 0 ? true : undefined));
+      return added;
+    };
+
+    // Act
+    await h.engine.partitions.pass();
+
+    // Assert: its third attempt was its last, and its dead-letter entry says so
+    await eventually(async () => ((await stateOf(current!, 'b')) === 'failed' ? true : undefined));
+    expect(runs).toBe(1);
+    expect((await h.engine.deadLetter.get('actions.b'))!.attempts).toBe(3);
   });
 
   it('withdraws the copy of a job a worker of the old count took and finished while the pass copied it', async () => {
@@ -380,7 +431,7 @@ describe('moving the jobs of a retired partition', () => {
     const addBulk = current!.addBulk.bind(current!);
     current!.addBulk = async (jobs) => {
       const added = await addBulk(jobs);
-      const worker = oldWorker(h, 'actions-2', async () => undefined);
+      const worker = workerOn(h, 'actions-2', async () => undefined);
       await eventually(async () => ((await stateOf(retired, 'raced')) === 'completed' ? true : undefined));
       await worker.close();
       return added;
