@@ -10,6 +10,12 @@ import type { RedisClient } from './redis.js';
 /** Jobs read, added and removed per round trip. */
 const PAGE = 200;
 
+/**
+ * Pages of one state moved per retired queue and pass, so a state that processes of the old count keep filling leaves
+ * the others their turn; a pass that stops at it is followed by another at once.
+ */
+const PAGES_PER_STATE = 10;
+
 /** How long the drain lock outlives its last renewal (one per page), so the lock of a worker that died soon lapses. */
 const LOCK_MS = 60_000;
 
@@ -20,11 +26,15 @@ export interface DrainReport {
   moved: { waiting: number; prioritized: number; delayed: number; stalled: number };
   /** Jobs moved, by the partition they went to. */
   into: Record<string, number>;
+  /** Ids listed in a state whose job hash is gone: taken out of the list, since nothing is left of them to run. */
+  dropped: number;
   /**
    * Jobs left where they are: `active` ones a live worker of the old count holds (it finishes them, or they stall
-   * and a later pass moves them).
+   * and a later pass moves them), and `unreadable` ones (their hash cannot be parsed; their ids are logged).
    */
-  left: { active: number };
+  left: { active: number; unreadable: number };
+  /** Set when a state held more than one pass moves (`PAGES_PER_STATE` pages): the next pass goes on at once. */
+  capped?: true;
 }
 
 /**
@@ -131,6 +141,9 @@ const readFrom = {
   stalled: ['active', 'stalled'],
 } as const;
 
+/** The states a pass reads jobs from. */
+type ReadState = (typeof readFrom)[keyof typeof readFrom][0];
+
 /** A job read from a retired queue, with where and how it goes. */
 interface Move {
   job: Job;
@@ -234,20 +247,65 @@ export function createPartitionDrain(deps: PartitionDrainDeps) {
     return gone;
   }
 
-  /** Moves the jobs of one state, page by page, until none is left or a page moves nothing. */
+  /** One page of a state: the jobs read, ids listed without a job hash, ids whose job could not be read. */
+  async function readPage(from: Queue, state: ReadState, start: number, end: number, asc: boolean) {
+    const ids = await from.getRanges([state], start, end, asc);
+    const read = await Promise.all(
+      ids.map((id) =>
+        from.getJob(id).then(
+          (job) => ({ id, job }),
+          () => ({ id, job: null }),
+        ),
+      ),
+    );
+    return {
+      listed: ids.length,
+      jobs: read.flatMap(({ job }) => (job ? [job] : [])),
+      missing: read.flatMap(({ id, job }) => (job === undefined ? [id] : [])),
+      unreadable: read.flatMap(({ id, job }) => (job === null ? [id] : [])),
+    };
+  }
+
+  /** Takes ids listed without a job hash out of their state: nothing is left of them to run. Returns how many. */
+  async function dropMissing(from: Queue, kind: Move['kind'], ids: string[], report: DrainReport) {
+    const [state, mode] = readFrom[kind];
+    const taken = await Promise.all(
+      ids.map((id) => scripts.atlasTakeOut(from.toKey(state), from.toKey(id), id, mode)),
+    );
+    const dropped = taken.filter((outcome) => outcome === 3).length;
+    report.dropped += dropped;
+    return dropped;
+  }
+
+  /**
+   * Moves the jobs of one state, page by page, until none is left, a page gets nowhere (its jobs went elsewhere
+   * meanwhile), or `PAGES_PER_STATE` pages are done (`capped`: the next pass goes on). Jobs that cannot be read stay
+   * where they are (`unreadable`), and reading goes on past them.
+   */
   async function moveState(
     from: Queue,
     state: 'wait' | 'prioritized' | 'delayed',
     report: DrainReport,
     lease: Lease,
+    unreadable: Set<string>,
   ): Promise<void> {
-    while (going(lease)) {
+    const kind = state === 'wait' ? 'waiting' : state;
+    const skipped = new Set<string>();
+    for (let page = 0; going(lease); page += 1) {
+      if (page === PAGES_PER_STATE) {
+        report.capped = true;
+        return;
+      }
       // Waiting jobs are read from the end that runs last and pushed to the head of the new partition (LIFO), so
       // they keep their order and run before work that arrived after them; sorted sets are read by score.
-      const jobs = (await from.getJobs([state], 0, PAGE - 1, state !== 'wait')).filter(
-        (job): job is Job => job?.id !== undefined,
-      );
-      if (jobs.length === 0) return;
+      const read = await readPage(from, state, skipped.size, skipped.size + PAGE - 1, state !== 'wait');
+      if (read.listed === 0) return;
+      const fresh = read.unreadable.filter((id) => !skipped.has(id));
+      for (const id of fresh) {
+        skipped.add(id);
+        unreadable.add(id);
+      }
+      const { jobs } = read;
       // A delayed job's score is its run time in milliseconds times 0x1000 (BullMQ keeps an order in the rest).
       const scores =
         state === 'delayed'
@@ -261,23 +319,34 @@ export function createPartitionDrain(deps: PartitionDrainDeps) {
         const score = scores[i];
         if (score !== undefined && score !== null)
           options.delay = Math.max(0, Math.floor(Number(score) / 0x1000) - now);
-        const kind = state === 'wait' ? 'waiting' : state;
         return { job, kind, target: targetOf(job), options, stalls: job.stalledCounter ?? 0 };
       });
-      if ((await movePage(from, moves, report)) === 0) return;
+      const [dropped, moved] = await Promise.all([
+        dropMissing(from, kind, read.missing, report),
+        moves.length > 0 ? movePage(from, moves, report) : 0,
+      ]);
+      if (dropped + moved + fresh.length === 0) return;
       await renew(lease);
     }
   }
 
   /** Active jobs whose worker is gone are moved like waiting ones, their stall counted; locked ones are left. */
-  async function moveStalled(from: Queue, report: DrainReport, lease: Lease): Promise<void> {
-    const active = (await from.getJobs(['active'])).filter((job): job is Job => job?.id !== undefined);
+  async function moveStalled(
+    from: Queue,
+    report: DrainReport,
+    lease: Lease,
+    unreadable: Set<string>,
+  ): Promise<void> {
+    const read = await readPage(from, 'active', 0, PAGES_PER_STATE * PAGE - 1, false);
+    if (read.listed === PAGES_PER_STATE * PAGE) report.capped = true;
+    for (const id of read.unreadable) unreadable.add(id);
+    await dropMissing(from, 'stalled', read.missing, report);
     const flags = await Promise.all(
-      active.map((job) =>
+      read.jobs.map((job) =>
         scripts.atlasIsStalled(from.toKey('active'), `${from.toKey(job.id!)}:lock`, job.id!),
       ),
     );
-    const stalled = active.filter((_, i) => flags[i] === 1);
+    const stalled = read.jobs.filter((_, i) => flags[i] === 1);
     for (let i = 0; i < stalled.length && going(lease); i += PAGE) {
       const moves = stalled.slice(i, i + PAGE).map((job): Move => ({
         job,
@@ -296,12 +365,19 @@ export function createPartitionDrain(deps: PartitionDrainDeps) {
       queue: from.name,
       moved: { waiting: 0, prioritized: 0, delayed: 0, stalled: 0 },
       into: {},
-      left: { active: 0 },
+      dropped: 0,
+      left: { active: 0, unreadable: 0 },
     };
+    const unreadable = new Set<string>();
     for (const state of ['wait', 'prioritized', 'delayed'] as const)
-      await moveState(from, state, report, lease);
-    await moveStalled(from, report, lease);
-    report.left.active = (await from.getJobCounts('active')).active ?? 0;
+      await moveState(from, state, report, lease, unreadable);
+    await moveStalled(from, report, lease, unreadable);
+    report.left = { active: (await from.getJobCounts('active')).active ?? 0, unreadable: unreadable.size };
+    if (unreadable.size > 0)
+      logger.warn(
+        { queue: from.name, jobIds: [...unreadable].slice(0, 20) },
+        'could not read jobs of a retired action partition; they stay there',
+      );
     return report;
   }
 
@@ -321,7 +397,14 @@ export function createPartitionDrain(deps: PartitionDrainDeps) {
         const report = await drainQueue(queue, lease);
         reports.push(report);
         logger.info(
-          { queue: report.queue, moved: report.moved, into: report.into, left: report.left },
+          {
+            queue: report.queue,
+            moved: report.moved,
+            into: report.into,
+            dropped: report.dropped,
+            left: report.left,
+            ...(report.capped ? { capped: true } : {}),
+          },
           'moved the jobs of a retired action partition',
         );
       }
@@ -337,19 +420,25 @@ export function createPartitionDrain(deps: PartitionDrainDeps) {
     /**
      * Runs a pass now and then every `intervalMs`, one at a time: besides what was there at start, a retired queue
      * gets jobs while processes with the old count still run (a rolling deploy), and its active jobs come back when
-     * their worker retries them or dies. `stop` ends the pass in progress at its next page and waits for it.
+     * their worker retries them or dies. A pass that stops at its page cap is followed by another at once. `stop`
+     * ends the pass in progress at its next page and waits for it.
      */
     start(intervalMs: number): { stop(): Promise<void> } {
       let running: Promise<void> | undefined;
+      let again: NodeJS.Timeout | undefined;
       const tick = () => {
         running ??= pass()
           .then(
-            () => undefined,
-            (error: unknown) =>
-              logger.warn({ err: error }, 'could not move the jobs of retired action partitions'),
+            (reports) => reports.some((report) => report.capped),
+            (error: unknown) => {
+              logger.warn({ err: error }, 'could not move the jobs of retired action partitions');
+              return false;
+            },
           )
-          .finally(() => {
+          .then((capped) => {
             running = undefined;
+            // A pass that stopped at its page cap is followed by another at once, not an interval later.
+            if (capped && !stopping) again = setTimeout(tick, 0).unref();
           });
       };
       tick();
@@ -358,6 +447,7 @@ export function createPartitionDrain(deps: PartitionDrainDeps) {
       return {
         async stop() {
           clearInterval(timer);
+          clearTimeout(again);
           stopping = true;
           await running;
         },

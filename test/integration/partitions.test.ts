@@ -285,7 +285,8 @@ describe('moving the jobs of a retired partition', () => {
       queue: 'actions-2',
       moved: { waiting: 3, prioritized: 1, delayed: 1, stalled: 0 },
       into: { actions: 5 },
-      left: { active: 0 },
+      dropped: 0,
+      left: { active: 0, unreadable: 0 },
     });
     expect(await unfinished(retired)).toMatchObject({ wait: 0, prioritized: 0, delayed: 0 });
     // Waiting jobs keep their order, ahead of work that came after them
@@ -444,6 +445,49 @@ describe('moving the jobs of a retired partition', () => {
     expect([report!.moved.waiting, report!.into]).toEqual([0, {}]);
     expect(await stateOf(retired, 'raced')).toBe('completed');
     expect(await stateOf(current!, 'raced')).toBeUndefined();
+  });
+
+  it('drops ids whose job is gone and leaves unreadable jobs, moving the jobs behind a full page of them', async () => {
+    // Arrange: on `actions-4`, a real job, then (at the end read first) an unreadable job and 250 ids of jobs gone
+    const h = await engine();
+    const retired = h.engine.queues.byName('actions-4')!;
+    const [current] = h.engine.queues.actions;
+    await retired.add('kept', node('org-1', 'kept'), { jobId: 'kept' });
+    await h.engine.redis.hset(retired.toKey('bad'), 'name', 'bad', 'data', '{not json', 'opts', '{}');
+    await h.engine.redis.lpush(retired.toKey('wait'), 'bad');
+    const gone = Array.from({ length: 250 }, (_, i) => `gone-${i}`);
+    await h.engine.redis.lpush(retired.toKey('wait'), ...gone);
+
+    // Act
+    const [report] = await h.engine.partitions.pass();
+
+    // Assert
+    expect(report).toMatchObject({
+      moved: { waiting: 1 },
+      into: { actions: 1 },
+      dropped: 250,
+      left: { active: 0, unreadable: 1 },
+    });
+    expect(await stateOf(current!, 'kept')).toBe('waiting');
+    expect(await h.engine.redis.lrange(retired.toKey('wait'), 0, -1)).toEqual(['bad']);
+  });
+
+  it('moves at most 10 pages of a state per pass, so a state kept full leaves the others their turn', async () => {
+    // Arrange: 2050 jobs waiting on `actions-6`, as if processes of the old count kept adding, and one delayed
+    const h = await engine();
+    const retired = h.engine.queues.byName('actions-6')!;
+    const ids = Array.from({ length: 2050 }, (_, i) => `w${i}`);
+    await retired.addBulk(ids.map((id) => ({ name: id, data: node('org-1', id), opts: { jobId: id } })));
+    await retired.add('later', node('org-1', 'later'), { jobId: 'later', delay: 60_000 });
+
+    // Act
+    const [first] = await h.engine.partitions.pass();
+    const [second] = await h.engine.partitions.pass();
+
+    // Assert: the first pass stops waiting jobs at 2000 and still moves the delayed one; the next takes the rest
+    expect(first).toMatchObject({ moved: { waiting: 2000, delayed: 1 }, capped: true });
+    expect(second).toMatchObject({ moved: { waiting: 50, delayed: 0 } });
+    expect(second!.capped).toBeUndefined();
   });
 
   it('opens no retired queue that holds no job: passes and queue health only ask whether their keys exist', async () => {
