@@ -276,7 +276,8 @@ export async function createEngine(config: Config, logger: Logger, options: Engi
 
     /**
      * Starts the trigger, node, wait and cleanup workers in this process, and the periodic move of jobs out of
-     * retired action partitions (the first pass runs now, in the background).
+     * retired action partitions: it records this process's partition count as the newest, and moves jobs only while
+     * no process started later records another (the first pass runs now, in the background).
      */
     async startWorkers(): Promise<WorkerSet> {
       const workerSet = startWorkers(
@@ -304,7 +305,7 @@ export async function createEngine(config: Config, logger: Logger, options: Engi
         { name: 'sweep' },
       );
       workerSets.push(workerSet);
-      drains.push(partitions.start(config.PARTITION_DRAIN_INTERVAL_MS));
+      drains.push(await partitions.start(config.PARTITION_DRAIN_INTERVAL_MS));
       return workerSet;
     },
 

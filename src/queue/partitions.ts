@@ -157,20 +157,25 @@ export interface PartitionDrainDeps {
   queues: Queues;
   /** The connection the queues use (BullMQ's job hashes and lock keys are read and written through it). */
   redis: RedisClient;
-  keys: Pick<Keys, 'partitionDrain'>;
+  keys: Pick<Keys, 'partitionDrain' | 'actionPartitions'>;
   logger: Logger;
 }
 
 /**
  * Moves the jobs of retired action queues into the current partitions. Each job is added to its organization's
  * partition under the same id (BullMQ ignores an id it holds) with its name, data, priority, remaining delay and the
- * attempts it has left, its stall count is carried over, and only then is it taken out of the retired queue, by a script that does so
- * only if the job is still in the state it was read in. So a pass after one that crashed midway, or two passes at
- * once, move each job once, and a producer retried later still finds the id taken. A job a worker of the old count
- * took between the read and the script runs there, and its copy is withdrawn unless a current worker has taken the
- * copy too: then both run, and the execution's job keys let only one of them commit (the effect ledger only one
- * send). One worker passes at a time (a lock with a TTL): that spares the others the work and keeps the counts it
- * logs true; the moves are safe without it.
+ * attempts it has left, its stall count is carried over, and only then is it taken out of the retired queue, by a
+ * script that does so only if the job is still in the state it was read in. So a pass after one that crashed midway,
+ * or two passes at once, move each job once, and a producer retried later still finds the id taken. A job a worker
+ * of the old count took between the read and the script runs there, and its copy is withdrawn unless a current
+ * worker has taken the copy too: then both run, and the execution's job keys let only one of them commit (the effect
+ * ledger only one send). One worker passes at a time (a lock with a TTL): that spares the others the work and keeps
+ * the counts it logs true; the moves are safe without it.
+ *
+ * Only processes whose partition count is that of the workers started last pass at all (`start` records it): while
+ * two counts run at once (a rolling deploy or a rollback), each would take the other's partitions for retired ones
+ * and move their jobs back and forth. The older count keeps consuming its own partitions and leaves the moving to
+ * the newer, whose passes move what the older still adds.
  */
 export function createPartitionDrain(deps: PartitionDrainDeps) {
   const { queues, redis, logger } = deps;
@@ -184,7 +189,25 @@ export function createPartitionDrain(deps: PartitionDrainDeps) {
   }
   const scripts = redis as unknown as Scripts;
   const lockKey = deps.keys.partitionDrain;
+  const countKey = deps.keys.actionPartitions;
+  /** This process's ACTION_QUEUE_PARTITIONS (one partition keeps the plain name `actions`). */
+  const count = String(queues.actions.length);
   let stopping = false;
+  /** The count of the workers started last, when it is not this process's (logged once per change). */
+  let deferringTo: string | undefined;
+
+  /** Whether this process's count is the newest recorded one (none recorded yet: no deployment claims the moves). */
+  async function newest(): Promise<boolean> {
+    const recorded = await redis.get(countKey);
+    const other = recorded !== null && recorded !== count ? recorded : undefined;
+    if (other !== undefined && other !== deferringTo)
+      logger.info(
+        { partitions: Number(count), newest: Number(other) },
+        'not moving jobs of retired action partitions: the workers started last use another ACTION_QUEUE_PARTITIONS',
+      );
+    deferringTo = other;
+    return other === undefined;
+  }
 
   const targetOf = (job: Job): Queue => {
     const orgId = (job.data as { orgId?: unknown } | undefined)?.orgId;
@@ -383,9 +406,10 @@ export function createPartitionDrain(deps: PartitionDrainDeps) {
 
   /**
    * One pass over the retired action queues; logs and returns what it did in each one holding jobs. Returns nothing
-   * when none holds jobs, or while another worker passes over them.
+   * when none holds jobs, while another worker passes over them, or when the workers started last use another count.
    */
   async function pass(): Promise<DrainReport[]> {
+    if (!(await newest())) return [];
     const holding = await queues.retiredHolding();
     if (holding.length === 0 || stopping) return [];
     const lease: Lease = { token: randomUUID(), live: true };
@@ -418,12 +442,14 @@ export function createPartitionDrain(deps: PartitionDrainDeps) {
     pass,
 
     /**
-     * Runs a pass now and then every `intervalMs`, one at a time: besides what was there at start, a retired queue
-     * gets jobs while processes with the old count still run (a rolling deploy), and its active jobs come back when
-     * their worker retries them or dies. A pass that stops at its page cap is followed by another at once. `stop`
-     * ends the pass in progress at its next page and waits for it.
+     * Records this process's partition count as the newest (the workers of a deploy start after those they replace,
+     * so the last writer is the newest deployment), then runs a pass now and then every `intervalMs`, one at a time:
+     * besides what was there at start, a retired queue gets jobs while processes with the old count still run (a
+     * rolling deploy), and its active jobs come back when their worker retries them or dies. A pass that stops at its
+     * page cap is followed by another at once. `stop` ends the pass in progress at its next page and waits for it.
      */
-    start(intervalMs: number): { stop(): Promise<void> } {
+    async start(intervalMs: number): Promise<{ stop(): Promise<void> }> {
+      await redis.set(countKey, count);
       let running: Promise<void> | undefined;
       let again: NodeJS.Timeout | undefined;
       const tick = () => {

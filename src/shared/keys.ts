@@ -89,6 +89,11 @@ export function createKeys(prefix: string) {
     adminAudit: `${prefix}:audit:admin`,
     /** String: the token of the worker moving jobs out of retired action partitions (one at a time), with a TTL. */
     partitionDrain: `${prefix}:partition-drain`,
+    /**
+     * String: the ACTION_QUEUE_PARTITIONS of the worker process started last (each writes its own as its workers
+     * start); only processes with that count move jobs out of retired action partitions.
+     */
+    actionPartitions: `${prefix}:action-partitions`,
 
     /** The keys of one execution; all share the execution's hash tag. */
     execution: (executionId: string) => ({

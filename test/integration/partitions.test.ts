@@ -197,6 +197,40 @@ describe('restarting with another ACTION_QUEUE_PARTITIONS', () => {
     expect(await stateOf(oldPartition, jobId)).toBeUndefined();
   });
 
+  it('with two counts running at once, only that of the workers started last moves jobs, and none move back', async () => {
+    // Arrange: workers with 3 partitions, then (a deploy going out) workers with 1 on the same data; a job waits on a
+    // partition of each count, both paused so that no worker takes them
+    const rarely = { PARTITION_DRAIN_INTERVAL_MS: '3600000' };
+    const older = await start({ env: env(3, rarely) });
+    const newer = await start({ env: env(1, { ...rarely, QUEUE_PREFIX: older.prefix }) });
+    await new Promise((resolve) => setTimeout(resolve, 300)); // the passes run as they started found nothing
+    const [plain] = newer.engine.queues.actions;
+    const three = older.engine.queues.byName('actions-2')!;
+    const job = (nodeId: string) => ({
+      orgId: 'org-x',
+      executionId: 'x_test',
+      workflowId: 'wf',
+      version: 1,
+      nodeId,
+      iteration: 0,
+      arms: [],
+    });
+    for (const queue of [plain!, three]) await queue.pause();
+    await plain!.add('stay', job('stay'), { jobId: 'stay' });
+    await three.add('come', job('come'), { jobId: 'come' });
+
+    // Act
+    const byOlder = await older.engine.partitions.pass();
+    const byNewer = await newer.engine.partitions.pass();
+    const byOlderAgain = await older.engine.partitions.pass();
+
+    // Assert: the count-1 workers moved `come` into `actions`; the count-3 ones moved nothing out of it
+    expect([byOlder, byOlderAgain]).toEqual([[], []]);
+    expect(byNewer).toMatchObject([{ queue: 'actions-2', into: { actions: 1 } }]);
+    expect([await stateOf(plain!, 'stay'), await stateOf(plain!, 'come')]).toEqual(['waiting', 'waiting']);
+    expect(await stateOf(three, 'come')).toBeUndefined();
+  });
+
   it('a dead-letter retry of a job parked from a retired partition runs on the current one', async () => {
     // Arrange: a step dead-lettered while 3 partitions run
     server = await startFakeServer();
