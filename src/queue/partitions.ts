@@ -196,7 +196,7 @@ export function createPartitionDrain(deps: PartitionDrainDeps) {
   /** The count of the workers started last, when it is not this process's (logged once per change). */
   let deferringTo: string | undefined;
 
-  /** Whether this process's count is the newest recorded one (none recorded yet: no deployment claims the moves). */
+  /** Whether this process's count is the newest recorded one, or none is (no worker process recorded one yet). */
   async function newest(): Promise<boolean> {
     const recorded = await redis.get(countKey);
     const other = recorded !== null && recorded !== count ? recorded : undefined;
@@ -417,7 +417,8 @@ export function createPartitionDrain(deps: PartitionDrainDeps) {
     const reports: DrainReport[] = [];
     try {
       for (const queue of holding) {
-        if (!going(lease)) break;
+        // A deploy starting meanwhile stops the pass before the next queue.
+        if (!going(lease) || !(await newest())) break;
         const report = await drainQueue(queue, lease);
         reports.push(report);
         logger.info(
