@@ -72,7 +72,8 @@ export const ConfigSchema = z.object({
    */
   ACTION_QUEUE_PARTITIONS: z.pipe(intFrom(1, 1), z.number().check(z.lte(MAX_ACTION_QUEUE_PARTITIONS))),
   /**
-   * How often a worker looks for jobs in retired action partitions (besides at start) and moves them.
+   * How often a worker looks for jobs in retired action partitions (besides at start) and moves them; only workers
+   * whose ACTION_QUEUE_PARTITIONS is that of the worker process started last do.
    * @defaultValue 60000
    */
   PARTITION_DRAIN_INTERVAL_MS: intFrom(60_000, 100),
