@@ -22,6 +22,17 @@ const notifyThenWait = (url: string) => ({
   edges: chain('start', 'notify', 'pause', 'tag'),
 });
 
+/** A node job's data for a made-up execution: what a queue holds, for tests that stage jobs by hand. */
+const node = (orgId: string, nodeId: string) => ({
+  orgId,
+  executionId: 'x_test',
+  workflowId: 'wf',
+  version: 1,
+  nodeId,
+  iteration: 0,
+  arms: [],
+});
+
 const env = (partitions: number, more: Record<string, string> = {}) => ({
   WEBHOOK_ALLOWLIST: '127.0.0.1',
   ACTION_QUEUE_PARTITIONS: String(partitions),
@@ -206,15 +217,7 @@ describe('restarting with another ACTION_QUEUE_PARTITIONS', () => {
     await new Promise((resolve) => setTimeout(resolve, 300)); // the passes run as they started found nothing
     const [plain] = newer.engine.queues.actions;
     const three = older.engine.queues.byName('actions-2')!;
-    const job = (nodeId: string) => ({
-      orgId: 'org-x',
-      executionId: 'x_test',
-      workflowId: 'wf',
-      version: 1,
-      nodeId,
-      iteration: 0,
-      arms: [],
-    });
+    const job = (nodeId: string) => node('org-x', nodeId);
     for (const queue of [plain!, three]) await queue.pause();
     await plain!.add('stay', job('stay'), { jobId: 'stay' });
     await three.add('come', job('come'), { jobId: 'come' });
@@ -278,15 +281,6 @@ describe('moving the jobs of a retired partition', () => {
     harnesses.push(h);
     return h;
   };
-  const node = (orgId: string, nodeId: string) => ({
-    orgId,
-    executionId: 'x_test',
-    workflowId: 'wf',
-    version: 1,
-    nodeId,
-    iteration: 0,
-    arms: [],
-  });
   const redisUrl = new URL(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379');
   /** A worker on an action queue: of the old count on a retired one, as a process not yet restarted would run. */
   const workerOn = (h: Harness, name: string, process: Processor, lockDuration = 30_000) => {
