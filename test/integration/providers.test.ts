@@ -226,6 +226,28 @@ describe('every action speaks its provider’s API', () => {
     expect(lead).toMatchObject({ plan: 'Gold', greeting: 'Hi Ana', status: 'member', tags: ['vip'] });
   });
 
+  it('a CRM step that fails inside the trigger job goes to the queue on a created execution, and completes there', async () => {
+    const { apiKey } = await h.createOrg();
+    await configure(h, apiKey, fakes, ['crm']);
+    const definition = {
+      name: 'CRM tag',
+      nodes: [trigger(), { id: 'tag', type: 'add_tag', params: { tag: 'retried' } }],
+      edges: chain('start', 'tag'),
+    };
+    fakes.crm.failNext(1, { status: 503 });
+
+    const execution = await run(apiKey, definition, { type: 'new_lead', lead: { id: 'crm-lead-2' } });
+
+    expect(execution.status).toBe('completed');
+    expect(execution.steps.map((s: any) => [s.nodeId, s.status])).toEqual([
+      ['start', 'completed'],
+      ['tag', 'completed'],
+    ]);
+    expect(fakes.crm.leads.get('crm-lead-2')).toMatchObject({ tags: ['retried'] });
+    const tries = fakes.crm.requests.filter((r) => r.path.startsWith('/leads/crm-lead-2'));
+    expect(tries).toHaveLength(2);
+  });
+
   it('sync_to_meta: a Conversions API event with normalised, hashed user data and event_id for deduplication', async () => {
     // Arrange
     const { apiKey } = await h.createOrg();
