@@ -3,6 +3,7 @@ import type { ActionContext, ActionHandler, ActionResult } from '../actions/type
 import type {
   ExecutionState,
   ExecutionStore,
+  NewExecution,
   PlannedJob,
   StepError,
   StepRecord,
@@ -233,12 +234,13 @@ export function createNodeRunner(deps: NodeRunnerDeps) {
 
   /**
    * Runs a node job. `known` is what the caller already holds of a brand-new execution (its state and lead), so the
-   * trigger job's inline run reads nothing back.
+   * trigger job's inline run reads nothing back; with `create`, the execution is not written yet, and the commit of
+   * the run creates it in the same transaction.
    */
   return async function runNodeJob(
     job: NodeJobData,
     attempt: AttemptInfo,
-    known?: { state: ExecutionState; lead: Lead | undefined },
+    known?: { state: ExecutionState; lead: Lead | undefined; create?: NewExecution },
   ): Promise<RunOutcome> {
     const [state, outputs, done] = known
       ? [known.state, {}, undefined]
@@ -433,6 +435,7 @@ export function createNodeRunner(deps: NodeRunnerDeps) {
         ...(expireSeconds ? { expireSeconds } : {}),
       },
       new Date(clock()).toISOString(),
+      known?.create,
     );
     if (committed.outcome === 'missing') return { outcome: 'missing' };
     if (committed.outcome === 'committed') deps.observe?.(job, steps);
