@@ -26,8 +26,7 @@ export function createEnrolment(deps: EnrolmentDeps) {
 
   /**
    * Applies the enrolment rule and lists the execution under its workflow and lead, in one script; returns why the
-   * lead is refused, if it is, else whether this call listed the execution (`fresh`: it cannot exist yet). Idempotent
-   * for the same execution id. Call it before the execution is created.
+   * lead is refused, if it is. Idempotent for the same execution id. Call it before the execution is created.
    */
   return async function enrol(
     orgId: string,
@@ -35,11 +34,11 @@ export function createEnrolment(deps: EnrolmentDeps) {
     mode: EnrollmentMode,
     leadId: string | null,
     executionId: string,
-  ): Promise<{ refused: string } | { refused?: undefined; fresh: boolean }> {
+  ): Promise<string | undefined> {
     const rule = leadId && mode !== 'always' ? mode : undefined;
     const first = await orgIndex.started(orgId, workflowId, leadId, executionId, clock(), rule);
-    if (first.listed) return { fresh: first.fresh };
-    if (rule === 'once_ever') return { refused: `lead already entered this workflow once (${first.holder})` };
+    if (first.listed) return undefined;
+    if (rule === 'once_ever') return `lead already entered this workflow once (${first.holder})`;
     // A lock whose execution has ended (or is gone) is stale: a crash between ending and releasing left it. A holder
     // listed moments ago but without state yet is still starting (listing comes before the create), not stale.
     const held = await deps.executions.load(first.holder);
@@ -51,10 +50,10 @@ export function createEnrolment(deps: EnrolmentDeps) {
       (!held || terminalStatuses.has(held.status)) &&
       (await deps.executions.swapLock(keys.active(orgId, workflowId, leadId!), first.holder, executionId))
     ) {
-      const listed = await orgIndex.started(orgId, workflowId, leadId, executionId, clock());
-      return { fresh: listed.listed && listed.fresh };
+      await orgIndex.started(orgId, workflowId, leadId, executionId, clock());
+      return undefined;
     }
-    return { refused: `lead already has an active execution (${first.holder})` };
+    return `lead already has an active execution (${first.holder})`;
   };
 }
 export type Enrol = ReturnType<typeof createEnrolment>;

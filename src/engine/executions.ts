@@ -302,64 +302,42 @@ export interface CommitResult {
   expired: boolean;
 }
 
-type CommitReply = Awaited<ReturnType<ScriptClient['atlasCommit']>>;
-
 export function createExecutionStore(redis: RedisClient, keys: Keys) {
   const scripts = defineScripts(redis);
-
-  /** The create script's keys and arguments for a new execution. */
-  function createArgs(input: NewExecution): (string | number)[] {
-    const k = keys.execution(input.id);
-    const now = input.triggerStep.startedAt;
-    const state = {
-      id: input.id,
-      orgId: input.orgId,
-      workflowId: input.workflowId,
-      version: String(input.version),
-      leadId: input.leadId ?? '',
-      status: input.plan.length === 0 ? 'completed' : 'running',
-      triggerNodeId: input.triggerNodeId,
-      ...(input.priority ? { priority: String(input.priority) } : {}),
-      pending: String(input.plan.length),
-      delayed: '0',
-      startedAt: now,
-      updatedAt: now,
-      ...(input.plan.length === 0 ? { finishedAt: now } : {}),
-      ...(input.replayOf ? { replayOf: JSON.stringify(input.replayOf) } : {}),
-    };
-    return [
-      k.state,
-      k.steps,
-      k.done,
-      k.event,
-      JSON.stringify(state),
-      JSON.stringify(input.triggerStep),
-      `${input.triggerNodeId}.0`,
-      JSON.stringify(input.plan),
-      JSON.stringify(input.event),
-    ];
-  }
-
-  /** Creates an execution and commits its first job's steps in one transaction (one round trip; one slot). */
-  async function createAndCommit(create: (string | number)[], commit: (string | number)[]) {
-    const transaction = redis.multi() as unknown as {
-      atlasCreateExecution(...args: (string | number)[]): typeof transaction;
-      atlasCommit(...args: (string | number)[]): typeof transaction;
-      exec(): Promise<[Error | null, unknown][] | null>;
-    };
-    const replies = await transaction
-      .atlasCreateExecution(...create)
-      .atlasCommit(...commit)
-      .exec();
-    const failed = replies?.find(([error]) => error)?.[0];
-    if (!replies || failed) throw failed ?? new Error('the create-and-commit transaction was aborted');
-    return replies[1]![1] as CommitReply;
-  }
 
   return {
     /** Creates the execution with its trigger step; returns false when it already existed (a retried trigger job). */
     async create(input: NewExecution): Promise<boolean> {
-      return (await scripts.atlasCreateExecution(...createArgs(input))) === 1;
+      const k = keys.execution(input.id);
+      const now = input.triggerStep.startedAt;
+      const state = {
+        id: input.id,
+        orgId: input.orgId,
+        workflowId: input.workflowId,
+        version: String(input.version),
+        leadId: input.leadId ?? '',
+        status: input.plan.length === 0 ? 'completed' : 'running',
+        triggerNodeId: input.triggerNodeId,
+        ...(input.priority ? { priority: String(input.priority) } : {}),
+        pending: String(input.plan.length),
+        delayed: '0',
+        startedAt: now,
+        updatedAt: now,
+        ...(input.plan.length === 0 ? { finishedAt: now } : {}),
+        ...(input.replayOf ? { replayOf: JSON.stringify(input.replayOf) } : {}),
+      };
+      const created = await scripts.atlasCreateExecution(
+        k.state,
+        k.steps,
+        k.done,
+        k.event,
+        JSON.stringify(state),
+        JSON.stringify(input.triggerStep),
+        `${input.triggerNodeId}.0`,
+        JSON.stringify(input.plan),
+        JSON.stringify(input.event),
+      );
+      return created === 1;
     },
 
     async load(executionId: string): Promise<ExecutionState | undefined> {
@@ -384,16 +362,7 @@ export function createExecutionStore(redis: RedisClient, keys: Keys) {
       return raw === null ? undefined : (JSON.parse(raw) as PlannedJob[]);
     },
 
-    /**
-     * Commits a job's steps. With `create`, the execution is created in the same transaction first: a trigger job that
-     * runs a brand-new execution inline writes it once, at the end, instead of creating it before its first node.
-     */
-    async commit(
-      executionId: string,
-      input: CommitInput,
-      now: string,
-      create?: NewExecution,
-    ): Promise<CommitResult> {
+    async commit(executionId: string, input: CommitInput, now: string): Promise<CommitResult> {
       const k = keys.execution(executionId);
       const args: (string | number)[] = [
         k.state,
@@ -417,9 +386,7 @@ export function createExecutionStore(redis: RedisClient, keys: Keys) {
       ];
       for (const [nodeId, output] of Object.entries(input.outputs))
         args.push(nodeId, JSON.stringify(output ?? null));
-      const [outcome, status, pending, plan, expired] = create
-        ? await createAndCommit(createArgs(create), args)
-        : await scripts.atlasCommit(...args);
+      const [outcome, status, pending, plan, expired] = await scripts.atlasCommit(...args);
       return {
         outcome: outcome as CommitResult['outcome'],
         status: status as ExecutionStatus,

@@ -149,7 +149,7 @@ export function createLifecycle(deps: LifecycleDeps) {
       const version = await deps.workflows.getVersion(state.orgId, state.workflowId, state.version);
       const refused =
         version?.compiled.definition.settings.enrollment === 'once_active'
-          ? (await enrol(state.orgId, state.workflowId, 'once_active', state.leadId, state.id)).refused
+          ? await enrol(state.orgId, state.workflowId, 'once_active', state.leadId, state.id)
           : undefined;
       if (refused) {
         throw new HttpError(409, 'conflict', `cannot retry: ${refused}; cancel it or let it end, then retry`);

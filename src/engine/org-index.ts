@@ -19,8 +19,7 @@ const startedScript = `
 -- active lock, or the workflow's once-ever hash (KEYS[3..4] absent without a lead, KEYS[4] without a rule)
 -- ARGV[1] execution id, ARGV[2] now (ms), ARGV[3] counter field, ARGV[4] history cutoff (ms), ARGV[5] history TTL (s),
 -- ARGV[6] rule ('once_active', 'once_ever' or ''), ARGV[7] lead id
--- returns { 1, 1 } when listed now, { 1, 0 } when it was listed before, { 0, holder } when another execution holds the
--- lead
+-- returns { 1 } when listed, { 0, holder } when another execution holds the lead
 if KEYS[4] then
   local holder
   if ARGV[6] == 'once_ever' then
@@ -31,14 +30,13 @@ if KEYS[4] then
   end
   if holder and holder ~= ARGV[1] then return { 0, holder } end
 end
-local added = redis.call('ZADD', KEYS[1], 'NX', ARGV[2], ARGV[1])
-if added == 1 then redis.call('HINCRBY', KEYS[2], ARGV[3], 1) end
+if redis.call('ZADD', KEYS[1], 'NX', ARGV[2], ARGV[1]) == 1 then redis.call('HINCRBY', KEYS[2], ARGV[3], 1) end
 if KEYS[3] then
   redis.call('ZADD', KEYS[3], 'NX', ARGV[2], ARGV[1])
   redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', ARGV[4])
   redis.call('EXPIRE', KEYS[3], ARGV[5])
 end
-return { 1, added }
+return { 1 }
 `;
 
 const finishedScript = `
@@ -68,7 +66,7 @@ return result
 
 interface ScriptClient {
   atlasEventContext(keyCount: number, ...args: (string | number)[]): Promise<string[][]>;
-  atlasExecutionStarted(keyCount: number, ...args: (string | number)[]): Promise<[number, string | number]>;
+  atlasExecutionStarted(keyCount: number, ...args: (string | number)[]): Promise<[number, string?]>;
   atlasExecutionFinished(keyCount: number, ...args: (string | number)[]): Promise<number>;
 }
 
@@ -118,8 +116,7 @@ export function createOrgIndex(redis: RedisClient, keys: Keys) {
     /**
      * Lists a starting execution under its workflow and lead and counts it, once (idempotent for the same id). With an
      * enrolment rule the lead is enrolled first, in the same script: `once_active` takes the lead's active lock,
-     * `once_ever` its once-ever marker. `fresh` says this call listed it (no earlier attempt got as far, so the
-     * execution cannot exist yet). Resolves `{ holder }` instead when another execution holds the lead.
+     * `once_ever` its once-ever marker. Resolves `{ holder }` instead when another execution holds the lead.
      */
     async started(
       orgId: string,
@@ -128,7 +125,7 @@ export function createOrgIndex(redis: RedisClient, keys: Keys) {
       executionId: string,
       at: number,
       rule?: 'once_active' | 'once_ever',
-    ): Promise<{ listed: true; fresh: boolean } | { listed: false; holder: string }> {
+    ): Promise<{ listed: true } | { listed: false; holder: string }> {
       const keyList = [keys.executionsOf(orgId, workflowId), keys.stats(orgId)];
       if (leadId) keyList.push(keys.leadHistory(orgId, leadId));
       if (leadId && rule)
@@ -146,7 +143,7 @@ export function createOrgIndex(redis: RedisClient, keys: Keys) {
         rule ?? '',
         leadId ?? '',
       );
-      return listed === 1 ? { listed: true, fresh: holder === 1 } : { listed: false, holder: String(holder) };
+      return listed === 1 ? { listed: true } : { listed: false, holder: holder ?? '' };
     },
 
     /**

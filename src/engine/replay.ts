@@ -74,7 +74,7 @@ export function createReplayer(deps: ReplayDeps) {
     const id = `x_${randomBytes(18).toString('base64url')}`;
     // The lead entered a `once_ever` workflow with the original already; a replay re-runs that entry.
     const mode = workflow.definition.settings.enrollment === 'once_active' ? 'once_active' : 'always';
-    const { refused } = await enrol(orgId, original.workflowId, mode, original.leadId, id);
+    const refused = await enrol(orgId, original.workflowId, mode, original.leadId, id);
     if (refused) {
       throw new HttpError(
         409,

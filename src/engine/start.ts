@@ -10,18 +10,12 @@ import { matchTriggers, type PublishedWorkflow, type TriggerMatch } from '../tri
 import type { WorkflowStore } from '../workflows/store.js';
 import type { WorkflowNode } from '../workflows/schema.js';
 import { createEnrolment } from './enrolment.js';
-import {
-  terminalStatuses,
-  type ExecutionState,
-  type ExecutionStore,
-  type NewExecution,
-  type PlannedJob,
-} from './executions.js';
+import { terminalStatuses, type ExecutionState, type ExecutionStore, type PlannedJob } from './executions.js';
 import { nodeJobId, type NodeJobData, type NodeJobSpec } from './jobs.js';
 import { createLeadIndex } from './lead-index.js';
 import { createOrgIndex } from './org-index.js';
 import type { Lifecycle } from './lifecycle.js';
-import { planNext, type CompiledWorkflow } from './plan.js';
+import { planNext } from './plan.js';
 import { isTimeTrigger, jobPriority } from './priority.js';
 import { parseWaiters, subjectOf, type Waiter, type Waiters } from './waiters.js';
 
@@ -39,10 +33,7 @@ export interface StartDeps {
    * Runs a first node job of a new execution right here, when it is internal (no provider call), saving a queue hop;
    * resolves false when the job must go to the queue instead.
    */
-  runInline?(
-    job: NodeJobData,
-    known: { state: ExecutionState; lead: Lead | undefined; create?: NewExecution },
-  ): Promise<boolean>;
+  runInline?(job: NodeJobData, known: { state: ExecutionState; lead: Lead | undefined }): Promise<boolean>;
   /** Whether a node of a workflow version may run inline in the trigger job. */
   inlineNode?(node: WorkflowNode): boolean;
   removeTimers(jobIds: string[]): Promise<void>;
@@ -75,24 +66,6 @@ const ABANDON_MARK_SECONDS = 24 * 3600;
 const namedExecution = (event: EngineEvent): string | undefined =>
   typeof event.data?.executionId === 'string' ? event.data.executionId : undefined;
 
-const deferrable = new WeakMap<CompiledWorkflow, boolean>();
-
-/**
- * Whether a new execution of this version may be created only when its inline run commits: nothing may look for its
- * state before that. A goal could end it (a concurrent event's goal exit finds no state), and a wait-for-event could be
- * resumed (its resume job finds no state), so versions with either are created first.
- */
-export function deferrableCreate(workflow: CompiledWorkflow): boolean {
-  let result = deferrable.get(workflow);
-  if (result === undefined) {
-    result =
-      !workflow.definition.settings.goal &&
-      ![...workflow.nodes.values()].some((node) => node.type === 'wait' && node.params.event !== undefined);
-    deferrable.set(workflow, result);
-  }
-  return result;
-}
-
 /** The event's lead as stored, and its live executions (execution id → `workflowId version`). */
 interface LeadView {
   leadId: string;
@@ -123,16 +96,16 @@ export function createStarter(deps: StartDeps) {
     if (!entry) return { reason: `version ${match.version} missing` };
     const { compiled } = entry;
     const executionId = executionIdFor(event.orgId, event.id, match.workflowId);
-    const enrolled = await enrol(
+    const refused = await enrol(
       event.orgId,
       match.workflowId,
       compiled.definition.settings.enrollment,
       leadId,
       executionId,
     );
-    if (enrolled.refused !== undefined) {
+    if (refused) {
       await redis.hincrby(keys.stats(event.orgId), `${match.workflowId}:skipped`, 1);
-      return { reason: enrolled.refused };
+      return { reason: refused };
     }
 
     const trigger = compiled.nodes.get(match.triggerNodeId)!;
@@ -145,32 +118,6 @@ export function createStarter(deps: StartDeps) {
       arms: [...next.arms],
     }));
     const startedAt = new Date(clock()).toISOString();
-    const execution: NewExecution = {
-      id: executionId,
-      orgId: event.orgId,
-      workflowId: match.workflowId,
-      version: match.version,
-      leadId,
-      triggerNodeId: trigger.id,
-      ...(priority ? { priority } : {}),
-      event: { id: event.id, type: event.type, occurredAt: event.occurredAt, data: event.data ?? {} },
-      triggerStep: {
-        nodeId: trigger.id,
-        type: 'trigger',
-        status: 'completed',
-        attempt: 1,
-        startedAt,
-        durationMs: 0,
-        output: { event: event.type, eventId: event.id },
-      },
-      plan,
-    };
-    const firstNode = plan.length === 1 ? compiled.nodes.get(plan[0]!.nodeId) : undefined;
-    const inline = Boolean(deps.runInline && firstNode && deps.inlineNode?.(firstNode));
-    // A brand-new execution whose first node runs right here is created by the commit of that run, in the same
-    // transaction, saving a round trip; anything else (a retried job, a first job for the queue) is created now.
-    // Only where nothing can need it before the commit: no goal can end it, and no wait-for-event can be resumed.
-    const createWithCommit = inline && enrolled.fresh && deferrableCreate(compiled);
     const liveEntry = leadId
       ? redis.hset(
           keys.leadExecutions(event.orgId, leadId),
@@ -178,9 +125,29 @@ export function createStarter(deps: StartDeps) {
           `${match.workflowId} ${match.version}`,
         )
       : undefined;
-    liveEntry?.catch(() => undefined); // awaited below; a failure then fails the job
-    const created = createWithCommit || (await deps.executions.create(execution));
-    await (createWithCommit ? undefined : liveEntry);
+    const [created] = await Promise.all([
+      deps.executions.create({
+        id: executionId,
+        orgId: event.orgId,
+        workflowId: match.workflowId,
+        version: match.version,
+        leadId,
+        triggerNodeId: trigger.id,
+        ...(priority ? { priority } : {}),
+        event: { id: event.id, type: event.type, occurredAt: event.occurredAt, data: event.data ?? {} },
+        triggerStep: {
+          nodeId: trigger.id,
+          type: 'trigger',
+          status: 'completed',
+          attempt: 1,
+          startedAt,
+          durationMs: 0,
+          output: { event: event.type, eventId: event.id },
+        },
+        plan,
+      }),
+      liveEntry,
+    ]);
     if (!created) {
       const existing = await deps.executions.load(executionId);
       if (existing && terminalStatuses.has(existing.status)) {
@@ -194,8 +161,6 @@ export function createStarter(deps: StartDeps) {
       }
     }
     if (created) {
-      // Before the inline run, so that it comes before the run's own events; delivery is at least once (a retried
-      // trigger job whose inline run never committed announces again), and consumers dedupe on the execution id.
       deps.publish?.('Execution Started', {
         orgId: event.orgId,
         executionId,
@@ -221,7 +186,7 @@ export function createStarter(deps: StartDeps) {
       return { data, jobId: nodeJobId(data) };
     });
     // What the new execution's state is, as just written: the inline run needs not read it back.
-    const state: ExecutionState = {
+    const stateOf = (): ExecutionState => ({
       id: executionId,
       orgId: event.orgId,
       workflowId: match.workflowId,
@@ -229,24 +194,21 @@ export function createStarter(deps: StartDeps) {
       leadId,
       status: 'running',
       triggerNodeId: trigger.id,
-      event: execution.event,
+      event: { id: event.id, type: event.type, occurredAt: event.occurredAt, data: event.data ?? {} },
       pending: plan.length,
       startedAt,
       updatedAt: startedAt,
       ...(priority ? { priority } : {}),
-    };
-    const ranHere =
-      created &&
-      inline &&
-      (await deps.runInline!(jobs[0]!.data, {
-        state,
-        lead: lead && structuredClone(lead),
-        ...(createWithCommit ? { create: execution } : {}),
-      }));
-    await liveEntry;
-    // Not run here (or given back by the inline run, which then wrote nothing): the jobs go to the queue.
-    if (!ranHere && createWithCommit) await deps.executions.create(execution);
-    const queued = ranHere ? [] : jobs;
+    });
+    const queued: NodeJobSpec[] = [];
+    for (const job of jobs) {
+      const node = compiled.nodes.get(job.data.nodeId);
+      const inline = created && plan.length === 1 && deps.runInline && node && deps.inlineNode?.(node);
+      const ranHere = inline
+        ? await deps.runInline!(job.data, { state: stateOf(), lead: lead && structuredClone(lead) })
+        : false;
+      if (!ranHere) queued.push(job);
+    }
     if (queued.length > 0) await deps.enqueue(queued, false);
     return executionId;
   }

@@ -3,7 +3,6 @@ import type { ActionContext, ActionHandler, ActionResult } from '../actions/type
 import type {
   ExecutionState,
   ExecutionStore,
-  NewExecution,
   PlannedJob,
   StepError,
   StepRecord,
@@ -234,13 +233,12 @@ export function createNodeRunner(deps: NodeRunnerDeps) {
 
   /**
    * Runs a node job. `known` is what the caller already holds of a brand-new execution (its state and lead), so the
-   * trigger job's inline run reads nothing back; with `create`, the execution is not written yet, and the commit of
-   * the run creates it in the same transaction.
+   * trigger job's inline run reads nothing back.
    */
   return async function runNodeJob(
     job: NodeJobData,
     attempt: AttemptInfo,
-    known?: { state: ExecutionState; lead: Lead | undefined; create?: NewExecution },
+    known?: { state: ExecutionState; lead: Lead | undefined },
   ): Promise<RunOutcome> {
     const [state, outputs, done] = known
       ? [known.state, {}, undefined]
@@ -435,7 +433,6 @@ export function createNodeRunner(deps: NodeRunnerDeps) {
         ...(expireSeconds ? { expireSeconds } : {}),
       },
       new Date(clock()).toISOString(),
-      known?.create,
     );
     if (committed.outcome === 'missing') return { outcome: 'missing' };
     if (committed.outcome === 'committed') deps.observe?.(job, steps);
