@@ -5,7 +5,7 @@
 import type { LeadStore } from '../leads/store.js';
 import type { ConsentChannel } from '../orgs/settings.js';
 import type { OrgStore } from '../orgs/store.js';
-import { consentField, type ConsentStore } from './consent.js';
+import { consentAtField, consentField, type ConsentStore } from './consent.js';
 
 /** The channels the old webhook recorded replies for. */
 export const replyChannels = ['sms', 'whatsapp'] as const satisfies readonly ConsentChannel[];
@@ -154,7 +154,7 @@ const fieldsRead = [
   'phone',
   ...replyChannels.flatMap((channel) => {
     const old = oldReplyFields(channel);
-    return [old.consent, old.updatedAt, consentField(channel), `${consentField(channel)}At`];
+    return [old.consent, old.updatedAt, consentField(channel), consentAtField(channel)];
   }),
 ];
 
@@ -184,7 +184,7 @@ async function backfillOrg(
         { consent: fields[old.consent], updatedAt: fields[old.updatedAt] },
         {
           consent: fields[consentField(channel)],
-          at: fields[`${consentField(channel)}At`],
+          at: fields[consentAtField(channel)],
           suppressed: phone ? await deps.consent.isSuppressed(orgId, channel, phone) : false,
           hasAddress: phone !== undefined,
         },

@@ -9,6 +9,8 @@ import type { RedisClient } from '../queue/redis.js';
 import type { Keys } from '../shared/keys.js';
 
 export const consentField = (channel: ConsentChannel) => `${channel}Consent` as const;
+/** When the lead last changed its consent for the channel, as the store records it with every change. */
+export const consentAtField = (channel: ConsentChannel) => `${consentField(channel)}At` as const;
 
 /**
  * Twilio's default opt-out and opt-in keywords (Advanced Opt-Out), as carriers recognise them. A reply opts out or in
@@ -113,7 +115,7 @@ export function createConsentStore(
           leads.setFields(orgId, change.leadId, {
             [consentField(channel)]: change.optedIn,
             [`${consentField(channel)}Source`]: change.source,
-            [`${consentField(channel)}At`]: change.at ?? new Date().toISOString(),
+            [consentAtField(channel)]: change.at ?? new Date().toISOString(),
           }),
         );
       }
