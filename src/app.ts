@@ -30,7 +30,7 @@ import { createSettingsStore } from './orgs/settings.js';
 import { createOrgCache, createOrgStore } from './orgs/store.js';
 import { createDeadLetter } from './queue/dead-letter.js';
 import { attemptsBeforeMove, createPartitionDrain } from './queue/partitions.js';
-import { closeQueues, createQueues } from './queue/queues.js';
+import { createQueues } from './queue/queues.js';
 import { connectRedis } from './queue/redis.js';
 import { startWorkers, type Abandon, type Handler, type WorkerSet } from './queue/workers.js';
 import { createKeys } from './shared/keys.js';
@@ -340,7 +340,7 @@ export async function createEngine(config: Config, logger: Logger, options: Engi
       await engineEvents?.close();
       await metrics.close();
       actionLayer.close();
-      await closeQueues(queues);
+      await queues.close();
       await connections.close();
     },
   };

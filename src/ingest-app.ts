@@ -5,7 +5,7 @@ import type { IngestServices } from './http/ingest-routes.js';
 import type { Logger } from './observability/logger.js';
 import { createSecretBox } from './orgs/secrets.js';
 import { createOrgStore } from './orgs/store.js';
-import { closeQueues, createQueues } from './queue/queues.js';
+import { createQueues } from './queue/queues.js';
 import { connectRedis } from './queue/redis.js';
 import { createKeys } from './shared/keys.js';
 import { createWebhookSecretStore } from './webhooks/secrets.js';
@@ -31,7 +31,7 @@ export async function createIngestServices(
       logger,
     ),
     async close() {
-      await closeQueues(queues);
+      await queues.close();
       await connections.close();
     },
   };

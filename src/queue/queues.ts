@@ -129,7 +129,3 @@ export function createQueues(
     },
   };
 }
-
-export async function closeQueues(queues: Queues): Promise<void> {
-  await queues.close();
-}
