@@ -1,5 +1,6 @@
-// A workflow's enrolment rule applied to one starting execution: the trigger side's starts and the debugger's replays
-// both go through here, so a lead never has two running executions of a `once_active` workflow.
+// A workflow's enrolment rule applied to one starting execution: the trigger side's starts, the debugger's replays and
+// dead-letter retries that revive an execution all go through here, so a lead never has two running executions of a
+// `once_active` workflow.
 import type { RedisClient } from '../queue/redis.js';
 import type { Keys } from '../shared/keys.js';
 import type { EnrollmentMode } from '../workflows/schema.js';

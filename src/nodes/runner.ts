@@ -47,8 +47,10 @@ export interface NodeRunnerDeps {
   org(orgId: string): Promise<Organization | undefined>;
   /** Enqueues planned node jobs (delayed ones on the wait queue). Must ignore a job id it already holds. */
   enqueue(jobs: NodeJobSpec[]): Promise<void>;
-  /** Called once an execution has reached a final status (idempotent). */
-  /** Ends an execution's bookkeeping; `keysExpired` when its completing commit already set the keys' expiry. */
+  /**
+   * Called once an execution has reached a final status (idempotent): ends its bookkeeping. `keysExpired` when its
+   * completing commit already set the keys' expiry.
+   */
   finalize(state: ExecutionState, options?: { keysExpired?: boolean }): Promise<void>;
   /** The retention expiry the commit that completes an execution sets on its keys. */
   expirySeconds?(orgId: string): Promise<number>;
