@@ -77,7 +77,7 @@ export function createActionLayer(deps: ActionLayerDeps) {
   const crmFor = providers.crm;
 
   const handlers = {
-    ...createCrmActions({ leads, crmFor }),
+    ...createCrmActions({ crmFor }),
     ...createMessagingActions({
       providerFor: (channel, context) =>
         (!context.testMode && overrides?.communication?.[channel]) ||

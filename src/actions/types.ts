@@ -1,5 +1,5 @@
 // What every action receives and returns, and the provider interfaces real integrations implement.
-import type { Lead } from '../leads/store.js';
+import type { Lead, LeadWrites } from '../leads/store.js';
 import type { OrgSettings } from '../orgs/settings.js';
 import type { NodeOf, NodeType } from '../workflows/schema.js';
 
@@ -20,6 +20,11 @@ export interface ActionContext {
    * the action guard claims it before calling a provider.
    */
   effectKey?: string;
+  /**
+   * Set by the node runner when the execution has a lead: the built-in lead store's writes of this run, sent in one
+   * round trip before the run's steps are committed (CRM actions write here, not to the store directly).
+   */
+  leadWrites?: LeadWrites;
   /** Set by the action guard: communication and integration effects go to the sandbox outbox. */
   testMode?: boolean;
   /** Set by the action guard: the organization's provider settings, secrets in clear. */

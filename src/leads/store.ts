@@ -51,6 +51,18 @@ interface ScriptClient {
   atlasLeadRemove(...args: string[]): Promise<(string | null)[]>;
 }
 
+/**
+ * The built-in store's writes to one lead over a node job's run of internal nodes, gathered in memory and sent as one
+ * write (one round trip) before the run's steps are committed. Later values of a field replace earlier ones, as they
+ * would have in the store.
+ */
+export interface LeadWrites {
+  setFields(fields: Record<string, unknown>): void;
+  addTag(tag: string): void;
+  /** Sends what was gathered since the last flush, if anything, and starts over. */
+  flush(): Promise<void>;
+}
+
 /** A lead and the executions it has running (execution id → `workflowId version`), as the trigger side needs them. */
 export interface KnownLead {
   leadId: string;
@@ -215,8 +227,25 @@ export function createLeadStore(redis: RedisClient, keys: Keys) {
       } while (cursor !== '0');
     },
 
-    async addTag(orgId: string, leadId: string, tag: string): Promise<boolean> {
-      return (await redis.sadd(keys.leadTags(orgId, leadId), tag)) === 1;
+    /** A batch of writes to one lead (see `LeadWrites`). */
+    writes(orgId: string, leadId: string): LeadWrites {
+      let fields: Record<string, unknown> = {};
+      let tags = new Set<string>();
+      return {
+        setFields(more) {
+          for (const [name, value] of Object.entries(more)) if (value !== undefined) fields[name] = value;
+        },
+        addTag(tag) {
+          tags.add(tag);
+        },
+        async flush() {
+          if (Object.keys(fields).length === 0 && tags.size === 0) return;
+          const batch = { fields, tags: [...tags] };
+          fields = {};
+          tags = new Set();
+          await write(orgId, leadId, batch.fields, batch.tags.length > 0 ? { tags: batch.tags } : {});
+        },
+      };
     },
   };
 }

@@ -40,7 +40,7 @@ export type ActionRegistry = { [T in NodeType]?: ActionHandler<T> };
 export interface NodeRunnerDeps {
   executions: ExecutionStore;
   workflows: Pick<WorkflowStore, 'getVersion'>;
-  leads: Pick<LeadStore, 'get'>;
+  leads: Pick<LeadStore, 'get' | 'writes'>;
   actions: ActionRegistry;
   waiters: Waiters;
   /** The organization's settings (time zone, send window), cached. */
@@ -270,6 +270,7 @@ export function createNodeRunner(deps: NodeRunnerDeps) {
       deps.expirySeconds?.(job.orgId),
     ]);
     const attemptNo = attempt.attemptsMade + 1;
+    const leadWrites = lead ? deps.leads.writes(job.orgId, lead.id) : undefined;
     const steps: StepRecord[] = [];
     const newOutputs: Record<string, unknown> = {};
     const internalEffects: Record<string, unknown> = {};
@@ -280,6 +281,8 @@ export function createNodeRunner(deps: NodeRunnerDeps) {
       startedAt: number,
     ) => {
       if (attempt.inline) throw new Deferred(errorMessage(error), { cause: error });
+      // The steps before the failing one are recorded as completed: their lead writes go first.
+      await leadWrites?.flush();
       const stepError = toStepError(error);
       const delayed = error instanceof RetryAfterError;
       const final = !delayed && (!stepError.retryable || attemptNo >= attempt.maxAttempts);
@@ -330,6 +333,7 @@ export function createNodeRunner(deps: NodeRunnerDeps) {
       conditionScope: {},
       org,
       zone: zoneOf(lead, org),
+      ...(leadWrites ? { leadWrites } : {}),
     };
 
     let current: NextStep = { nodeId: job.nodeId, arms: job.arms };
@@ -421,6 +425,7 @@ export function createNodeRunner(deps: NodeRunnerDeps) {
       (min, p) => (p.runAt && (!min || p.runAt < min) ? p.runAt : min),
       undefined,
     );
+    await leadWrites?.flush();
     const committed = await executions.commit(
       job.executionId,
       {
