@@ -89,7 +89,8 @@ export interface ReplayLink {
 const createScript = `
 -- KEYS[1] state, KEYS[2] steps, KEYS[3] done, KEYS[4] event
 -- ARGV[1] state fields as JSON object, ARGV[2] trigger step JSON, ARGV[3] done field, ARGV[4] plan JSON,
--- ARGV[5] the triggering event (kept apart so the state hash stays small enough for Redis's compact encoding)
+-- ARGV[5] the triggering event (kept apart so the state hash stays small enough for Redis's compact encoding),
+-- ARGV[6] seconds until a provisional execution expires unless kept ('' when not provisional)
 -- returns 1 when created, 0 when the execution already existed
 if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
 local fields = cjson.decode(ARGV[1])
@@ -102,6 +103,19 @@ redis.call('HSET', KEYS[1], unpack(pairsList))
 redis.call('RPUSH', KEYS[2], ARGV[2])
 redis.call('HSET', KEYS[3], ARGV[3], ARGV[4])
 redis.call('SET', KEYS[4], ARGV[5])
+if ARGV[6] ~= '' then
+  for _, key in ipairs(KEYS) do redis.call('EXPIRE', key, ARGV[6]) end
+end
+return 1
+`;
+
+const keepScript = `
+-- Keeps a provisional execution whose start was enrolled: its created keys lose their provisional expiry. An execution
+-- that has ended keeps the retention expiry its end set.
+-- KEYS[1] state, KEYS[2..4] the other keys the create wrote; returns 1 when kept
+local status = redis.call('HGET', KEYS[1], 'status')
+if status ~= 'running' and status ~= 'waiting' then return 0 end
+for _, key in ipairs(KEYS) do redis.call('PERSIST', key) end
 return 1
 `;
 
@@ -235,6 +249,7 @@ return 0
 
 interface ScriptClient {
   atlasCreateExecution(...args: (string | number)[]): Promise<number>;
+  atlasKeepExecution(...args: (string | number)[]): Promise<number>;
   atlasCommit(...args: (string | number)[]): Promise<[string, string, string, string, string?]>;
   atlasFail(...args: (string | number)[]): Promise<string>;
   atlasRevive(...args: (string | number)[]): Promise<string>;
@@ -248,6 +263,7 @@ interface ScriptClient {
 function defineScripts(redis: RedisClient): ScriptClient {
   const scripts: [string, number, string][] = [
     ['atlasCreateExecution', 4, createScript],
+    ['atlasKeepExecution', 4, keepScript],
     ['atlasCommit', 8, commitScript],
     ['atlasFail', 3, failScript],
     ['atlasRevive', 8, reviveScript],
@@ -276,6 +292,11 @@ export interface NewExecution {
   triggerStep: StepRecord;
   plan: PlannedJob[];
   replayOf?: ReplayLink;
+  /**
+   * Created before its start is known to be enrolled: its keys expire after this many seconds unless `keep` is called,
+   * so a crash between the create and the enrolment's answer leaves nothing behind for good.
+   */
+  provisionalSeconds?: number;
 }
 
 export interface CommitInput {
@@ -336,8 +357,21 @@ export function createExecutionStore(redis: RedisClient, keys: Keys) {
         `${input.triggerNodeId}.0`,
         JSON.stringify(input.plan),
         JSON.stringify(input.event),
+        input.provisionalSeconds ?? '',
       );
       return created === 1;
+    },
+
+    /** Keeps a provisional execution (see `NewExecution.provisionalSeconds`) while it has not ended. */
+    async keep(executionId: string): Promise<void> {
+      const k = keys.execution(executionId);
+      await scripts.atlasKeepExecution(k.state, k.steps, k.done, k.event);
+    },
+
+    /** Deletes what `create` wrote of a provisional execution whose start was refused. */
+    async discard(executionId: string): Promise<void> {
+      const k = keys.execution(executionId);
+      await redis.del(k.state, k.steps, k.done, k.event);
     },
 
     async load(executionId: string): Promise<ExecutionState | undefined> {

@@ -62,6 +62,12 @@ export function executionIdFor(orgId: string, eventId: string, workflowId: strin
 
 const ABANDON_MARK_SECONDS = 24 * 3600;
 
+/**
+ * How long a provisional execution (created alongside its enrolment) lasts unless kept: far longer than a retried
+ * trigger job takes to come back and keep it (see `ExecutionStore.keep`).
+ */
+const PROVISIONAL_SECONDS = 24 * 3600;
+
 /** The execution an event names in `data.executionId`, whose waits for that event it resumes. */
 const namedExecution = (event: EngineEvent): string | undefined =>
   typeof event.data?.executionId === 'string' ? event.data.executionId : undefined;
@@ -96,18 +102,6 @@ export function createStarter(deps: StartDeps) {
     if (!entry) return { reason: `version ${match.version} missing` };
     const { compiled } = entry;
     const executionId = executionIdFor(event.orgId, event.id, match.workflowId);
-    const refused = await enrol(
-      event.orgId,
-      match.workflowId,
-      compiled.definition.settings.enrollment,
-      leadId,
-      executionId,
-    );
-    if (refused) {
-      await redis.hincrby(keys.stats(event.orgId), `${match.workflowId}:skipped`, 1);
-      return { reason: refused };
-    }
-
     const trigger = compiled.nodes.get(match.triggerNodeId)!;
     const priority =
       trigger.type === 'trigger'
@@ -118,14 +112,10 @@ export function createStarter(deps: StartDeps) {
       arms: [...next.arms],
     }));
     const startedAt = new Date(clock()).toISOString();
-    const liveEntry = leadId
-      ? redis.hset(
-          keys.leadExecutions(event.orgId, leadId),
-          executionId,
-          `${match.workflowId} ${match.version}`,
-        )
-      : undefined;
-    const [created] = await Promise.all([
+    // The enrolment and the create go out together (one round trip): the execution is created provisional, and a
+    // refused start takes it back. Until the enrolment answers it is listed nowhere, so nothing can find it.
+    const [refused, created] = await Promise.all([
+      enrol(event.orgId, match.workflowId, compiled.definition.settings.enrollment, leadId, executionId),
       deps.executions.create({
         id: executionId,
         orgId: event.orgId,
@@ -145,13 +135,34 @@ export function createStarter(deps: StartDeps) {
           output: { event: event.type, eventId: event.id },
         },
         plan,
+        provisionalSeconds: PROVISIONAL_SECONDS,
       }),
-      liveEntry,
     ]);
+    if (refused) {
+      await Promise.all([
+        created ? deps.executions.discard(executionId) : undefined,
+        redis.hincrby(keys.stats(event.orgId), `${match.workflowId}:skipped`, 1),
+      ]);
+      return { reason: refused };
+    }
+    // Enrolled: the execution is kept and listed among the lead's live ones. Both go out with the next commands (the
+    // inline run's), without a round trip of their own; they are awaited before the start returns.
+    const kept = Promise.all([
+      deps.executions.keep(executionId),
+      leadId
+        ? redis.hset(
+            keys.leadExecutions(event.orgId, leadId),
+            executionId,
+            `${match.workflowId} ${match.version}`,
+          )
+        : undefined,
+    ]);
+    kept.catch(() => undefined); // awaited below; this only keeps a throw before then from leaving it unhandled
     if (!created) {
       const existing = await deps.executions.load(executionId);
       if (existing && terminalStatuses.has(existing.status)) {
         // A retried trigger job of an execution that already ended: nothing is live any more.
+        await kept;
         if (leadId)
           await Promise.all([
             deps.executions.releaseLock(keys.active(event.orgId, match.workflowId, leadId), executionId),
@@ -210,6 +221,7 @@ export function createStarter(deps: StartDeps) {
       if (!ranHere) queued.push(job);
     }
     if (queued.length > 0) await deps.enqueue(queued, false);
+    await kept;
     return executionId;
   }
 

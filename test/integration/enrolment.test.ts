@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { executionIdFor } from '../../src/engine/start.js';
 import { triggerJobId } from '../../src/events/ingest.js';
 import { eventually, startHarness, type Harness } from '../support/harness.js';
 import {
@@ -114,6 +115,65 @@ describe('events, enrolment and cancellation', () => {
     expect(first.status).toBe('completed');
     expect((await executionsOf(h, apiKey, workflowId)).map((x) => x.id)).toEqual([first.id]);
     expect(await h.engine.redis.hget(h.engine.keys.stats(orgId), `${workflowId}:started`)).toBe('1');
+  });
+
+  it('takes back the execution a refused start created alongside its enrolment, and keeps an enrolled one for good', async () => {
+    const { apiKey, orgId } = await h.createOrg();
+    const workflowId = await publishWorkflow(h, apiKey, waitingFlow());
+    const { redis, keys } = h.engine;
+
+    await h.call('POST', '/v1/events', { id: 'first', type: 'new_lead', lead: { id: 'twice' } }, apiKey);
+    const kept = await settledExecution(h, apiKey, workflowId, ['waiting']);
+    await h.call('POST', '/v1/events', { id: 'second', type: 'new_lead', lead: { id: 'twice' } }, apiKey);
+    await refusedStarts(h, orgId, workflowId);
+
+    // The start is created provisional (with an expiry) while the enrolment is asked: kept, it has no expiry left.
+    expect(kept.id).toBe(executionIdFor(orgId, 'first', workflowId));
+    for (const key of Object.values(keys.execution(kept.id)))
+      expect(await redis.ttl(key)).not.toBeGreaterThan(0);
+    expect(await redis.ttl(keys.execution(kept.id).state)).toBe(-1);
+    // Refused, nothing of it is left, and nothing lists it.
+    const refused = executionIdFor(orgId, 'second', workflowId);
+    expect(await redis.exists(...Object.values(keys.execution(refused)))).toBe(0);
+    expect((await executionsOf(h, apiKey, workflowId)).map((x) => x.id)).toEqual([kept.id]);
+    expect(await redis.hkeys(keys.leadExecutions(orgId, 'twice'))).toEqual([kept.id]);
+  });
+
+  it('lets a provisional execution expire unless it is kept, and never takes the expiry off one that has ended', async () => {
+    const { orgId } = await h.createOrg();
+    const { executions, redis, keys } = h.engine;
+    const create = (id: string, plan: { nodeId: string; arms: string[] }[]) =>
+      executions.create({
+        id,
+        orgId,
+        workflowId: 'wf_x',
+        version: 1,
+        leadId: null,
+        triggerNodeId: 'start',
+        event: { id: id, type: 'new_lead' },
+        triggerStep: {
+          nodeId: 'start',
+          type: 'trigger',
+          status: 'completed',
+          attempt: 1,
+          startedAt: new Date().toISOString(),
+          durationMs: 0,
+        },
+        plan,
+        provisionalSeconds: 600,
+      });
+    const created = ['state', 'steps', 'done', 'event'] as const;
+
+    expect(await create('x_provisional', [{ nodeId: 'next', arms: [] }])).toBe(true);
+    for (const name of created)
+      expect(await redis.ttl(keys.execution('x_provisional')[name])).toBeGreaterThan(500);
+    await executions.keep('x_provisional');
+    for (const name of created) expect(await redis.ttl(keys.execution('x_provisional')[name])).toBe(-1);
+
+    // Created complete (no next node): its end is its own, and keep leaves the expiry alone.
+    expect(await create('x_ended', [])).toBe(true);
+    await executions.keep('x_ended');
+    expect(await redis.ttl(keys.execution('x_ended').state)).toBeGreaterThan(500);
   });
 
   it('takes over an active lock that an ended execution left behind', async () => {
