@@ -19,6 +19,7 @@ import {
   THROUGHPUT_TARGET,
   type Measurements,
 } from './report.js';
+import { steadiness, type Steadiness } from './steadiness.js';
 import { engineThroughput, rawThroughput, type ThroughputResult } from './throughput.js';
 import { now, round } from './util.js';
 
@@ -92,19 +93,36 @@ function gitState(): { commit: string; dirty: boolean } | undefined {
   }
 }
 
-/** Load averages (1, 5, 15 min) against the core count: other work on the machine skews every number here. */
-const machine = () => ({
+/**
+ * Load averages (1, 5, 15 min) against the core count, and how steady the cores are (see bench/steadiness.ts): other
+ * work on the machine, or the machine's own slow spells, skew every number here.
+ */
+const machine = async () => ({
   cores: availableParallelism(),
   loadAverage: loadavg().map((load) => round(load, 2)),
+  steadiness: await steadiness(STEADINESS_SECONDS),
 });
-type Machine = ReturnType<typeof machine>;
+type Machine = Awaited<ReturnType<typeof machine>>;
 
-async function save(options: BenchOptions, probe: Redis, m: Measurements, seconds: number, before: Machine) {
+const STEADINESS_SECONDS = 3;
+
+function describeSteadiness(when: string, s: Steadiness): string {
+  const spacing = s.medianSpacingMs ? `, one every ${round(s.medianSpacingMs / 1000)} s` : '';
+  return `${when}: ${round(s.slowShare * 100)}% of ${s.windowMs} ms windows at under half speed, ${s.spells} slow spell(s), longest ${s.longestSpellMs} ms${spacing}`;
+}
+
+async function save(
+  options: BenchOptions,
+  probe: Redis,
+  m: Measurements,
+  seconds: number,
+  machineState: { before: Machine; after: Machine },
+) {
   const server = await probe.info('server');
   const record = {
     finishedAt: new Date().toISOString(),
     durationSeconds: seconds,
-    machine: { before, after: machine() },
+    machine: machineState,
     git: gitState(),
     node: process.version,
     redis: /^redis_version:(\S+)/m.exec(server)?.[1],
@@ -132,8 +150,9 @@ async function cleanUp(options: BenchOptions, probe: Redis): Promise<void> {
 async function main(): Promise<void> {
   const options = readOptions();
   installClientCounter();
+  log(`machine steadiness: one busy thread per core for ${STEADINESS_SECONDS} s`);
+  const before = await machine();
   const start = now();
-  const before = machine();
   const probe = await connect(options.redisUrl);
   process.once('SIGINT', () => {
     log('interrupted; deleting this run’s keys');
@@ -145,9 +164,18 @@ async function main(): Promise<void> {
   try {
     const m = await measure(options, probe, start);
     const seconds = (now() - start) / 1000;
+    const after = await machine();
     console.log(`\n${render(m, options.concurrency)}\n`);
-    log(`machine: ${JSON.stringify({ before, after: machine() })}`);
-    await save(options, probe, m, seconds, before);
+    console.log(
+      [
+        'Machine steadiness (a busy thread per core; spells slow both sides, and set p99 on both)',
+        describeSteadiness('  before', before.steadiness),
+        describeSteadiness('  after', after.steadiness),
+        '',
+      ].join('\n'),
+    );
+    log(`machine: ${JSON.stringify({ before, after })}`);
+    await save(options, probe, m, seconds, { before, after });
     log(`finished in ${round(seconds)} s; results in ${options.resultsPath}`);
   } finally {
     await cleanUp(options, probe);
