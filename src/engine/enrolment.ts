@@ -16,7 +16,8 @@ export interface EnrolmentDeps {
 
 /**
  * How long an execution listed under its workflow may lack its state before its enrolment lock counts as stale: the
- * trigger job lists it and creates it moments later; a retried job (backoff from 2 s, 3 attempts) creates it within this.
+ * trigger job lists it and creates it at the same moment; a retried job (backoff from 2 s, 3 attempts) creates it
+ * within this.
  */
 const STARTING_GRACE_MS = 5 * 60_000;
 
@@ -27,7 +28,9 @@ export function createEnrolment(deps: EnrolmentDeps) {
 
   /**
    * Applies the enrolment rule and lists the execution under its workflow and lead, in one script; returns why the
-   * lead is refused, if it is. Idempotent for the same execution id. Call it before the execution is created.
+   * lead is refused, if it is. Idempotent for the same execution id, also when two deliveries of one start run at
+   * once. The trigger side calls it alongside the execution's provisional create (src/engine/start.ts); replays and
+   * dead-letter retries call it before they create or revive theirs.
    */
   return async function enrol(
     orgId: string,
@@ -41,18 +44,22 @@ export function createEnrolment(deps: EnrolmentDeps) {
     if (first.listed) return undefined;
     if (rule === 'once_ever') return `lead already entered this workflow once (${first.holder})`;
     // A lock whose execution has ended (or is gone) is stale: a crash between ending and releasing left it. A holder
-    // listed moments ago but without state yet is still starting (listing comes before the create), not stale.
+    // listed moments ago but without state yet is still starting (its create is on its way), not stale.
     const held = await deps.executions.load(first.holder);
     const starting =
       !held &&
       clock() - ((await orgIndex.listedAt(orgId, workflowId, first.holder)) ?? 0) < STARTING_GRACE_MS;
-    if (
-      !starting &&
-      (!held || terminalStatuses.has(held.status)) &&
-      (await deps.executions.swapLock(keys.active(orgId, workflowId, leadId!), first.holder, executionId))
-    ) {
-      await orgIndex.started(orgId, workflowId, leadId, executionId, clock());
-      return undefined;
+    if (!starting && (!held || terminalStatuses.has(held.status))) {
+      if (
+        await deps.executions.swapLock(keys.active(orgId, workflowId, leadId!), first.holder, executionId)
+      ) {
+        await orgIndex.started(orgId, workflowId, leadId, executionId, clock());
+        return undefined;
+      }
+      // Another delivery of this same start may have taken the stale lock first: then the lock names this execution.
+      const again = await orgIndex.started(orgId, workflowId, leadId, executionId, clock(), rule);
+      if (again.listed) return undefined;
+      return `lead already has an active execution (${again.holder})`;
     }
     return `lead already has an active execution (${first.holder})`;
   };

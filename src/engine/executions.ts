@@ -112,11 +112,19 @@ return 1
 const keepScript = `
 -- Keeps a provisional execution whose start was enrolled: its created keys lose their provisional expiry. An execution
 -- that has ended keeps the retention expiry its end set.
--- KEYS[1] state, KEYS[2..4] the other keys the create wrote; returns 1 when kept
+-- KEYS[1] state, KEYS[2..4] the other keys the create wrote; returns 'kept', 'ended' or 'missing'
 local status = redis.call('HGET', KEYS[1], 'status')
-if status ~= 'running' and status ~= 'waiting' then return 0 end
+if not status then return 'missing' end
+if status ~= 'running' and status ~= 'waiting' then return 'ended' end
 for _, key in ipairs(KEYS) do redis.call('PERSIST', key) end
-return 1
+return 'kept'
+`;
+
+const discardScript = `
+-- Deletes a provisional execution whose start was refused, unless it was kept meanwhile (another delivery of the same
+-- start, enrolled, keeps it). KEYS[1] state, KEYS[2..4] the other keys the create wrote; returns 1 when deleted
+if redis.call('PTTL', KEYS[1]) <= 0 then return 0 end
+return redis.call('DEL', unpack(KEYS)) > 0 and 1 or 0
 `;
 
 const commitScript = `
@@ -249,7 +257,8 @@ return 0
 
 interface ScriptClient {
   atlasCreateExecution(...args: (string | number)[]): Promise<number>;
-  atlasKeepExecution(...args: (string | number)[]): Promise<number>;
+  atlasKeepExecution(...args: (string | number)[]): Promise<'kept' | 'ended' | 'missing'>;
+  atlasDiscardExecution(...args: (string | number)[]): Promise<number>;
   atlasCommit(...args: (string | number)[]): Promise<[string, string, string, string, string?]>;
   atlasFail(...args: (string | number)[]): Promise<string>;
   atlasRevive(...args: (string | number)[]): Promise<string>;
@@ -264,6 +273,7 @@ function defineScripts(redis: RedisClient): ScriptClient {
   const scripts: [string, number, string][] = [
     ['atlasCreateExecution', 4, createScript],
     ['atlasKeepExecution', 4, keepScript],
+    ['atlasDiscardExecution', 4, discardScript],
     ['atlasCommit', 8, commitScript],
     ['atlasFail', 3, failScript],
     ['atlasRevive', 8, reviveScript],
@@ -362,16 +372,19 @@ export function createExecutionStore(redis: RedisClient, keys: Keys) {
       return created === 1;
     },
 
-    /** Keeps a provisional execution (see `NewExecution.provisionalSeconds`) while it has not ended. */
-    async keep(executionId: string): Promise<void> {
+    /**
+     * Keeps a provisional execution (see `NewExecution.provisionalSeconds`) while it has not ended; `missing` when it is
+     * gone (a refused delivery of the same start discarded it before this one's keep).
+     */
+    async keep(executionId: string): Promise<'kept' | 'ended' | 'missing'> {
       const k = keys.execution(executionId);
-      await scripts.atlasKeepExecution(k.state, k.steps, k.done, k.event);
+      return scripts.atlasKeepExecution(k.state, k.steps, k.done, k.event);
     },
 
-    /** Deletes what `create` wrote of a provisional execution whose start was refused. */
+    /** Deletes what `create` wrote of a provisional execution whose start was refused, unless it has been kept. */
     async discard(executionId: string): Promise<void> {
       const k = keys.execution(executionId);
-      await redis.del(k.state, k.steps, k.done, k.event);
+      await scripts.atlasDiscardExecution(k.state, k.steps, k.done, k.event);
     },
 
     async load(executionId: string): Promise<ExecutionState | undefined> {

@@ -3,6 +3,7 @@ import type { EngineEvent } from '../events/schema.js';
 import { leadIdOf, type Lead, type LeadStore } from '../leads/store.js';
 import type { PublishEngineEvent } from '../observability/engine-events.js';
 import type { RedisClient } from '../queue/redis.js';
+import { RetryableError } from '../shared/errors.js';
 import { stableId } from '../shared/ids.js';
 import type { Keys } from '../shared/keys.js';
 import { evaluate } from '../triggers/conditions.js';
@@ -221,7 +222,10 @@ export function createStarter(deps: StartDeps) {
       if (!ranHere) queued.push(job);
     }
     if (queued.length > 0) await deps.enqueue(queued, false);
-    await kept;
+    const [keep] = await kept;
+    // A refused delivery of this same start discarded the execution before this one kept it (two deliveries of a job
+    // at once, the lead's lock changing hands between them): the job's retry creates it again.
+    if (keep === 'missing') throw new RetryableError(`execution ${executionId} vanished before it was kept`);
     return executionId;
   }
 

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createEnrolment } from '../../src/engine/enrolment.js';
 import { executionIdFor } from '../../src/engine/start.js';
 import { triggerJobId } from '../../src/events/ingest.js';
 import { eventually, startHarness, type Harness } from '../support/harness.js';
@@ -139,6 +140,24 @@ describe('events, enrolment and cancellation', () => {
     expect(await redis.hkeys(keys.leadExecutions(orgId, 'twice'))).toEqual([kept.id]);
   });
 
+  it('enrols both deliveries of one start that find the same stale lock at once', async () => {
+    const { orgId } = await h.createOrg();
+    const { redis, keys, executions } = h.engine;
+    const enrol = createEnrolment({ redis, keys, executions });
+    // The lock names an execution that is gone and was listed long ago: stale. Both deliveries read it, one swaps it.
+    await redis.set(keys.active(orgId, 'wf_stale', 'lead-1'), 'x_gone');
+    await redis.zadd(keys.executionsOf(orgId, 'wf_stale'), 1, 'x_gone');
+
+    const answers = await Promise.all([
+      enrol(orgId, 'wf_stale', 'once_active', 'lead-1', 'x_same'),
+      enrol(orgId, 'wf_stale', 'once_active', 'lead-1', 'x_same'),
+    ]);
+
+    expect(answers).toEqual([undefined, undefined]);
+    expect(await redis.get(keys.active(orgId, 'wf_stale', 'lead-1'))).toBe('x_same');
+    expect(await enrol(orgId, 'wf_stale', 'once_active', 'lead-1', 'x_other')).toContain('x_same');
+  });
+
   it('lets a provisional execution expire unless it is kept, and never takes the expiry off one that has ended', async () => {
     const { orgId } = await h.createOrg();
     const { executions, redis, keys } = h.engine;
@@ -167,12 +186,19 @@ describe('events, enrolment and cancellation', () => {
     expect(await create('x_provisional', [{ nodeId: 'next', arms: [] }])).toBe(true);
     for (const name of created)
       expect(await redis.ttl(keys.execution('x_provisional')[name])).toBeGreaterThan(500);
-    await executions.keep('x_provisional');
+    expect(await executions.keep('x_provisional')).toBe('kept');
     for (const name of created) expect(await redis.ttl(keys.execution('x_provisional')[name])).toBe(-1);
+    // A refused delivery of the same start discards only what is still provisional.
+    await executions.discard('x_provisional');
+    expect(await redis.exists(keys.execution('x_provisional').state)).toBe(1);
+    expect(await create('x_refused', [{ nodeId: 'next', arms: [] }])).toBe(true);
+    await executions.discard('x_refused');
+    expect(await redis.exists(...created.map((name) => keys.execution('x_refused')[name]))).toBe(0);
+    expect(await executions.keep('x_refused')).toBe('missing');
 
     // Created complete (no next node): its end is its own, and keep leaves the expiry alone.
     expect(await create('x_ended', [])).toBe(true);
-    await executions.keep('x_ended');
+    expect(await executions.keep('x_ended')).toBe('ended');
     expect(await redis.ttl(keys.execution('x_ended').state)).toBeGreaterThan(500);
   });
 
