@@ -98,6 +98,8 @@ export function createStarter(deps: StartDeps) {
     leadId: string | null,
     match: TriggerMatch,
     lead: Lead | undefined,
+    /** The lead's live executions as the event found them (execution id → `workflowId version`). */
+    live: Record<string, string>,
   ): Promise<string | { reason: string }> {
     const entry = await deps.workflows.getVersion(event.orgId, match.workflowId, match.version);
     if (!entry) return { reason: `version ${match.version} missing` };
@@ -113,10 +115,9 @@ export function createStarter(deps: StartDeps) {
       arms: [...next.arms],
     }));
     const startedAt = new Date(clock()).toISOString();
-    // The enrolment and the create go out together (one round trip): the execution is created provisional, and a
-    // refused start takes it back. Until the enrolment answers it is listed nowhere, so nothing can find it.
-    const [refused, created] = await Promise.all([
-      enrol(event.orgId, match.workflowId, compiled.definition.settings.enrollment, leadId, executionId),
+    const mode = compiled.definition.settings.enrollment;
+    const enrolIt = () => enrol(event.orgId, match.workflowId, mode, leadId, executionId);
+    const create = () =>
       deps.executions.create({
         id: executionId,
         orgId: event.orgId,
@@ -137,8 +138,15 @@ export function createStarter(deps: StartDeps) {
         },
         plan,
         provisionalSeconds: PROVISIONAL_SECONDS,
-      }),
-    ]);
+      });
+    // The enrolment and the create go out together (one round trip): the execution is created provisional, and a
+    // refused start takes it back. Until the enrolment answers it is listed nowhere, so nothing can find it. When the
+    // lead already runs this workflow and may run it once at a time, a refusal is likely: enrol first, create after.
+    const busy =
+      mode === 'once_active' && Object.values(live).some((entry) => entry.startsWith(`${match.workflowId} `));
+    const [refused, created] = busy
+      ? await enrolIt().then(async (reason) => [reason, reason ? false : await create()] as const)
+      : await Promise.all([enrolIt(), create()]);
     if (refused) {
       await Promise.all([
         created ? deps.executions.discard(executionId) : undefined,
@@ -375,7 +383,9 @@ export function createStarter(deps: StartDeps) {
 
     const matches = matchesFor(event, lead, workflows);
     result.matched = matches.length;
-    const outcomes = await Promise.all(matches.map((match) => start(event, leadId, match, lead)));
+    const outcomes = await Promise.all(
+      matches.map((match) => start(event, leadId, match, lead, known?.live ?? {})),
+    );
     outcomes.forEach((outcome, i) => {
       if (typeof outcome === 'string') result.started.push(outcome);
       else result.skipped.push({ workflowId: matches[i]!.workflowId, reason: outcome.reason });

@@ -108,17 +108,21 @@ describe('events, enrolment and cancellation', () => {
       edges: chain('start', 'tag'),
     });
 
-    await h.call('POST', '/v1/events', { type: 'new_lead', lead: { id: 'forever' } }, apiKey);
+    await h.call('POST', '/v1/events', { id: 'ever-1', type: 'new_lead', lead: { id: 'forever' } }, apiKey);
     const first = await settledExecution(h, apiKey, workflowId);
-    await h.call('POST', '/v1/events', { type: 'new_lead', lead: { id: 'forever' } }, apiKey);
+    await h.call('POST', '/v1/events', { id: 'ever-2', type: 'new_lead', lead: { id: 'forever' } }, apiKey);
     await refusedStarts(h, orgId, workflowId);
 
     expect(first.status).toBe('completed');
     expect((await executionsOf(h, apiKey, workflowId)).map((x) => x.id)).toEqual([first.id]);
     expect(await h.engine.redis.hget(h.engine.keys.stats(orgId), `${workflowId}:started`)).toBe('1');
+    // The refused start was created alongside its enrolment (the lead had nothing live), then taken back.
+    expect(first.id).toBe(executionIdFor(orgId, 'ever-1', workflowId));
+    const refused = h.engine.keys.execution(executionIdFor(orgId, 'ever-2', workflowId));
+    expect(await h.engine.redis.exists(...Object.values(refused))).toBe(0);
   });
 
-  it('takes back the execution a refused start created alongside its enrolment, and keeps an enrolled one for good', async () => {
+  it('keeps an enrolled start for good, and leaves nothing of a start refused while the lead runs the workflow', async () => {
     const { apiKey, orgId } = await h.createOrg();
     const workflowId = await publishWorkflow(h, apiKey, waitingFlow());
     const { redis, keys } = h.engine;
