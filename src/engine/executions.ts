@@ -110,11 +110,13 @@ return 1
 `;
 
 const keepScript = `
--- Keeps a provisional execution whose start was enrolled: its created keys lose their provisional expiry. An execution
--- that has ended keeps the retention expiry its end set.
+-- Keeps a provisional execution whose start was enrolled: it stops being provisional (a refused delivery of the same
+-- start can no longer take it back) and its created keys lose their provisional expiry, unless it has ended: an ended
+-- execution keeps the expiry its end (or its provisional create, for one with no node after the trigger) set.
 -- KEYS[1] state, KEYS[2..4] the other keys the create wrote; returns 'kept', 'ended' or 'missing'
 local status = redis.call('HGET', KEYS[1], 'status')
 if not status then return 'missing' end
+redis.call('HDEL', KEYS[1], 'provisional')
 if status ~= 'running' and status ~= 'waiting' then return 'ended' end
 for _, key in ipairs(KEYS) do redis.call('PERSIST', key) end
 return 'kept'
@@ -123,8 +125,9 @@ return 'kept'
 const discardScript = `
 -- Deletes a provisional execution whose start was refused, unless it was kept meanwhile (another delivery of the same
 -- start, enrolled, keeps it). KEYS[1] state, KEYS[2..4] the other keys the create wrote; returns 1 when deleted
-if redis.call('PTTL', KEYS[1]) <= 0 then return 0 end
-return redis.call('DEL', unpack(KEYS)) > 0 and 1 or 0
+if redis.call('HGET', KEYS[1], 'provisional') ~= '1' then return 0 end
+redis.call('DEL', unpack(KEYS))
+return 1
 `;
 
 const commitScript = `
@@ -356,6 +359,7 @@ export function createExecutionStore(redis: RedisClient, keys: Keys) {
         updatedAt: now,
         ...(input.plan.length === 0 ? { finishedAt: now } : {}),
         ...(input.replayOf ? { replayOf: JSON.stringify(input.replayOf) } : {}),
+        ...(input.provisionalSeconds ? { provisional: '1' } : {}),
       };
       const created = await scripts.atlasCreateExecution(
         k.state,
@@ -373,15 +377,15 @@ export function createExecutionStore(redis: RedisClient, keys: Keys) {
     },
 
     /**
-     * Keeps a provisional execution (see `NewExecution.provisionalSeconds`) while it has not ended; `missing` when it is
-     * gone (a refused delivery of the same start discarded it before this one's keep).
+     * Keeps a provisional execution (see `NewExecution.provisionalSeconds`); `ended` when it has ended (its expiry
+     * stays), `missing` when it is gone (a refused delivery of the same start took it back before this keep).
      */
     async keep(executionId: string): Promise<'kept' | 'ended' | 'missing'> {
       const k = keys.execution(executionId);
       return scripts.atlasKeepExecution(k.state, k.steps, k.done, k.event);
     },
 
-    /** Deletes what `create` wrote of a provisional execution whose start was refused, unless it has been kept. */
+    /** Deletes what `create` wrote of a provisional execution whose start was refused, unless it was kept meanwhile. */
     async discard(executionId: string): Promise<void> {
       const k = keys.execution(executionId);
       await scripts.atlasDiscardExecution(k.state, k.steps, k.done, k.event);

@@ -3,7 +3,6 @@ import type { EngineEvent } from '../events/schema.js';
 import { leadIdOf, type Lead, type LeadStore } from '../leads/store.js';
 import type { PublishEngineEvent } from '../observability/engine-events.js';
 import type { RedisClient } from '../queue/redis.js';
-import { RetryableError } from '../shared/errors.js';
 import { stableId } from '../shared/ids.js';
 import type { Keys } from '../shared/keys.js';
 import { evaluate } from '../triggers/conditions.js';
@@ -11,7 +10,7 @@ import { matchTriggers, type PublishedWorkflow, type TriggerMatch } from '../tri
 import type { WorkflowStore } from '../workflows/store.js';
 import type { WorkflowNode } from '../workflows/schema.js';
 import { createEnrolment } from './enrolment.js';
-import { terminalStatuses, type ExecutionState, type ExecutionStore, type PlannedJob } from './executions.js';
+import type { ExecutionState, ExecutionStore, PlannedJob } from './executions.js';
 import { nodeJobId, type NodeJobData, type NodeJobSpec } from './jobs.js';
 import { createLeadIndex } from './lead-index.js';
 import { createOrgIndex } from './org-index.js';
@@ -117,7 +116,7 @@ export function createStarter(deps: StartDeps) {
     const startedAt = new Date(clock()).toISOString();
     const mode = compiled.definition.settings.enrollment;
     const enrolIt = () => enrol(event.orgId, match.workflowId, mode, leadId, executionId);
-    const create = () =>
+    const create = (provisional: boolean) =>
       deps.executions.create({
         id: executionId,
         orgId: event.orgId,
@@ -137,16 +136,21 @@ export function createStarter(deps: StartDeps) {
           output: { event: event.type, eventId: event.id },
         },
         plan,
-        provisionalSeconds: PROVISIONAL_SECONDS,
+        ...(provisional ? { provisionalSeconds: PROVISIONAL_SECONDS } : {}),
       });
     // The enrolment and the create go out together (one round trip): the execution is created provisional, and a
-    // refused start takes it back. Until the enrolment answers it is listed nowhere, so nothing can find it. When the
-    // lead already runs this workflow and may run it once at a time, a refusal is likely: enrol first, create after.
-    const busy =
-      mode === 'once_active' && Object.values(live).some((entry) => entry.startsWith(`${match.workflowId} `));
-    const [refused, created] = busy
-      ? await enrolIt().then(async (reason) => [reason, reason ? false : await create()] as const)
-      : await Promise.all([enrolIt(), create()]);
+    // refused start takes it back. Until the enrolment answers, it is listed nowhere: only another delivery of this
+    // same start (a stalled job run again) can come across it. When the lead already runs this workflow and may run it
+    // once at a time, a refusal is likely, so the start enrols first and creates after (not provisional: it is
+    // enrolled by then); so does a start of a workflow with no node after its trigger, which ends as it is created.
+    const sequential =
+      plan.length === 0 ||
+      (mode === 'once_active' &&
+        Object.values(live).some((entry) => entry.startsWith(`${match.workflowId} `)));
+    const [refused, createdHere] = sequential
+      ? await enrolIt().then(async (reason) => [reason, reason ? false : await create(false)] as const)
+      : await Promise.all([enrolIt(), create(true)]);
+    let created = createdHere;
     if (refused) {
       await Promise.all([
         created ? deps.executions.discard(executionId) : undefined,
@@ -154,24 +158,29 @@ export function createStarter(deps: StartDeps) {
       ]);
       return { reason: refused };
     }
-    // Enrolled: the execution is kept and listed among the lead's live ones. Both go out with the next commands (the
-    // inline run's), without a round trip of their own; they are awaited before the start returns.
-    const kept = Promise.all([
-      deps.executions.keep(executionId),
-      leadId
-        ? redis.hset(
-            keys.leadExecutions(event.orgId, leadId),
-            executionId,
-            `${match.workflowId} ${match.version}`,
-          )
-        : undefined,
-    ]);
+    // Enrolled: the execution is kept and listed among the lead's live ones. Created here, both go out with the next
+    // commands (the inline run's), without a round trip of their own, and are awaited before the start returns.
+    const liveEntry = leadId
+      ? redis.hset(
+          keys.leadExecutions(event.orgId, leadId),
+          executionId,
+          `${match.workflowId} ${match.version}`,
+        )
+      : undefined;
+    const kept = Promise.all([deps.executions.keep(executionId), liveEntry]);
     kept.catch(() => undefined); // awaited below; this only keeps a throw before then from leaving it unhandled
     if (!created) {
-      const existing = await deps.executions.load(executionId);
-      if (existing && terminalStatuses.has(existing.status)) {
+      // Created before: by an earlier attempt of this job, or by another delivery of it running at the same time
+      // (BullMQ re-runs a job that stalled). Nothing runs inline now, so the keep's answer is awaited at once.
+      let [outcome] = await kept;
+      if (outcome === 'missing') {
+        // The other delivery was refused (the lead's lock changed hands between the two) and took back the
+        // execution it had created before this one kept it: this delivery, enrolled, creates it again.
+        created = await create(false);
+        outcome = await deps.executions.keep(executionId);
+      }
+      if (outcome === 'ended') {
         // A retried trigger job of an execution that already ended: nothing is live any more.
-        await kept;
         if (leadId)
           await Promise.all([
             deps.executions.releaseLock(keys.active(event.orgId, match.workflowId, leadId), executionId),
@@ -230,10 +239,7 @@ export function createStarter(deps: StartDeps) {
       if (!ranHere) queued.push(job);
     }
     if (queued.length > 0) await deps.enqueue(queued, false);
-    const [keep] = await kept;
-    // A refused delivery of this same start discarded the execution before this one kept it (two deliveries of a job
-    // at once, the lead's lock changing hands between them): the job's retry creates it again.
-    if (keep === 'missing') throw new RetryableError(`execution ${executionId} vanished before it was kept`);
+    await kept;
     return executionId;
   }
 

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createEnrolment } from '../../src/engine/enrolment.js';
-import { executionIdFor } from '../../src/engine/start.js';
+import { createStarter, executionIdFor } from '../../src/engine/start.js';
 import { triggerJobId } from '../../src/events/ingest.js';
 import { eventually, startHarness, type Harness } from '../support/harness.js';
 import {
@@ -162,6 +162,46 @@ describe('events, enrolment and cancellation', () => {
     expect(await enrol(orgId, 'wf_stale', 'once_active', 'lead-1', 'x_other')).toContain('x_same');
   });
 
+  it('creates the execution again when another delivery of the start, refused, took it back before it was kept', async () => {
+    const { apiKey, orgId } = await h.createOrg();
+    const workflowId = await publishWorkflow(h, apiKey, waitingFlow());
+    const { redis, keys, executions, workflows, leads, lifecycle, waiters } = h.engine;
+    let creates = 0;
+    const enqueued: string[] = [];
+    const handleEvent = createStarter({
+      redis,
+      keys,
+      workflows,
+      leads,
+      lifecycle,
+      waiters,
+      // The first create answers as if the other delivery had created the execution (and then discarded it).
+      executions: {
+        ...executions,
+        create: async (input) => (creates++ === 0 ? false : executions.create(input)),
+      },
+      enqueue: async (jobs) => void enqueued.push(...jobs.map((job) => job.data.nodeId)),
+      removeTimers: async () => {},
+    });
+    const now = new Date().toISOString();
+
+    const result = await handleEvent({
+      id: 'redelivered',
+      orgId,
+      type: 'new_lead',
+      occurredAt: now,
+      receivedAt: now,
+      lead: { id: 'again' },
+    });
+
+    const executionId = executionIdFor(orgId, 'redelivered', workflowId);
+    expect(result.started).toEqual([executionId]);
+    expect(creates).toBe(2);
+    expect(await executions.load(executionId)).toMatchObject({ status: 'running', pending: 1 });
+    expect(await redis.ttl(keys.execution(executionId).state)).toBe(-1);
+    expect(enqueued).toEqual(['pause']);
+  });
+
   it('lets a provisional execution expire unless it is kept, and never takes the expiry off one that has ended', async () => {
     const { orgId } = await h.createOrg();
     const { executions, redis, keys } = h.engine;
@@ -192,7 +232,9 @@ describe('events, enrolment and cancellation', () => {
       expect(await redis.ttl(keys.execution('x_provisional')[name])).toBeGreaterThan(500);
     expect(await executions.keep('x_provisional')).toBe('kept');
     for (const name of created) expect(await redis.ttl(keys.execution('x_provisional')[name])).toBe(-1);
-    // A refused delivery of the same start discards only what is still provisional.
+    // A refused delivery of the same start discards only what is still provisional, not what was kept and has since
+    // ended with its retention expiry.
+    await executions.expire('x_provisional', 3600);
     await executions.discard('x_provisional');
     expect(await redis.exists(keys.execution('x_provisional').state)).toBe(1);
     expect(await create('x_refused', [{ nodeId: 'next', arms: [] }])).toBe(true);
