@@ -10,7 +10,7 @@ import { createOrgIndex } from './org-index.js';
 export interface EnrolmentDeps {
   redis: RedisClient;
   keys: Keys;
-  executions: Pick<ExecutionStore, 'load' | 'swapLock'>;
+  executions: Pick<ExecutionStore, 'load'>;
   now?: () => number;
 }
 
@@ -50,14 +50,18 @@ export function createEnrolment(deps: EnrolmentDeps) {
       !held &&
       clock() - ((await orgIndex.listedAt(orgId, workflowId, first.holder)) ?? 0) < STARTING_GRACE_MS;
     if (!starting && (!held || terminalStatuses.has(held.status))) {
-      if (
-        await deps.executions.swapLock(keys.active(orgId, workflowId, leadId!), first.holder, executionId)
-      ) {
-        await orgIndex.started(orgId, workflowId, leadId, executionId, clock());
-        return undefined;
-      }
-      // Another delivery of this same start may have taken the stale lock first: then the lock names this execution.
-      const again = await orgIndex.started(orgId, workflowId, leadId, executionId, clock(), rule);
+      // Taken over in the listing script itself, only if the lock still names that holder: the lock changes hands and
+      // the new holder is listed in one step, so no other start can find it holding the lock unlisted and stateless.
+      // Another delivery of this same start may have taken it over first: then the lock names this execution.
+      const again = await orgIndex.started(
+        orgId,
+        workflowId,
+        leadId,
+        executionId,
+        clock(),
+        rule,
+        first.holder,
+      );
       if (again.listed) return undefined;
       return `lead already has an active execution (${again.holder})`;
     }

@@ -112,7 +112,7 @@ return 1
 const keepScript = `
 -- Keeps a provisional execution whose start was enrolled: it stops being provisional (a refused delivery of the same
 -- start can no longer take it back) and its created keys lose their provisional expiry, unless it has ended: an ended
--- execution keeps the expiry its end (or its provisional create, for one with no node after the trigger) set.
+-- execution keeps the expiry its end set.
 -- KEYS[1] state, KEYS[2..4] the other keys the create wrote; returns 'kept', 'ended' or 'missing'
 local status = redis.call('HGET', KEYS[1], 'status')
 if not status then return 'missing' end
@@ -246,12 +246,6 @@ for _, key in ipairs(KEYS) do redis.call('EXPIRE', key, ARGV[1]) end
 return #KEYS
 `;
 
-const swapScript = `
--- Replaces a lock's holder only if it still holds the given value. KEYS[1] lock; ARGV[1] old, ARGV[2] new
-if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('SET', KEYS[1], ARGV[2]) return 1 end
-return 0
-`;
-
 const releaseScript = `
 -- Deletes a lock only if it still holds the given value. KEYS[1] lock; ARGV[1] value
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
@@ -268,7 +262,6 @@ interface ScriptClient {
   atlasEnd(...args: (string | number)[]): Promise<string[]>;
   atlasJoin(...args: (string | number)[]): Promise<number>;
   atlasRelease(...args: (string | number)[]): Promise<number>;
-  atlasSwap(...args: (string | number)[]): Promise<number>;
   atlasExpire(...args: (string | number)[]): Promise<number>;
 }
 
@@ -283,7 +276,6 @@ function defineScripts(redis: RedisClient): ScriptClient {
     ['atlasEnd', 2, endScript],
     ['atlasJoin', 1, joinScript],
     ['atlasRelease', 1, releaseScript],
-    ['atlasSwap', 1, swapScript],
     ['atlasExpire', 8, expireScript],
   ];
   for (const [name, numberOfKeys, lua] of scripts) {
@@ -525,10 +517,6 @@ export function createExecutionStore(redis: RedisClient, keys: Keys) {
       expected: number,
     ): Promise<boolean> {
       return (await scripts.atlasJoin(keys.execution(executionId).joins, joinKey, arm, expected)) === 1;
-    },
-
-    async swapLock(lockKey: string, from: string, to: string): Promise<boolean> {
-      return (await scripts.atlasSwap(lockKey, from, to)) === 1;
     },
 
     async releaseLock(lockKey: string, executionId: string): Promise<void> {

@@ -18,7 +18,8 @@ const startedScript = `
 -- KEYS[1] workflow's executions, KEYS[2] counters, KEYS[3] lead's history, KEYS[4] the enrolment key: the lead's
 -- active lock, or the workflow's once-ever hash (KEYS[3..4] absent without a lead, KEYS[4] without a rule)
 -- ARGV[1] execution id, ARGV[2] now (ms), ARGV[3] counter field, ARGV[4] history cutoff (ms), ARGV[5] history TTL (s),
--- ARGV[6] rule ('once_active', 'once_ever' or ''), ARGV[7] lead id
+-- ARGV[6] rule ('once_active', 'once_ever' or ''), ARGV[7] lead id, ARGV[8] a stale active lock's holder to replace
+-- ('' for none): the lock changes hands only if it still names that holder, and the new holder is listed at once
 -- returns { 1 } when listed, { 0, holder } when another execution holds the lead
 if KEYS[4] then
   local holder
@@ -27,6 +28,10 @@ if KEYS[4] then
     holder = redis.call('HGET', KEYS[4], ARGV[7])
   elseif not redis.call('SET', KEYS[4], ARGV[1], 'NX') then
     holder = redis.call('GET', KEYS[4])
+    if ARGV[8] ~= '' and holder == ARGV[8] then
+      redis.call('SET', KEYS[4], ARGV[1])
+      holder = ARGV[1]
+    end
   end
   if holder and holder ~= ARGV[1] then return { 0, holder } end
 end
@@ -117,6 +122,7 @@ export function createOrgIndex(redis: RedisClient, keys: Keys) {
      * Lists a starting execution under its workflow and lead and counts it, once (idempotent for the same id). With an
      * enrolment rule the lead is enrolled first, in the same script: `once_active` takes the lead's active lock,
      * `once_ever` its once-ever marker. Resolves `{ holder }` instead when another execution holds the lead.
+     * `replacing`: the holder of a stale active lock, which this start takes over if the lock still names it.
      */
     async started(
       orgId: string,
@@ -125,6 +131,7 @@ export function createOrgIndex(redis: RedisClient, keys: Keys) {
       executionId: string,
       at: number,
       rule?: 'once_active' | 'once_ever',
+      replacing?: string,
     ): Promise<{ listed: true } | { listed: false; holder: string }> {
       const keyList = [keys.executionsOf(orgId, workflowId), keys.stats(orgId)];
       if (leadId) keyList.push(keys.leadHistory(orgId, leadId));
@@ -142,6 +149,7 @@ export function createOrgIndex(redis: RedisClient, keys: Keys) {
         LEAD_HISTORY_TTL_SECONDS,
         rule ?? '',
         leadId ?? '',
+        replacing ?? '',
       );
       return listed === 1 ? { listed: true } : { listed: false, holder: holder ?? '' };
     },
