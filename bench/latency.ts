@@ -22,6 +22,11 @@ export interface LatencyResult {
   nodeCpuMsPerRun: number;
   /** Due time of the send → completion seen by the worker in this process. */
   latencyMs: Percentiles;
+  /**
+   * The same, per turn, in the order the side took them. A turn a slow spell of the machine missed shows the side's
+   * own tail; one it hit shows the spell (see bench/steadiness.ts).
+   */
+  segmentsMs: Pick<Percentiles, 'count' | 'p50' | 'p99' | 'max'>[];
   /** Redis work per step at this load, putting the start on the queue included (see `CommandUsage`). */
   perStep: { sent: number; writes: number; commands: number; redisCpuUs: number };
   /** Engine only: where the time went, from the execution's own timestamps (millisecond resolution). */
@@ -50,6 +55,8 @@ interface Turn {
   nodeCpuMs: number;
   senderLagMaxMs: number;
   latencies: number[];
+  /** Where each segment's latencies start in `latencies`. */
+  segmentStarts: number[];
   /** Redis work summed over the segments. */
   sentCommands: number;
   writes: number;
@@ -126,6 +133,7 @@ function prepare(side: Side): Turn {
     nodeCpuMs: 0,
     senderLagMaxMs: 0,
     latencies: [],
+    segmentStarts: [],
     sentCommands: 0,
     writes: 0,
     commands: 0,
@@ -148,6 +156,7 @@ async function segment(
   timeoutMs: number,
 ) {
   turn.current = countdown(count);
+  turn.segmentStarts.push(turn.latencies.length);
   const redis = await meter(probe);
   const cpu = process.cpuUsage();
   const start = now();
@@ -176,6 +185,10 @@ async function summary(turn: Turn, rate: number): Promise<LatencyResult> {
     saturated: achievedPerSecond < 0.95 * rate,
     nodeCpuMsPerRun: turn.nodeCpuMs / turn.sent,
     latencyMs: percentiles(turn.latencies),
+    segmentsMs: turn.segmentStarts.map((start, i) => {
+      const { count, p50, p99, max } = percentiles(turn.latencies.slice(start, turn.segmentStarts[i + 1]));
+      return { count, p50, p99, max };
+    }),
     perStep: {
       sent: turn.sentCommands / steps,
       writes: turn.writes / steps,

@@ -151,6 +151,11 @@ function latencySection(m: Measurements): string[] {
       ]),
     ),
   ];
+  for (const l of [m.latency.engine, m.latency.raw])
+    lines.push(
+      `${l.side} p99 per turn: ${l.segmentsMs.map((segment) => round(segment.p99)).join(', ')} ` +
+        `(lowest ${round(Math.min(...l.segmentsMs.map((segment) => segment.p99)))})`,
+    );
   if (m.latency.engine.saturated || m.latency.raw.saturated)
     lines.push(
       'SATURATED: completions fell behind the offered load, so those latencies include a growing backlog.',
