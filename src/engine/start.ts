@@ -142,7 +142,8 @@ export function createStarter(deps: StartDeps) {
     // refused start takes it back. Until the enrolment answers, it is listed nowhere: only another delivery of this
     // same start (a stalled job run again) can come across it. When the lead already runs this workflow and may run it
     // once at a time, a refusal is likely, so the start enrols first and creates after (not provisional: it is
-    // enrolled by then); so does a start of a workflow with no node after its trigger, which ends as it is created.
+    // enrolled by then). So would a start with nothing planned after its trigger (graph validation rules that out),
+    // whose execution would end as it is created, with no keep to follow.
     const sequential =
       plan.length === 0 ||
       (mode === 'once_active' &&
