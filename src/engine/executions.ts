@@ -90,7 +90,8 @@ const createScript = `
 -- KEYS[1] state, KEYS[2] steps, KEYS[3] done, KEYS[4] event
 -- ARGV[1] state fields as JSON object, ARGV[2] trigger step JSON, ARGV[3] done field, ARGV[4] plan JSON,
 -- ARGV[5] the triggering event (kept apart so the state hash stays small enough for Redis's compact encoding),
--- ARGV[6] seconds until a provisional execution expires unless kept ('' when not provisional)
+-- ARGV[6] seconds until a provisional execution expires unless kept ('' when not provisional): it is marked
+-- provisional (field 'provisional') and its keys get that expiry
 -- returns 1 when created, 0 when the execution already existed
 if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
 local fields = cjson.decode(ARGV[1])
@@ -104,6 +105,7 @@ redis.call('RPUSH', KEYS[2], ARGV[2])
 redis.call('HSET', KEYS[3], ARGV[3], ARGV[4])
 redis.call('SET', KEYS[4], ARGV[5])
 if ARGV[6] ~= '' then
+  redis.call('HSET', KEYS[1], 'provisional', '1')
   for _, key in ipairs(KEYS) do redis.call('EXPIRE', key, ARGV[6]) end
 end
 return 1
@@ -330,11 +332,15 @@ export interface CommitResult {
 
 export function createExecutionStore(redis: RedisClient, keys: Keys) {
   const scripts = defineScripts(redis);
+  /** The keys `create` writes, state first: the ones a keep or a discard of a provisional execution touches. */
+  const createdKeys = (executionId: string) => {
+    const k = keys.execution(executionId);
+    return [k.state, k.steps, k.done, k.event] as const;
+  };
 
   return {
     /** Creates the execution with its trigger step; returns false when it already existed (a retried trigger job). */
     async create(input: NewExecution): Promise<boolean> {
-      const k = keys.execution(input.id);
       const now = input.triggerStep.startedAt;
       const state = {
         id: input.id,
@@ -351,13 +357,9 @@ export function createExecutionStore(redis: RedisClient, keys: Keys) {
         updatedAt: now,
         ...(input.plan.length === 0 ? { finishedAt: now } : {}),
         ...(input.replayOf ? { replayOf: JSON.stringify(input.replayOf) } : {}),
-        ...(input.provisionalSeconds ? { provisional: '1' } : {}),
       };
       const created = await scripts.atlasCreateExecution(
-        k.state,
-        k.steps,
-        k.done,
-        k.event,
+        ...createdKeys(input.id),
         JSON.stringify(state),
         JSON.stringify(input.triggerStep),
         `${input.triggerNodeId}.0`,
@@ -373,14 +375,12 @@ export function createExecutionStore(redis: RedisClient, keys: Keys) {
      * stays), `missing` when it is gone (a refused delivery of the same start took it back before this keep).
      */
     async keep(executionId: string): Promise<'kept' | 'ended' | 'missing'> {
-      const k = keys.execution(executionId);
-      return scripts.atlasKeepExecution(k.state, k.steps, k.done, k.event);
+      return scripts.atlasKeepExecution(...createdKeys(executionId));
     },
 
     /** Deletes what `create` wrote of a provisional execution whose start was refused, unless it was kept meanwhile. */
     async discard(executionId: string): Promise<void> {
-      const k = keys.execution(executionId);
-      await scripts.atlasDiscardExecution(k.state, k.steps, k.done, k.event);
+      await scripts.atlasDiscardExecution(...createdKeys(executionId));
     },
 
     async load(executionId: string): Promise<ExecutionState | undefined> {
