@@ -44,6 +44,8 @@ interface Side {
   /** Registers the one completion callback; called once per run. */
   subscribe(completed: (dueAt: number) => void): void;
   extras(): Promise<Partial<LatencyResult>>;
+  /** Forgets the runs sent so far (after the warm-up). */
+  forget?(): void;
   close(): Promise<void>;
 }
 
@@ -104,6 +106,7 @@ async function engineSide(options: BenchOptions): Promise<Side> {
       });
     },
     extras: async () => ({ breakdownMs: await breakdown(sut, sentAt) }),
+    forget: () => sentAt.clear(),
     close: () => sut.close(),
   };
 }
@@ -125,9 +128,9 @@ async function rawSide(options: BenchOptions): Promise<Side> {
   };
 }
 
-function prepare(side: Side): Turn {
-  const turn: Turn = {
-    side,
+/** Clears what a turn has measured (after its unmeasured warm-up). */
+function reset(turn: Turn): void {
+  Object.assign(turn, {
     sent: 0,
     seconds: 0,
     nodeCpuMs: 0,
@@ -138,7 +141,12 @@ function prepare(side: Side): Turn {
     writes: 0,
     commands: 0,
     redisCpuMs: 0,
-  };
+  });
+}
+
+function prepare(side: Side): Turn {
+  const turn = { side } as Turn;
+  reset(turn);
   side.subscribe((dueAt) => {
     turn.latencies.push(now() - dueAt);
     turn.current?.tick();
@@ -201,7 +209,9 @@ async function summary(turn: Turn, rate: number): Promise<LatencyResult> {
 
 /**
  * Both sides at `rate` runs per second for `latencySeconds` each, in `latencySegments` turns ordered
- * engine-raw, raw-engine, ... so that neither side always runs first.
+ * engine-raw, raw-engine, ... so that neither side always runs first. Each side first runs an unmeasured turn of
+ * `latencyWarmupSeconds` at the same rate: both are new instances (the engine's code is closures made per instance,
+ * which V8 profiles and optimizes afresh), and the measurement is of the steady state.
  */
 export async function latency(
   options: BenchOptions,
@@ -214,6 +224,14 @@ export async function latency(
   try {
     sides.push(await engineSide(options), await rawSide(options));
     const [engine, raw] = sides.map(prepare) as [Turn, Turn];
+    const warmup = Math.round(rate * options.latencyWarmupSeconds);
+    if (warmup > 0) {
+      for (const turn of [engine, raw]) {
+        await segment(turn, probe, segments * perSegment, warmup, rate, phaseTimeoutMs);
+        reset(turn);
+        turn.side.forget?.();
+      }
+    }
     for (let s = 0; s < segments; s += 1) {
       for (const turn of s % 2 === 0 ? [engine, raw] : [raw, engine])
         await segment(turn, probe, s * perSegment, perSegment, rate, phaseTimeoutMs);

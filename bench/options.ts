@@ -28,6 +28,8 @@ export interface BenchOptions {
   latencyRate: number | undefined;
   /** Seconds of steady load per side in the latency run. */
   latencySeconds: number;
+  /** Seconds of unmeasured load per side before the latency run's turns (0 to skip). */
+  latencyWarmupSeconds: number;
   /** Turns the latency run takes, alternating the sides (engine, raw, raw, engine, ...). */
   latencySegments: number;
   /** Time budget of a run: throughput rounds after the first are skipped once half of it is spent. */
@@ -75,6 +77,7 @@ export function readOptions(): BenchOptions {
     loadFraction: fractionEnv('BENCH_LOAD_FRACTION', 0.5),
     latencyRate: process.env.BENCH_LATENCY_RATE ? intEnv('BENCH_LATENCY_RATE', 1) : undefined,
     latencySeconds: intEnv('BENCH_LATENCY_SECONDS', 10),
+    latencyWarmupSeconds: intEnv('BENCH_LATENCY_WARMUP_SECONDS', 2, 0),
     latencySegments: intEnv('BENCH_LATENCY_SEGMENTS', 6),
     budgetMs: intEnv('BENCH_BUDGET_SECONDS', 150) * 1000,
     phaseTimeoutMs: intEnv('BENCH_PHASE_TIMEOUT_SECONDS', 90) * 1000,
