@@ -77,7 +77,7 @@ export function readOptions(): BenchOptions {
     loadFraction: fractionEnv('BENCH_LOAD_FRACTION', 0.5),
     latencyRate: process.env.BENCH_LATENCY_RATE ? intEnv('BENCH_LATENCY_RATE', 1) : undefined,
     latencySeconds: intEnv('BENCH_LATENCY_SECONDS', 10),
-    latencyWarmupSeconds: intEnv('BENCH_LATENCY_WARMUP_SECONDS', 2, 0),
+    latencyWarmupSeconds: intEnv('BENCH_LATENCY_WARMUP_SECONDS', 5, 0),
     latencySegments: intEnv('BENCH_LATENCY_SEGMENTS', 6),
     budgetMs: intEnv('BENCH_BUDGET_SECONDS', 150) * 1000,
     phaseTimeoutMs: intEnv('BENCH_PHASE_TIMEOUT_SECONDS', 90) * 1000,
