@@ -20,6 +20,11 @@ export interface LatencyResult {
   saturated: boolean;
   /** This process's CPU per run, sender and (for the engine) the HTTP ingest included. */
   nodeCpuMsPerRun: number;
+  /**
+   * Share of the side's turns its event loop was busy (`performance.eventLoopUtilization`). Near 1, every round trip
+   * waits behind other work, and a burst leaves a backlog that takes long to clear.
+   */
+  eventLoopBusy: number;
   /** Due time of the send → completion seen by the worker in this process. */
   latencyMs: Percentiles;
   /**
@@ -55,6 +60,9 @@ interface Turn {
   sent: number;
   seconds: number;
   nodeCpuMs: number;
+  /** Event-loop time busy and idle over the segments (ms). */
+  loopActiveMs: number;
+  loopIdleMs: number;
   senderLagMaxMs: number;
   latencies: number[];
   /** Where each segment's latencies start in `latencies`. */
@@ -134,6 +142,8 @@ function reset(turn: Turn): void {
     sent: 0,
     seconds: 0,
     nodeCpuMs: 0,
+    loopActiveMs: 0,
+    loopIdleMs: 0,
     senderLagMaxMs: 0,
     latencies: [],
     segmentStarts: [],
@@ -167,11 +177,15 @@ async function segment(
   turn.segmentStarts.push(turn.latencies.length);
   const redis = await meter(probe);
   const cpu = process.cpuUsage();
+  const loop = performance.eventLoopUtilization();
   const start = now();
   const { lagMaxMs } = await offerLoad(rate, count, (i, dueAt) => turn.side.send(first + i, dueAt));
   await turn.current.wait(`${turn.side.name} runs at steady load`, timeoutMs);
   turn.seconds += (now() - start) / 1000;
   turn.nodeCpuMs += cpuMsSince(cpu);
+  const { active, idle } = performance.eventLoopUtilization(loop);
+  turn.loopActiveMs += active;
+  turn.loopIdleMs += idle;
   const usage = await redis.stop();
   turn.sentCommands += usage.sent;
   turn.writes += usage.writes;
@@ -192,6 +206,7 @@ async function summary(turn: Turn, rate: number): Promise<LatencyResult> {
     senderLagMaxMs: turn.senderLagMaxMs,
     saturated: achievedPerSecond < 0.95 * rate,
     nodeCpuMsPerRun: turn.nodeCpuMs / turn.sent,
+    eventLoopBusy: turn.loopActiveMs / (turn.loopActiveMs + turn.loopIdleMs),
     latencyMs: percentiles(turn.latencies),
     segmentsMs: turn.segmentStarts.map((start, i) => {
       const { count, p50, p99, max } = percentiles(turn.latencies.slice(start, turn.segmentStarts[i + 1]));

@@ -136,6 +136,7 @@ function latencySection(m: Measurements): string[] {
         'max',
         'sender lag max',
         'node cpu µs/run',
+        'loop busy',
       ],
       [m.latency.engine, m.latency.raw].map((l) => [
         l.saturated ? `${l.side} (SATURATED)` : l.side,
@@ -148,6 +149,7 @@ function latencySection(m: Measurements): string[] {
         round(l.latencyMs.max),
         round(l.senderLagMaxMs),
         us(l.nodeCpuMsPerRun),
+        round(l.eventLoopBusy, 2),
       ]),
     ),
   ];
@@ -163,9 +165,9 @@ function latencySection(m: Measurements): string[] {
   const b = m.latency.engine.breakdownMs;
   if (b)
     lines.push(
-      `engine split at the execution's startedAt: send → started (ingest, triggers queue, trigger job) ` +
-        `p50 ${round(b.sendToStarted.p50)} p99 ${round(b.sendToStarted.p99)}; ` +
-        `started → finished (actions queue hop, node job) p50 ${round(b.startedToFinished.p50)} ` +
+      `engine split at the execution's startedAt: send → started (ingest, triggers queue, the trigger job's ` +
+        `first round trip) p50 ${round(b.sendToStarted.p50)} p99 ${round(b.sendToStarted.p99)}; ` +
+        `started → finished (enrolment and the inline run, up to its commit) p50 ${round(b.startedToFinished.p50)} ` +
         `p99 ${round(b.startedToFinished.p99)}`,
     );
   return lines;
