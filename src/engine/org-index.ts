@@ -154,6 +154,11 @@ export function createOrgIndex(redis: RedisClient, keys: Keys) {
       return listed === 1 ? { listed: true } : { listed: false, holder: holder ?? '' };
     },
 
+    /** Whether an execution's end is recorded in the finished index. */
+    async isFinished(orgId: string, workflowId: string, executionId: string): Promise<boolean> {
+      return (await redis.zscore(keys.finished(orgId), `${workflowId} ${executionId}`)) !== null;
+    },
+
     /**
      * Indexes an ended execution for the retention sweep, counts it under its status (once, however often it is
      * finalized), and releases its lead's enrolment lock if the execution still holds it.

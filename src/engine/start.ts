@@ -25,7 +25,7 @@ export interface StartDeps {
   executions: ExecutionStore;
   workflows: Pick<WorkflowStore, 'fromPointers' | 'getVersion'>;
   leads: Pick<LeadStore, 'upsertAndRead' | 'get'>;
-  lifecycle: Pick<Lifecycle, 'end'>;
+  lifecycle: Pick<Lifecycle, 'end' | 'finalize'>;
   waiters: Waiters;
   /** Enqueues node jobs (first nodes of new executions, resumed waits). Must ignore a job id it already holds. */
   enqueue(jobs: NodeJobSpec[], continuation: boolean): Promise<void>;
@@ -92,6 +92,30 @@ export function createStarter(deps: StartDeps) {
   const orgIndex = createOrgIndex(redis, keys);
   const enrol = createEnrolment({ redis, keys, executions: deps.executions, now: clock });
 
+  /**
+   * For a retried start whose execution exists: when it is completed, records its end unless that is already done (the
+   * attempt that completed it stopped between its commit and the end's bookkeeping: finished index, counter, the
+   * lead's lock and live entry). Only a completed execution: nothing changes it any more, while a failed one can be
+   * revived or cancelled meanwhile. Resolves whether the execution is completed.
+   */
+  async function recordCompleted(
+    orgId: string,
+    workflowId: string,
+    executionId: string,
+    enrolled = true,
+  ): Promise<boolean> {
+    const state = await deps.executions.load(executionId);
+    if (state?.status !== 'completed') return false;
+    if (!(await orgIndex.isFinished(orgId, workflowId, executionId))) await deps.lifecycle.finalize(state);
+    else if (enrolled && state.leadId)
+      // Recorded before: only this attempt's enrolment (the lock and live entry it wrote again) is undone.
+      await Promise.all([
+        deps.executions.releaseLock(keys.active(orgId, workflowId, state.leadId), executionId),
+        redis.hdel(keys.leadExecutions(orgId, state.leadId), executionId),
+      ]);
+    return true;
+  }
+
   async function start(
     event: EngineEvent,
     leadId: string | null,
@@ -153,6 +177,13 @@ export function createStarter(deps: StartDeps) {
       : await Promise.all([enrolIt(), create(true)]);
     let created = createdHere;
     if (refused) {
+      // An earlier attempt of this start created the execution: the create found it, or (enrolling first) the lead's
+      // live executions list it. If that attempt's run completed it, the lead's lock may since have gone to a newer
+      // execution (a completed holder's lock is stale), which is why this attempt is refused: the start happened, and
+      // its end may still need recording.
+      const createdBefore = !createdHere && (sequential ? executionId in live : true);
+      if (createdBefore && (await recordCompleted(event.orgId, match.workflowId, executionId, false)))
+        return executionId;
       await Promise.all([
         created ? deps.executions.discard(executionId) : undefined,
         redis.hincrby(keys.stats(event.orgId), `${match.workflowId}:skipped`, 1),
@@ -181,7 +212,10 @@ export function createStarter(deps: StartDeps) {
         outcome = await deps.executions.keep(executionId);
       }
       if (outcome === 'ended') {
-        // A retried trigger job of an execution that already ended: nothing is live any more.
+        // A retried trigger job of an execution that already ended: nothing is live any more. If this start's own run
+        // completed it and stopped before recording the end, the end is recorded now (which also undoes this
+        // attempt's enrolment: the lock and live entry it just wrote again).
+        if (await recordCompleted(event.orgId, match.workflowId, executionId)) return executionId;
         if (leadId)
           await Promise.all([
             deps.executions.releaseLock(keys.active(event.orgId, match.workflowId, leadId), executionId),

@@ -1,6 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createEnrolment } from '../../src/engine/enrolment.js';
 import { createStarter, executionIdFor } from '../../src/engine/start.js';
+import { createNodeRunner } from '../../src/nodes/runner.js';
+import { RetryableError } from '../../src/shared/errors.js';
 import { triggerJobId } from '../../src/events/ingest.js';
 import { eventually, startHarness, type Harness } from '../support/harness.js';
 import {
@@ -22,6 +24,47 @@ const waitingFlow = (enrollment?: string) => ({
   ],
   edges: chain('start', 'pause', 'tag'),
 });
+
+/**
+ * A trigger side whose inline runs work as usual, except that the first run to complete an execution stops between its
+ * commit and recording the end (as a worker that dies there would).
+ */
+function starterThatStopsBeforeTheFirstEnd(h: Harness) {
+  const { redis, keys, executions, workflows, leads, lifecycle, waiters } = h.engine;
+  let stopBeforeEnd = true;
+  const runNodeJob = createNodeRunner({
+    executions,
+    workflows,
+    leads,
+    waiters,
+    org: h.engine.orgSettings,
+    actions: h.engine.actions,
+    enqueue: async () => {},
+    finalize: async (state, options) => {
+      if (stopBeforeEnd) {
+        stopBeforeEnd = false;
+        throw new RetryableError('the worker stopped before the end was recorded');
+      }
+      await lifecycle.finalize(state, options);
+    },
+  });
+  return createStarter({
+    redis,
+    keys,
+    executions,
+    workflows,
+    leads,
+    lifecycle,
+    waiters,
+    runInline: async (job, known) => {
+      await runNodeJob(job, { attemptsMade: 0, maxAttempts: 3, inline: true }, known);
+      return true;
+    },
+    inlineNode: () => true,
+    enqueue: async () => {},
+    removeTimers: async () => {},
+  });
+}
 
 describe('events, enrolment and cancellation', () => {
   let h: Harness;
@@ -200,6 +243,92 @@ describe('events, enrolment and cancellation', () => {
     expect(await executions.load(executionId)).toMatchObject({ status: 'running', pending: 1 });
     expect(await redis.ttl(keys.execution(executionId).state)).toBe(-1);
     expect(enqueued).toEqual(['pause']);
+  });
+
+  it('records the end of an execution again when a retried trigger job finds it ended but not recorded', async () => {
+    const { apiKey, orgId } = await h.createOrg();
+    const workflowId = await publishWorkflow(h, apiKey, {
+      name: 'Tag on arrival',
+      nodes: [trigger(), { id: 'tag', type: 'add_tag', params: { tag: 'arrived' } }],
+      edges: chain('start', 'tag'),
+    });
+    const { redis, keys, executions } = h.engine;
+    const handleEvent = starterThatStopsBeforeTheFirstEnd(h);
+    const now = new Date().toISOString();
+    const event = {
+      id: 'ends-once',
+      orgId,
+      type: 'new_lead' as const,
+      occurredAt: now,
+      receivedAt: now,
+      lead: { id: 'arriving' },
+    };
+    const executionId = executionIdFor(orgId, 'ends-once', workflowId);
+    const finished = () => redis.zscore(keys.finished(orgId), `${workflowId} ${executionId}`);
+    const lock = () => redis.get(keys.active(orgId, workflowId, 'arriving'));
+
+    await expect(handleEvent(event)).rejects.toThrow('stopped before the end');
+    expect(await executions.load(executionId)).toMatchObject({ status: 'completed' });
+    expect(await finished()).toBeNull();
+    expect(await lock()).toBe(executionId);
+
+    // The retry (the trigger job's next attempt) finds the execution ended and records the end.
+    expect((await handleEvent(event)).started).toEqual([executionId]);
+    expect(await finished()).not.toBeNull();
+    expect(await redis.hget(keys.stats(orgId), `${workflowId}:completed`)).toBe('1');
+    expect(await lock()).toBeNull();
+    expect(await redis.hget(keys.leadExecutions(orgId, 'arriving'), executionId)).toBeNull();
+    // Once recorded, a further retry counts nothing twice.
+    await handleEvent(event);
+    expect(await redis.hget(keys.stats(orgId), `${workflowId}:completed`)).toBe('1');
+    expect(await lock()).toBeNull();
+  });
+
+  it('records that end too when a newer execution took over the lead in between', async () => {
+    const { apiKey, orgId } = await h.createOrg();
+    // Without `hold` the run completes inline; with it, the execution waits (and holds the lead's lock).
+    const workflowId = await publishWorkflow(h, apiKey, {
+      name: 'Tag, or wait first',
+      nodes: [
+        trigger(),
+        { id: 'check', type: 'branch', params: { condition: { field: 'event.data.hold', op: 'exists' } } },
+        { id: 'pause', type: 'wait', params: { duration: 'PT30S' } },
+        { id: 'tag', type: 'add_tag', params: { tag: 'arrived' } },
+      ],
+      edges: [
+        { from: 'start', to: 'check' },
+        { from: 'check', to: 'pause', when: 'true' },
+        { from: 'check', to: 'tag', when: 'false' },
+        { from: 'pause', to: 'tag' },
+      ],
+    });
+    const { redis, keys } = h.engine;
+    const handleEvent = starterThatStopsBeforeTheFirstEnd(h);
+    const now = new Date().toISOString();
+    const eventOf = (id: string, data?: Record<string, unknown>) => ({
+      id,
+      orgId,
+      type: 'new_lead' as const,
+      occurredAt: now,
+      receivedAt: now,
+      lead: { id: 'returning' },
+      ...(data ? { data } : {}),
+    });
+    const first = executionIdFor(orgId, 'first-visit', workflowId);
+    const second = executionIdFor(orgId, 'second-visit', workflowId);
+
+    await expect(handleEvent(eventOf('first-visit'))).rejects.toThrow('stopped before the end');
+    // The lock still names the completed execution, so the next event's execution takes it over and waits.
+    expect((await handleEvent(eventOf('second-visit', { hold: true }))).started).toEqual([second]);
+    expect(await redis.get(keys.active(orgId, workflowId, 'returning'))).toBe(second);
+
+    // The first event's retry is refused the lock, but its start happened: it records the end, and skips nothing.
+    expect((await handleEvent(eventOf('first-visit'))).started).toEqual([first]);
+    expect(await redis.zscore(keys.finished(orgId), `${workflowId} ${first}`)).not.toBeNull();
+    expect(await redis.hget(keys.stats(orgId), `${workflowId}:completed`)).toBe('1');
+    expect(await redis.hget(keys.stats(orgId), `${workflowId}:skipped`)).toBeNull();
+    expect(await redis.get(keys.active(orgId, workflowId, 'returning'))).toBe(second);
+    expect(await redis.hkeys(keys.leadExecutions(orgId, 'returning'))).toEqual([second]);
   });
 
   it('lets a provisional execution expire unless it is kept, and never takes the expiry off one that has ended', async () => {
