@@ -96,24 +96,19 @@ export function createStarter(deps: StartDeps) {
    * For a retried start whose execution exists: when it is completed, records its end unless that is already done (the
    * attempt that completed it stopped between its commit and the end's bookkeeping: finished index, counter, the
    * lead's lock and live entry). Only a completed execution: nothing changes it any more, while a failed one can be
-   * revived or cancelled meanwhile. Resolves whether the execution is completed.
+   * revived or cancelled meanwhile. Resolves `recorded` when it recorded the end now, `before` when that was done
+   * already, undefined when the execution is not completed.
    */
   async function recordCompleted(
     orgId: string,
     workflowId: string,
     executionId: string,
-    enrolled = true,
-  ): Promise<boolean> {
+  ): Promise<'recorded' | 'before' | undefined> {
     const state = await deps.executions.load(executionId);
-    if (state?.status !== 'completed') return false;
-    if (!(await orgIndex.isFinished(orgId, workflowId, executionId))) await deps.lifecycle.finalize(state);
-    else if (enrolled && state.leadId)
-      // Recorded before: only this attempt's enrolment (the lock and live entry it wrote again) is undone.
-      await Promise.all([
-        deps.executions.releaseLock(keys.active(orgId, workflowId, state.leadId), executionId),
-        redis.hdel(keys.leadExecutions(orgId, state.leadId), executionId),
-      ]);
-    return true;
+    if (state?.status !== 'completed') return undefined;
+    if (await orgIndex.isFinished(orgId, workflowId, executionId)) return 'before';
+    await deps.lifecycle.finalize(state);
+    return 'recorded';
   }
 
   async function start(
@@ -182,7 +177,7 @@ export function createStarter(deps: StartDeps) {
       // execution (a completed holder's lock is stale), which is why this attempt is refused: the start happened, and
       // its end may still need recording.
       const createdBefore = !createdHere && (sequential ? executionId in live : true);
-      if (createdBefore && (await recordCompleted(event.orgId, match.workflowId, executionId, false)))
+      if (createdBefore && (await recordCompleted(event.orgId, match.workflowId, executionId)))
         return executionId;
       await Promise.all([
         created ? deps.executions.discard(executionId) : undefined,
@@ -212,10 +207,11 @@ export function createStarter(deps: StartDeps) {
         outcome = await deps.executions.keep(executionId);
       }
       if (outcome === 'ended') {
-        // A retried trigger job of an execution that already ended: nothing is live any more. If this start's own run
-        // completed it and stopped before recording the end, the end is recorded now (which also undoes this
-        // attempt's enrolment: the lock and live entry it just wrote again).
-        if (await recordCompleted(event.orgId, match.workflowId, executionId)) return executionId;
+        // A retried trigger job of an execution that already ended: nothing is live any more, so this attempt's
+        // enrolment (the lock and live entry it just wrote again) is undone. If this start's own run completed it and
+        // stopped before recording the end, the end is recorded now, which undoes them too.
+        if ((await recordCompleted(event.orgId, match.workflowId, executionId)) === 'recorded')
+          return executionId;
         if (leadId)
           await Promise.all([
             deps.executions.releaseLock(keys.active(event.orgId, match.workflowId, leadId), executionId),
