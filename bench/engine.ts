@@ -8,6 +8,7 @@ import { createApi, type Api } from '../src/http/api.js';
 import type { ApiResponse } from '../src/http/types.js';
 import { createLogger } from '../src/observability/logger.js';
 import type { BenchOptions } from './options.js';
+import type { EngineTarget } from './sender.js';
 
 /** trigger → branch → add_tag → update_lead. Every bench lead has source "bench", so the branch takes "true". */
 export const benchWorkflow = {
@@ -53,6 +54,8 @@ export interface EngineUnderTest {
   api: Api;
   orgId: string;
   workflowId: string;
+  /** What a sender in another process needs to post this engine's events. */
+  target: EngineTarget;
   /** POST /v1/events through the transport-neutral handler; throws unless 202. */
   postEvents(body: BenchEvent | { events: BenchEvent[] }): Promise<ApiResponse>;
   executionId(eventId: string): string;
@@ -67,10 +70,11 @@ export interface EngineUnderTest {
 
 export async function startEngine(options: BenchOptions, phase: string): Promise<EngineUnderTest> {
   const adminToken = `bench-admin-${randomBytes(12).toString('hex')}`;
+  const prefix = `${options.enginePrefix}-${phase}`;
   const config = loadConfig({
     ...process.env,
     REDIS_URL: options.redisUrl,
-    QUEUE_PREFIX: `${options.enginePrefix}-${phase}`,
+    QUEUE_PREFIX: prefix,
     ADMIN_TOKEN: adminToken,
     WORKER_CONCURRENCY: String(options.concurrency),
     LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn',
@@ -108,6 +112,7 @@ export async function startEngine(options: BenchOptions, phase: string): Promise
     api,
     orgId,
     workflowId,
+    target: { prefix, apiKey },
     async postEvents(body) {
       const response = await call('/v1/events', apiKey, body);
       expect(response, 202, 'post events');

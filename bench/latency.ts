@@ -6,10 +6,13 @@ import { benchEvent, startEngine, STEPS_PER_EXECUTION, type EngineUnderTest } fr
 import type { BenchOptions } from './options.js';
 import { JOBS_PER_CHAIN, startRawChain } from './raw-chain.js';
 import { meter } from './redis-stats.js';
+import { startSender, type Offered, type RemoteSender } from './remote-sender.js';
 import { countdown, cpuMsSince, now, offerLoad, percentiles, pool, type Percentiles } from './util.js';
 
 export interface LatencyResult {
   side: 'engine' | 'raw';
+  /** Where the sends ran: a process of their own (as the ingest function does in production) or this one. */
+  sender: BenchOptions['latencySender'];
   offeredPerSecond: number;
   sent: number;
   /** Completions per second over the segments, each from its first send to its last completion. */
@@ -18,8 +21,10 @@ export interface LatencyResult {
   senderLagMaxMs: number;
   /** Completions fell behind the offered load (achieved < 95% of offered): the latencies include a growing backlog. */
   saturated: boolean;
-  /** This process's CPU per run, sender and (for the engine) the HTTP ingest included. */
+  /** This process's CPU per run: the workers, and the sends (for the engine, the HTTP ingest) when they run inline. */
   nodeCpuMsPerRun: number;
+  /** The sender process's CPU per run (its HTTP ingest for the engine, `queue.add` for the baseline). */
+  senderCpuMsPerRun?: number;
   /**
    * Share of the side's turns its event loop was busy (`performance.eventLoopUtilization`). Near 1, every round trip
    * waits behind other work, and a burst leaves a backlog that takes long to clear.
@@ -32,7 +37,7 @@ export interface LatencyResult {
    * own tail; one it hit shows the spell (see bench/steadiness.ts).
    */
   segmentsMs: Pick<Percentiles, 'count' | 'p50' | 'p99' | 'max'>[];
-  /** Redis work per step at this load, putting the start on the queue included (see `CommandUsage`). */
+  /** Redis work per step at this load, putting the start on the queue included, by either process (see `CommandUsage`). */
   perStep: { sent: number; writes: number; commands: number; redisCpuUs: number };
   /** Engine only: where the time went, from the execution's own timestamps (millisecond resolution). */
   breakdownMs?: { sendToStarted: Percentiles; startedToFinished: Percentiles };
@@ -42,10 +47,18 @@ export interface LatencyResult {
 const STEPS_PER_RUN = STEPS_PER_EXECUTION;
 if (STEPS_PER_RUN !== JOBS_PER_CHAIN) throw new Error('the engine and the baseline must count steps alike');
 
+/** The sender process starts each turn's first send this long after it is asked, so none starts late. */
+const SENDER_LEAD_MS = 20;
+
 /** One side under load: sends run `i` and reports each completion with the due time of its send. */
 interface Side {
   name: LatencyResult['side'];
-  send(i: number, dueAt: number): Promise<void>;
+  /** Notes run `i`'s due time, before it is sent. */
+  expect(i: number, dueAt: number): void;
+  /** Sends run `i` from this process. */
+  send(i: number): Promise<void>;
+  /** The process that sends the runs instead, unless they are sent inline. */
+  remote?: RemoteSender;
   /** Registers the one completion callback; called once per run. */
   subscribe(completed: (dueAt: number) => void): void;
   extras(): Promise<Partial<LatencyResult>>;
@@ -60,6 +73,7 @@ interface Turn {
   sent: number;
   seconds: number;
   nodeCpuMs: number;
+  senderCpuMs: number;
   /** Event-loop time busy and idle over the segments (ms). */
   loopActiveMs: number;
   loopIdleMs: number;
@@ -94,17 +108,28 @@ async function breakdown(sut: EngineUnderTest, sentAt: Map<string, number>) {
 async function engineSide(options: BenchOptions): Promise<Side> {
   const sut = await startEngine(options, 'latency');
   await sut.startWorkers();
+  const remote =
+    options.latencySender === 'process'
+      ? await startSender({ type: 'init', side: 'engine', options, target: sut.target }).catch(
+          async (error: unknown) => {
+            await sut.close();
+            throw error;
+          },
+        )
+      : undefined;
   const pending = new Map<string, number>();
   const sentAt = new Map<string, number>();
   return {
     name: 'engine',
-    async send(i, dueAt) {
-      const event = benchEvent('latency', i);
-      const executionId = sut.executionId(event.id);
+    expect(i, dueAt) {
+      const executionId = sut.executionId(benchEvent('latency', i).id);
       pending.set(executionId, dueAt);
       sentAt.set(executionId, dueAt);
-      await sut.postEvents(event);
     },
+    async send(i) {
+      await sut.postEvents(benchEvent('latency', i));
+    },
+    remote,
     subscribe(completed) {
       sut.onFinished((state) => {
         const dueAt = pending.get(state.id);
@@ -115,24 +140,40 @@ async function engineSide(options: BenchOptions): Promise<Side> {
     },
     extras: async () => ({ breakdownMs: await breakdown(sut, sentAt) }),
     forget: () => sentAt.clear(),
-    close: () => sut.close(),
+    async close() {
+      await remote?.close();
+      await sut.close();
+    },
   };
 }
 
 async function rawSide(options: BenchOptions): Promise<Side> {
   const chain = await startRawChain(options, 'latency');
+  const remote =
+    options.latencySender === 'process'
+      ? await startSender({ type: 'init', side: 'raw', options, phase: 'latency' }).catch(
+          async (error: unknown) => {
+            await chain.close();
+            throw error;
+          },
+        )
+      : undefined;
   const dueAt: number[] = [];
   return {
     name: 'raw',
-    async send(i, due) {
+    expect(i, due) {
       dueAt[i] = due;
-      await chain.add(i);
     },
+    send: (i) => chain.add(i),
+    remote,
     subscribe(completed) {
       chain.start((i) => completed(dueAt[i]!));
     },
     extras: async () => ({}),
-    close: () => chain.close(),
+    async close() {
+      await remote?.close();
+      await chain.close();
+    },
   };
 }
 
@@ -142,6 +183,7 @@ function reset(turn: Turn): void {
     sent: 0,
     seconds: 0,
     nodeCpuMs: 0,
+    senderCpuMs: 0,
     loopActiveMs: 0,
     loopIdleMs: 0,
     senderLagMaxMs: 0,
@@ -164,6 +206,37 @@ function prepare(side: Side): Turn {
   return turn;
 }
 
+/**
+ * Sends runs `first..first+count-1` at `rate` per second, inline or through the side's sender process; resolves with
+ * the first send's due time once all are sent. The sender process's Redis commands are not in this process's counts,
+ * so it reports them.
+ */
+async function offer(
+  side: Side,
+  first: number,
+  count: number,
+  rate: number,
+): Promise<Omit<Offered, 'type'> & { start: number }> {
+  if (!side.remote) {
+    const start = now();
+    const send = (i: number, dueAt: number) => {
+      side.expect(first + i, dueAt);
+      return side.send(first + i);
+    };
+    const { lagMaxMs } = await offerLoad(rate, count, send, { start });
+    return { start, lagMaxMs, cpuMs: 0, sent: 0, writes: 0 };
+  }
+  const start = now() + SENDER_LEAD_MS;
+  for (let i = 0; i < count; i += 1) side.expect(first + i, start + (i * 1000) / rate);
+  const offered = await side.remote.offer({
+    first,
+    count,
+    rate,
+    startAtEpochMs: performance.timeOrigin + start,
+  });
+  return { ...offered, start };
+}
+
 /** Offers `rate` runs per second to one side, runs `first..first+count-1`, and waits until each completed. */
 async function segment(
   turn: Turn,
@@ -178,34 +251,36 @@ async function segment(
   const redis = await meter(probe);
   const cpu = process.cpuUsage();
   const loop = performance.eventLoopUtilization();
-  const start = now();
-  const { lagMaxMs } = await offerLoad(rate, count, (i, dueAt) => turn.side.send(first + i, dueAt));
+  const sender = await offer(turn.side, first, count, rate);
   await turn.current.wait(`${turn.side.name} runs at steady load`, timeoutMs);
-  turn.seconds += (now() - start) / 1000;
+  turn.seconds += (now() - sender.start) / 1000;
   turn.nodeCpuMs += cpuMsSince(cpu);
+  turn.senderCpuMs += sender.cpuMs;
   const { active, idle } = performance.eventLoopUtilization(loop);
   turn.loopActiveMs += active;
   turn.loopIdleMs += idle;
   const usage = await redis.stop();
-  turn.sentCommands += usage.sent;
-  turn.writes += usage.writes;
+  turn.sentCommands += usage.sent + sender.sent;
+  turn.writes += usage.writes + sender.writes;
   turn.commands += usage.total;
   turn.redisCpuMs += usage.redisCpuMs;
-  turn.senderLagMaxMs = Math.max(turn.senderLagMaxMs, lagMaxMs);
+  turn.senderLagMaxMs = Math.max(turn.senderLagMaxMs, sender.lagMaxMs);
   turn.sent += count;
 }
 
-async function summary(turn: Turn, rate: number): Promise<LatencyResult> {
+async function summary(turn: Turn, rate: number, options: BenchOptions): Promise<LatencyResult> {
   const achievedPerSecond = turn.sent / turn.seconds;
   const steps = turn.sent * STEPS_PER_RUN;
   return {
     side: turn.side.name,
+    sender: options.latencySender,
     offeredPerSecond: rate,
     sent: turn.sent,
     achievedPerSecond,
     senderLagMaxMs: turn.senderLagMaxMs,
     saturated: achievedPerSecond < 0.95 * rate,
     nodeCpuMsPerRun: turn.nodeCpuMs / turn.sent,
+    ...(turn.side.remote ? { senderCpuMsPerRun: turn.senderCpuMs / turn.sent } : {}),
     eventLoopBusy: turn.loopActiveMs / (turn.loopActiveMs + turn.loopIdleMs),
     latencyMs: percentiles(turn.latencies),
     segmentsMs: turn.segmentStarts.map((start, i) => {
@@ -251,7 +326,7 @@ export async function latency(
       for (const turn of s % 2 === 0 ? [engine, raw] : [raw, engine])
         await segment(turn, probe, s * perSegment, perSegment, rate, phaseTimeoutMs);
     }
-    return { engine: await summary(engine, rate), raw: await summary(raw, rate) };
+    return { engine: await summary(engine, rate, options), raw: await summary(raw, rate, options) };
   } finally {
     await Promise.all(sides.map((side) => side.close()));
   }

@@ -32,6 +32,11 @@ export interface BenchOptions {
   latencyWarmupSeconds: number;
   /** Turns the latency run takes, alternating the sides (engine, raw, raw, engine, ...). */
   latencySegments: number;
+  /**
+   * Where the latency run's sends run: `inline`, the workers' own process, as the local stack has them; `process`, a
+   * process of their own, as production has them (the ingest function apart from the worker containers).
+   */
+  latencySender: 'process' | 'inline';
   /** Time budget of a run: throughput rounds after the first are skipped once half of it is spent. */
   budgetMs: number;
   /** Longest wait for one phase to drain before the run fails. */
@@ -61,6 +66,13 @@ function fractionEnv(name: string, fallback: number): number {
   return value;
 }
 
+function senderEnv(name: string): BenchOptions['latencySender'] {
+  const raw = process.env[name];
+  if (raw === undefined || raw === '' || raw === 'inline') return 'inline';
+  if (raw === 'process') return 'process';
+  throw new Error(`${name} must be "process" or "inline"`);
+}
+
 export function readOptions(): BenchOptions {
   const config = loadConfig({ ...process.env, QUEUE_PREFIX: 'bench' });
   const run = randomBytes(4).toString('hex');
@@ -79,6 +91,7 @@ export function readOptions(): BenchOptions {
     latencySeconds: intEnv('BENCH_LATENCY_SECONDS', 10),
     latencyWarmupSeconds: intEnv('BENCH_LATENCY_WARMUP_SECONDS', 5, 0),
     latencySegments: intEnv('BENCH_LATENCY_SEGMENTS', 6),
+    latencySender: senderEnv('BENCH_LATENCY_SENDER'),
     budgetMs: intEnv('BENCH_BUDGET_SECONDS', 150) * 1000,
     phaseTimeoutMs: intEnv('BENCH_PHASE_TIMEOUT_SECONDS', 90) * 1000,
     enginePrefix: `bench${run}`,

@@ -123,7 +123,11 @@ function ingestSection(m: Measurements): string[] {
 
 function latencySection(m: Measurements): string[] {
   const lines = [
-    '(c) Event-to-completion latency (ms) at the same offered load',
+    `(c) Event-to-completion latency (ms) at the same offered load; sends ${
+      m.latency.engine.sender === 'process'
+        ? 'from a process of their own (the ingest function apart from the workers, as deployed)'
+        : "inline, on the workers' event loop (as the local stack runs)"
+    }`,
     table(
       [
         'side',
@@ -136,6 +140,7 @@ function latencySection(m: Measurements): string[] {
         'max',
         'sender lag max',
         'node cpu µs/run',
+        'sender cpu µs/run',
         'loop busy',
       ],
       [m.latency.engine, m.latency.raw].map((l) => [
@@ -149,6 +154,7 @@ function latencySection(m: Measurements): string[] {
         round(l.latencyMs.max),
         round(l.senderLagMaxMs),
         us(l.nodeCpuMsPerRun),
+        l.senderCpuMsPerRun === undefined ? 'inline' : us(l.senderCpuMsPerRun),
         round(l.eventLoopBusy, 2),
       ]),
     ),

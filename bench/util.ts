@@ -26,14 +26,15 @@ export function chunks(count: number, size: number): number[][] {
 /**
  * Open-loop load: calls `send(i, dueAt)` for i in 0..total-1 at a steady `rate` per second, without waiting for
  * earlier sends, so a slow system does not slow the offered load (no coordinated omission). Latencies are measured
- * from `dueAt`, so a sender that falls behind counts against the system, not in its favour.
+ * from `dueAt`, so a sender that falls behind counts against the system, not in its favour. The first send is due at
+ * `start` (`now()`'s clock; default now).
  */
 export async function offerLoad(
   rate: number,
   total: number,
   send: (i: number, dueAt: number) => Promise<void>,
+  { start = now() }: { start?: number } = {},
 ): Promise<{ lagMaxMs: number }> {
-  const start = now();
   const inFlight: Promise<void>[] = [];
   let lagMaxMs = 0;
   for (let i = 0; i < total;) {
