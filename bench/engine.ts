@@ -8,7 +8,10 @@ import { createApi, type Api } from '../src/http/api.js';
 import type { ApiResponse } from '../src/http/types.js';
 import { createLogger } from '../src/observability/logger.js';
 import type { BenchOptions } from './options.js';
+import type { BenchEvent } from './bench-event.js';
 import type { EngineTarget } from './sender.js';
+
+export { benchEvent, type BenchEvent } from './bench-event.js';
 
 /** trigger → branch → add_tag → update_lead. Every bench lead has source "bench", so the branch takes "true". */
 export const benchWorkflow = {
@@ -33,21 +36,6 @@ export const benchWorkflow = {
 
 /** Nodes each execution runs after its trigger; the unit of "steps" on the engine side. */
 export const STEPS_PER_EXECUTION = 3;
-
-export interface BenchEvent {
-  id: string;
-  type: 'new_lead';
-  lead: { id: string; email: string; firstName: string; source: string };
-}
-
-/** A distinct event and a distinct lead per index, so the default enrolment rule never refuses one. */
-export function benchEvent(tag: string, i: number): BenchEvent {
-  return {
-    id: `${tag}-${i}`,
-    type: 'new_lead',
-    lead: { id: `lead-${tag}-${i}`, email: `lead${i}@bench.example`, firstName: 'Bench', source: 'bench' },
-  };
-}
 
 export interface EngineUnderTest {
   engine: Engine;

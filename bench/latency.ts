@@ -7,7 +7,16 @@ import type { BenchOptions } from './options.js';
 import { JOBS_PER_CHAIN, startRawChain } from './raw-chain.js';
 import { meter } from './redis-stats.js';
 import { startSender, type Offered, type RemoteSender } from './remote-sender.js';
-import { countdown, cpuMsSince, now, offerLoad, percentiles, pool, type Percentiles } from './util.js';
+import {
+  countdown,
+  cpuMsSince,
+  now,
+  offerLoad,
+  percentiles,
+  pool,
+  toMonotonic,
+  type Percentiles,
+} from './util.js';
 
 export interface LatencyResult {
   side: 'engine' | 'raw';
@@ -47,7 +56,7 @@ export interface LatencyResult {
 const STEPS_PER_RUN = STEPS_PER_EXECUTION;
 if (STEPS_PER_RUN !== JOBS_PER_CHAIN) throw new Error('the engine and the baseline must count steps alike');
 
-/** The sender process starts each turn's first send this long after it is asked, so none starts late. */
+/** The sender process starts each turn's first send this long after it is asked, so it does not start late. */
 const SENDER_LEAD_MS = 20;
 
 /** One side under load: sends run `i` and reports each completion with the due time of its send. */
@@ -227,14 +236,10 @@ async function offer(
     return { start, lagMaxMs, cpuMs: 0, sent: 0, writes: 0 };
   }
   const start = now() + SENDER_LEAD_MS;
+  const offered = side.remote.offer({ first, count, rate, startAtMonotonicMs: toMonotonic(start) });
+  // Noted after the request went out, so this loop does not eat into the lead; no completion can arrive meanwhile.
   for (let i = 0; i < count; i += 1) side.expect(first + i, start + (i * 1000) / rate);
-  const offered = await side.remote.offer({
-    first,
-    count,
-    rate,
-    startAtEpochMs: performance.timeOrigin + start,
-  });
-  return { ...offered, start };
+  return { ...(await offered), start };
 }
 
 /** Offers `rate` runs per second to one side, runs `first..first+count-1`, and waits until each completed. */
@@ -312,7 +317,8 @@ export async function latency(
   const perSegment = Math.max(1, Math.round((rate * options.latencySeconds) / segments));
   const sides: Side[] = [];
   try {
-    sides.push(await engineSide(options), await rawSide(options));
+    sides.push(await engineSide(options));
+    sides.push(await rawSide(options));
     const [engine, raw] = sides.map(prepare) as [Turn, Turn];
     const warmup = Math.round(rate * options.latencyWarmupSeconds);
     if (warmup > 0) {

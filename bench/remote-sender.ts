@@ -7,6 +7,9 @@ import type { SenderReply, SenderRequest } from './sender.js';
 
 export type Offered = Extract<SenderReply, { type: 'offered' }>;
 
+/** How long a closing sender may take to close its connections and exit before it is killed. */
+const CLOSE_TIMEOUT_MS = 5000;
+
 export interface RemoteSender {
   offer(request: Omit<Extract<SenderRequest, { type: 'offer' }>, 'type'>): Promise<Offered>;
   close(): Promise<void>;
@@ -24,14 +27,16 @@ export async function startSender(init: Extract<SenderRequest, { type: 'init' }>
     if (reply.type === 'failed') waiter?.reject(new Error(`bench sender: ${reply.error}`));
     else waiter?.resolve(reply);
   });
-  child.on('exit', (code, signal) => {
-    exit = `bench sender exited (${signal ?? code})`;
+  const gone = (why: string) => {
+    exit ??= why;
     waiting?.reject(new Error(exit));
     waiting = undefined;
-  });
+  };
+  child.on('exit', (code, signal) => gone(`bench sender exited (${signal ?? code})`));
+  child.on('error', (error) => gone(`bench sender: ${error.message}`));
   const request = (message: SenderRequest) =>
     new Promise<SenderReply>((resolve, reject) => {
-      if (exit) return reject(new Error(exit));
+      if (exit ?? !child.connected) return reject(new Error(exit ?? 'bench sender: not connected'));
       if (waiting) return reject(new Error('bench sender: one request at a time'));
       waiting = { resolve, reject };
       child.send(message);
@@ -46,10 +51,12 @@ export async function startSender(init: Extract<SenderRequest, { type: 'init' }>
   return {
     offer: async (offer) => (await request({ type: 'offer', ...offer })) as Offered,
     async close() {
-      if (exit) return;
+      if (child.exitCode !== null || child.signalCode !== null) return;
       const exited = once(child, 'exit');
+      const stuck = setTimeout(() => child.kill('SIGKILL'), CLOSE_TIMEOUT_MS);
       await request({ type: 'close' }).catch(() => child.kill());
       await exited;
+      clearTimeout(stuck);
     },
   };
 }

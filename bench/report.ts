@@ -184,7 +184,7 @@ function commandsSection(m: Measurements): string[] {
   const top = (entries: { command: string; calls: number }[]) =>
     entries.map((c) => `${c.command} ${round(c.calls, 2)}`).join(', ');
   return [
-    '(d) Redis work per step while processing (sent/writes: this process; cmds: INFO commandstats, Lua-internal ' +
+    "(d) Redis work per step while processing (sent/writes: the benchmark's processes; cmds: INFO commandstats, Lua-internal " +
       'commands included; e2e adds putting the starts on the queue)',
     table(
       [

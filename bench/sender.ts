@@ -2,12 +2,11 @@
 // function (a Lambda in AWS), not through the worker containers, so the sends do not share the workers' event loop.
 // The engine's sender is the ingest function's own composition (`createIngestServices`, `createIngestApi`); the
 // baseline's is a BullMQ queue adding first jobs. The parent (bench/latency.ts) forks this file and drives it over IPC.
-import { performance } from 'node:perf_hooks';
 import { clientCounts, installClientCounter } from './client-commands.js';
-import { benchEvent } from './engine.js';
+import { benchEvent } from './bench-event.js';
 import type { BenchOptions } from './options.js';
 import { startRawChain } from './raw-chain.js';
-import { cpuMsSince, offerLoad } from './util.js';
+import { cpuMsSince, fromMonotonic, offerLoad } from './util.js';
 import { loadConfig } from '../src/config/config.js';
 import { createIngestApi } from '../src/http/ingest-routes.js';
 import { createIngestServices } from '../src/ingest-app.js';
@@ -22,8 +21,8 @@ export interface EngineTarget {
 export type SenderRequest =
   | { type: 'init'; side: 'engine'; options: BenchOptions; target: EngineTarget }
   | { type: 'init'; side: 'raw'; options: BenchOptions; phase: string }
-  /** Sends runs `first..first+count-1` at `rate` per second, the first due at `startAtEpochMs` (wall clock, ms). */
-  | { type: 'offer'; first: number; count: number; rate: number; startAtEpochMs: number }
+  /** Sends runs `first..first+count-1` at `rate` per second, the first due at `startAtMonotonicMs` (see `toMonotonic`). */
+  | { type: 'offer'; first: number; count: number; rate: number; startAtMonotonicMs: number }
   | { type: 'close' };
 
 export type SenderReply =
@@ -83,7 +82,7 @@ async function handle(request: SenderRequest): Promise<void> {
       if (!active) throw new Error('offer before init');
       const before = clientCounts();
       const cpu = process.cpuUsage();
-      const start = request.startAtEpochMs - performance.timeOrigin;
+      const start = fromMonotonic(request.startAtMonotonicMs);
       const { lagMaxMs } = await offerLoad(
         request.rate,
         request.count,
@@ -115,6 +114,9 @@ process.on('message', (request: SenderRequest) => {
     reply({ type: 'failed', error: error instanceof Error ? (error.stack ?? error.message) : String(error) }),
   );
 });
+
+// The benchmark stopped (or died) without closing this sender: its Redis connections would keep it running.
+process.on('disconnect', () => process.exit(0));
 
 if (!process.send) {
   console.error('bench/sender.ts is started by bench/latency.ts, which drives it over IPC');

@@ -5,6 +5,13 @@ export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(r
 
 export const now = () => performance.now();
 
+/**
+ * `now()` on the machine's monotonic clock (`process.hrtime`), which every process on the machine shares: a time
+ * passed to another process as `toMonotonic(t)` is `fromMonotonic(...)` there, whatever each process's time origin.
+ */
+export const toMonotonic = (t: number) => t + Number(process.hrtime.bigint()) / 1e6 - performance.now();
+export const fromMonotonic = (t: number) => t - Number(process.hrtime.bigint()) / 1e6 + performance.now();
+
 /** Runs `task(0..count-1)` with at most `concurrency` in flight. */
 export async function pool(count: number, concurrency: number, task: (i: number) => Promise<void>) {
   let next = 0;
