@@ -288,7 +288,7 @@ export async function createEngine(config: Config, logger: Logger, options: Engi
             const event = EngineEvent.parse(job.data);
             // A STOP or START reply changes consent before any workflow it triggers runs.
             await actionLayer.consent.applyReply(event, leadIdOf(event.lead));
-            return handleEvent(event);
+            return handleEvent(event, { retried: job.attemptsStarted > 1 });
           },
           ...Object.fromEntries(queues.actions.map((queue) => [queue.name, runNode])),
           wait: runNode,

@@ -55,6 +55,15 @@ export interface StartResult {
   resumed: string[];
 }
 
+/** How the trigger job came to run the event. */
+export interface Delivery {
+  /**
+   * The job ran before (a retry, or a re-run after it stalled), so its executions may exist already, some ended.
+   * Refused the lead, such a start looks its execution up before counting itself as skipped.
+   */
+  retried?: boolean;
+}
+
 /** Executions are named by their cause, so a retried trigger job finds the execution it already created. */
 export function executionIdFor(orgId: string, eventId: string, workflowId: string): string {
   return `x_${stableId(orgId, eventId, workflowId)}`;
@@ -118,6 +127,8 @@ export function createStarter(deps: StartDeps) {
     lead: Lead | undefined,
     /** The lead's live executions as the event found them (execution id → `workflowId version`). */
     live: Record<string, string>,
+    /** This trigger job ran before (see `Delivery`). */
+    retried: boolean,
   ): Promise<string | { reason: string }> {
     const entry = await deps.workflows.getVersion(event.orgId, match.workflowId, match.version);
     if (!entry) return { reason: `version ${match.version} missing` };
@@ -172,11 +183,12 @@ export function createStarter(deps: StartDeps) {
       : await Promise.all([enrolIt(), create(true)]);
     let created = createdHere;
     if (refused) {
-      // An earlier attempt of this start created the execution: the create found it, or (enrolling first) the lead's
-      // live executions list it. If that attempt's run completed it, the lead's lock may since have gone to a newer
-      // execution (a completed holder's lock is stale), which is why this attempt is refused: the start happened, and
-      // its end may still need recording.
-      const createdBefore = !createdHere && (sequential ? executionId in live : true);
+      // An earlier attempt of this start may have created the execution: the create found it, or (enrolling first)
+      // the lead's live executions list it, or this job ran before (its earlier attempt may have recorded the end,
+      // which takes the execution off that list). If that attempt's run completed it, the lead's lock may since have
+      // gone to a newer execution (a completed holder's lock is stale), which is why this attempt is refused: the
+      // start happened, and its end may still need recording.
+      const createdBefore = !createdHere && (sequential ? executionId in live || retried : true);
       if (createdBefore && (await recordCompleted(event.orgId, match.workflowId, executionId)))
         return executionId;
       await Promise.all([
@@ -379,7 +391,7 @@ export function createStarter(deps: StartDeps) {
     return { leadId, lead, live };
   }
 
-  return async function handleEvent(event: EngineEvent): Promise<StartResult> {
+  return async function handleEvent(event: EngineEvent, delivery: Delivery = {}): Promise<StartResult> {
     const result: StartResult = { matched: 0, started: [], skipped: [], exited: [], resumed: [] };
     const timeTrigger = isTimeTrigger(event.type);
     const expectedLeadId = (timeTrigger ? event.lead?.id : leadIdOf(event.lead)) ?? null;
@@ -421,7 +433,7 @@ export function createStarter(deps: StartDeps) {
     const matches = matchesFor(event, lead, workflows);
     result.matched = matches.length;
     const outcomes = await Promise.all(
-      matches.map((match) => start(event, leadId, match, lead, known?.live ?? {})),
+      matches.map((match) => start(event, leadId, match, lead, known?.live ?? {}, delivery.retried === true)),
     );
     outcomes.forEach((outcome, i) => {
       if (typeof outcome === 'string') result.started.push(outcome);

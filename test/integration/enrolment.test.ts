@@ -26,12 +26,12 @@ const waitingFlow = (enrollment?: string) => ({
 });
 
 /**
- * A trigger side whose inline runs work as usual, except that the first run to complete an execution stops between its
- * commit and recording the end (as a worker that dies there would).
+ * A trigger side whose inline runs work as usual, except that with `stopBeforeFirstEnd` the first run to complete an
+ * execution stops between its commit and recording the end (as a worker that dies there would).
  */
-function starterThatStopsBeforeTheFirstEnd(h: Harness) {
+function starter(h: Harness, { stopBeforeFirstEnd = false } = {}) {
   const { redis, keys, executions, workflows, leads, lifecycle, waiters } = h.engine;
-  let stopBeforeEnd = true;
+  let stopBeforeEnd = stopBeforeFirstEnd;
   const runNodeJob = createNodeRunner({
     executions,
     workflows,
@@ -253,7 +253,7 @@ describe('events, enrolment and cancellation', () => {
       edges: chain('start', 'tag'),
     });
     const { redis, keys, executions } = h.engine;
-    const handleEvent = starterThatStopsBeforeTheFirstEnd(h);
+    const handleEvent = starter(h, { stopBeforeFirstEnd: true });
     const now = new Date().toISOString();
     const event = {
       id: 'ends-once',
@@ -303,7 +303,7 @@ describe('events, enrolment and cancellation', () => {
       ],
     });
     const { redis, keys } = h.engine;
-    const handleEvent = starterThatStopsBeforeTheFirstEnd(h);
+    const handleEvent = starter(h, { stopBeforeFirstEnd: true });
     const now = new Date().toISOString();
     const eventOf = (id: string, data?: Record<string, unknown>) => ({
       id,
@@ -329,6 +329,59 @@ describe('events, enrolment and cancellation', () => {
     expect(await redis.hget(keys.stats(orgId), `${workflowId}:skipped`)).toBeNull();
     expect(await redis.get(keys.active(orgId, workflowId, 'returning'))).toBe(second);
     expect(await redis.hkeys(keys.leadExecutions(orgId, 'returning'))).toEqual([second]);
+  });
+
+  it('counts no skip for a retried start whose execution ended and was recorded before a newer one took the lead', async () => {
+    const { apiKey, orgId } = await h.createOrg();
+    const workflowId = await publishWorkflow(h, apiKey, {
+      name: 'Tag, or wait first',
+      nodes: [
+        trigger(),
+        { id: 'check', type: 'branch', params: { condition: { field: 'event.data.hold', op: 'exists' } } },
+        { id: 'pause', type: 'wait', params: { duration: 'PT30S' } },
+        { id: 'tag', type: 'add_tag', params: { tag: 'arrived' } },
+      ],
+      edges: [
+        { from: 'start', to: 'check' },
+        { from: 'check', to: 'pause', when: 'true' },
+        { from: 'check', to: 'tag', when: 'false' },
+        { from: 'pause', to: 'tag' },
+      ],
+    });
+    const { redis, keys } = h.engine;
+    const handleEvent = starter(h);
+    const now = new Date().toISOString();
+    const eventOf = (id: string, data?: Record<string, unknown>) => ({
+      id,
+      orgId,
+      type: 'new_lead' as const,
+      occurredAt: now,
+      receivedAt: now,
+      lead: { id: 'regular' },
+      ...(data ? { data } : {}),
+    });
+    const first = executionIdFor(orgId, 'first-visit', workflowId);
+    const second = executionIdFor(orgId, 'second-visit', workflowId);
+    const skipped = () => redis.hget(keys.stats(orgId), `${workflowId}:skipped`);
+
+    // The first event's run completes and its end is recorded; its trigger job then dies before BullMQ hears of it.
+    expect((await handleEvent(eventOf('first-visit'))).started).toEqual([first]);
+    expect(await redis.zscore(keys.finished(orgId), `${workflowId} ${first}`)).not.toBeNull();
+    expect((await handleEvent(eventOf('second-visit', { hold: true }))).started).toEqual([second]);
+
+    // Its re-run enrols first (the lead runs the workflow), is refused, and finds its execution already ended.
+    const rerun = await handleEvent(eventOf('first-visit'), { retried: true });
+    expect(rerun.started).toEqual([first]);
+    expect(rerun.skipped).toEqual([]);
+    expect(await skipped()).toBeNull();
+    expect(await redis.hget(keys.stats(orgId), `${workflowId}:completed`)).toBe('1');
+    expect(await redis.get(keys.active(orgId, workflowId, 'regular'))).toBe(second);
+    expect(await redis.hkeys(keys.leadExecutions(orgId, 'regular'))).toEqual([second]);
+
+    // A re-run whose earlier attempt created nothing is refused and counted as skipped, as a first run is.
+    const refused = await handleEvent(eventOf('third-visit'), { retried: true });
+    expect(refused.skipped).toHaveLength(1);
+    expect(await skipped()).toBe('1');
   });
 
   it('lets a provisional execution expire unless it is kept, and never takes the expiry off one that has ended', async () => {
