@@ -10,7 +10,7 @@ import { matchTriggers, type PublishedWorkflow, type TriggerMatch } from '../tri
 import type { WorkflowStore } from '../workflows/store.js';
 import type { WorkflowNode } from '../workflows/schema.js';
 import { createEnrolment } from './enrolment.js';
-import type { ExecutionState, ExecutionStore, PlannedJob } from './executions.js';
+import { terminalStatuses, type ExecutionState, type ExecutionStore, type PlannedJob } from './executions.js';
 import { nodeJobId, type NodeJobData, type NodeJobSpec } from './jobs.js';
 import { createLeadIndex } from './lead-index.js';
 import { createOrgIndex } from './org-index.js';
@@ -102,19 +102,21 @@ export function createStarter(deps: StartDeps) {
   const enrol = createEnrolment({ redis, keys, executions: deps.executions, now: clock });
 
   /**
-   * For a retried start whose execution exists: when it is completed, records its end unless that is already done (the
-   * attempt that completed it stopped between its commit and the end's bookkeeping: finished index, counter, the
+   * For a retried start whose execution may exist: when it is completed, records its end unless that is already done
+   * (the attempt that completed it stopped between its commit and the end's bookkeeping: finished index, counter, the
    * lead's lock and live entry). Only a completed execution: nothing changes it any more, while a failed one can be
    * revived or cancelled meanwhile. Resolves `recorded` when it recorded the end now, `before` when that was done
-   * already, undefined when the execution is not completed.
+   * already, `ended` when the execution ended otherwise (failed, cancelled, exited: the path that ended it recorded
+   * that), undefined when there is no such execution or it has not ended.
    */
   async function recordCompleted(
     orgId: string,
     workflowId: string,
     executionId: string,
-  ): Promise<'recorded' | 'before' | undefined> {
+  ): Promise<'recorded' | 'before' | 'ended' | undefined> {
     const state = await deps.executions.load(executionId);
-    if (state?.status !== 'completed') return undefined;
+    if (!state || !terminalStatuses.has(state.status)) return undefined;
+    if (state.status !== 'completed') return 'ended';
     if (await orgIndex.isFinished(orgId, workflowId, executionId)) return 'before';
     await deps.lifecycle.finalize(state);
     return 'recorded';
@@ -185,14 +187,15 @@ export function createStarter(deps: StartDeps) {
     if (refused) {
       // An earlier attempt of this start may have created the execution: the create found it, or (enrolling first)
       // the lead's live executions list it, or this job ran before (its earlier attempt may have recorded the end,
-      // which takes the execution off that list). If that attempt's run completed it, the lead's lock may since have
-      // gone to a newer execution (a completed holder's lock is stale), which is why this attempt is refused: the
-      // start happened, and its end may still need recording.
+      // which takes the execution off that list). If that attempt's run ended it, the lead's lock may since have gone
+      // to a newer execution, which is why this attempt is refused: the start happened (and a completed end may still
+      // need recording). Found but not ended, it is a provisional one that an earlier refused attempt did not live to
+      // take back, which this one takes back (a kept one holds the lead, so its start is never refused).
       const createdBefore = !createdHere && (sequential ? executionId in live || retried : true);
       if (createdBefore && (await recordCompleted(event.orgId, match.workflowId, executionId)))
         return executionId;
       await Promise.all([
-        created ? deps.executions.discard(executionId) : undefined,
+        created || createdBefore ? deps.executions.discard(executionId) : undefined,
         redis.hincrby(keys.stats(event.orgId), `${match.workflowId}:skipped`, 1),
       ]);
       return { reason: refused };

@@ -1,5 +1,5 @@
 // The dead-letter queue: jobs that exhausted their attempts, parked with their full context until retried or discarded.
-import { Job } from 'bullmq';
+import { Job, type JobsOptions } from 'bullmq';
 import { z } from 'zod';
 import type { StepError } from '../engine/executions.js';
 import type { PublishEngineEvent } from '../observability/engine-events.js';
@@ -8,6 +8,15 @@ import type { Keys } from '../shared/keys.js';
 import { attemptsBeforeMove } from './partitions.js';
 import { isActionQueue, type Queues } from './queues.js';
 import type { RedisClient } from './redis.js';
+
+/** Marks a job the dead-letter queue put back: a job of the same id ran (and failed) before it. */
+const REDELIVERED = 'atlasRedelivered';
+const redelivered = { [REDELIVERED]: true } as JobsOptions;
+
+/** Whether a job was put back from the dead-letter queue (its attempts start afresh, so they do not tell). */
+export function isRedelivered(job: { opts?: JobsOptions }): boolean {
+  return (job.opts as Record<string, unknown> | undefined)?.[REDELIVERED] === true;
+}
 
 export const DeadLetterEntry = z.object({
   queue: z.string(),
@@ -117,7 +126,7 @@ export function createDeadLetter(deps: DeadLetterDeps) {
         const original = where && (await Job.fromId(where, view.jobId));
         if (original && (await original.isFailed())) await original.remove();
       }
-      await queue.add(view.name, view.data, { jobId: view.jobId, lifo: true });
+      await queue.add(view.name, view.data, { jobId: view.jobId, lifo: true, ...redelivered });
       await this.discard(view);
     },
 

@@ -384,6 +384,62 @@ describe('events, enrolment and cancellation', () => {
     expect(await skipped()).toBe('1');
   });
 
+  it('counts a retried start refused the lead as started when its execution was cancelled, and takes back one left provisional', async () => {
+    const { apiKey, orgId } = await h.createOrg();
+    const workflowId = await publishWorkflow(h, apiKey, waitingFlow());
+    const { redis, keys, executions, lifecycle } = h.engine;
+    const handleEvent = starter(h);
+    const now = new Date().toISOString();
+    const eventOf = (id: string) => ({
+      id,
+      orgId,
+      type: 'new_lead' as const,
+      occurredAt: now,
+      receivedAt: now,
+      lead: { id: 'caller' },
+    });
+    const first = executionIdFor(orgId, 'first-call', workflowId);
+    const skipped = () => redis.hget(keys.stats(orgId), `${workflowId}:skipped`);
+
+    // The first event's execution waits and is cancelled; its trigger job then dies before BullMQ hears of it. The
+    // next event's execution takes the lead.
+    expect((await handleEvent(eventOf('first-call'))).started).toEqual([first]);
+    await lifecycle.end(orgId, first, 'cancelled', 'cancelled by a test');
+    await handleEvent(eventOf('second-call'));
+
+    const rerun = await handleEvent(eventOf('first-call'), { retried: true });
+    expect(rerun.started).toEqual([first]);
+    expect(await skipped()).toBeNull();
+    expect(await executions.load(first)).toMatchObject({ status: 'cancelled' });
+
+    // An earlier attempt of another start created its execution provisional, was refused, and died before taking it
+    // back: the re-run, refused too, takes it back and counts the skip.
+    const leftover = executionIdFor(orgId, 'third-call', workflowId);
+    await executions.create({
+      id: leftover,
+      orgId,
+      workflowId,
+      version: 1,
+      leadId: 'caller',
+      triggerNodeId: 'start',
+      event: { id: 'third-call', type: 'new_lead', occurredAt: now, data: {} },
+      triggerStep: {
+        nodeId: 'start',
+        type: 'trigger',
+        status: 'completed',
+        attempt: 1,
+        startedAt: now,
+        durationMs: 0,
+      },
+      plan: [{ nodeId: 'check', arms: [] }],
+      provisionalSeconds: 3600,
+    });
+    const refused = await handleEvent(eventOf('third-call'), { retried: true });
+    expect(refused.skipped).toHaveLength(1);
+    expect(await skipped()).toBe('1');
+    expect(await executions.load(leftover)).toBeUndefined();
+  });
+
   it('lets a provisional execution expire unless it is kept, and never takes the expiry off one that has ended', async () => {
     const { orgId } = await h.createOrg();
     const { executions, redis, keys } = h.engine;

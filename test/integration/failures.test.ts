@@ -1,4 +1,6 @@
+import { Job } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { isRedelivered } from '../../src/queue/dead-letter.js';
 import { startFakeServer, type FakeServer } from '../support/fake-http.js';
 import { eventually, startHarness, type Harness } from '../support/harness.js';
 import { chain, publishWorkflow, settledExecution, trigger } from '../support/workflows.js';
@@ -63,7 +65,7 @@ describe('failing steps', () => {
   });
 
   it('dead-letters a step after its last attempt, and a retry from the dead-letter queue completes it', async () => {
-    const { apiKey } = await h.createOrg();
+    const { apiKey, orgId } = await h.createOrg();
     server.reply({ status: 500, body: { error: 'down' } });
     const workflowId = await publishWorkflow(h, apiKey, webhookFlow(`${server.url}/dlq`));
 
@@ -92,6 +94,9 @@ describe('failing steps', () => {
     expect(completed.steps.at(-1)).toMatchObject({ nodeId: 'tag', status: 'completed' });
     const after = await h.call('GET', '/v1/dead-letter', undefined, apiKey);
     expect(after.body.entries).toEqual([]);
+    // The job put back says so: its attempts start afresh, and a trigger job's start must know it ran before.
+    const putBack = await Job.fromId(h.engine.queues.actionsFor(orgId), entries[0].jobId);
+    expect(putBack && isRedelivered(putBack)).toBe(true);
   });
 
   it('discards a dead-letter entry on request', async () => {
