@@ -28,7 +28,7 @@ import { createMetrics } from './observability/metrics.js';
 import { createSecretBox } from './orgs/secrets.js';
 import { createSettingsStore } from './orgs/settings.js';
 import { createOrgCache, createOrgStore } from './orgs/store.js';
-import { createDeadLetter, isRedelivered } from './queue/dead-letter.js';
+import { createDeadLetter, ranBefore } from './queue/dead-letter.js';
 import { attemptsBeforeMove, createPartitionDrain } from './queue/partitions.js';
 import { createQueues } from './queue/queues.js';
 import { connectRedis } from './queue/redis.js';
@@ -288,7 +288,7 @@ export async function createEngine(config: Config, logger: Logger, options: Engi
             const event = EngineEvent.parse(job.data);
             // A STOP or START reply changes consent before any workflow it triggers runs.
             await actionLayer.consent.applyReply(event, leadIdOf(event.lead));
-            return handleEvent(event, { retried: job.attemptsStarted > 1 || isRedelivered(job) });
+            return handleEvent(event, { retried: ranBefore(job) });
           },
           ...Object.fromEntries(queues.actions.map((queue) => [queue.name, runNode])),
           wait: runNode,

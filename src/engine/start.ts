@@ -102,21 +102,20 @@ export function createStarter(deps: StartDeps) {
   const enrol = createEnrolment({ redis, keys, executions: deps.executions, now: clock });
 
   /**
-   * For a retried start whose execution may exist: when it is completed, records its end unless that is already done
-   * (the attempt that completed it stopped between its commit and the end's bookkeeping: finished index, counter, the
-   * lead's lock and live entry). Only a completed execution: nothing changes it any more, while a failed one can be
-   * revived or cancelled meanwhile. Resolves `recorded` when it recorded the end now, `before` when that was done
-   * already, `ended` when the execution ended otherwise (failed, cancelled, exited: the path that ended it recorded
-   * that), undefined when there is no such execution or it has not ended.
+   * For a retried start whose execution may exist: when it has ended for good (completed, cancelled, exited), records
+   * its end unless that is already done (whatever ended it stopped before the end's bookkeeping: finished index,
+   * counter, the lead's lock and live entry). Not a failed one: it can be revived or cancelled meanwhile, and the path
+   * that failed it records that end. Resolves `recorded` when it recorded the end now, `before` when that was done
+   * already, `failed` for a failed execution, undefined when there is no such execution or it has not ended.
    */
-  async function recordCompleted(
+  async function recordEnd(
     orgId: string,
     workflowId: string,
     executionId: string,
-  ): Promise<'recorded' | 'before' | 'ended' | undefined> {
+  ): Promise<'recorded' | 'before' | 'failed' | undefined> {
     const state = await deps.executions.load(executionId);
     if (!state || !terminalStatuses.has(state.status)) return undefined;
-    if (state.status !== 'completed') return 'ended';
+    if (state.status === 'failed') return 'failed';
     if (await orgIndex.isFinished(orgId, workflowId, executionId)) return 'before';
     await deps.lifecycle.finalize(state);
     return 'recorded';
@@ -187,15 +186,14 @@ export function createStarter(deps: StartDeps) {
     if (refused) {
       // An earlier attempt of this start may have created the execution: the create found it, or (enrolling first)
       // the lead's live executions list it, or this job ran before (its earlier attempt may have recorded the end,
-      // which takes the execution off that list). If that attempt's run ended it, the lead's lock may since have gone
-      // to a newer execution, which is why this attempt is refused: the start happened (and a completed end may still
-      // need recording). Found but not ended, it is a provisional one that an earlier refused attempt did not live to
-      // take back, which this one takes back (a kept one holds the lead, so its start is never refused).
+      // which takes the execution off that list). If it has ended, the lead's lock may since have gone to a newer
+      // execution, which is why this attempt is refused: the start happened, and its end may still need recording.
+      // Found but not ended, it is left alone: it may be another delivery's, enrolled and about to be kept, or a
+      // provisional one that an earlier refused attempt did not live to take back, which expires by itself.
       const createdBefore = !createdHere && (sequential ? executionId in live || retried : true);
-      if (createdBefore && (await recordCompleted(event.orgId, match.workflowId, executionId)))
-        return executionId;
+      if (createdBefore && (await recordEnd(event.orgId, match.workflowId, executionId))) return executionId;
       await Promise.all([
-        created || createdBefore ? deps.executions.discard(executionId) : undefined,
+        created ? deps.executions.discard(executionId) : undefined,
         redis.hincrby(keys.stats(event.orgId), `${match.workflowId}:skipped`, 1),
       ]);
       return { reason: refused };
@@ -223,10 +221,9 @@ export function createStarter(deps: StartDeps) {
       }
       if (outcome === 'ended') {
         // A retried trigger job of an execution that already ended: nothing is live any more, so this attempt's
-        // enrolment (the lock and live entry it just wrote again) is undone. If this start's own run completed it and
-        // stopped before recording the end, the end is recorded now, which undoes them too.
-        if ((await recordCompleted(event.orgId, match.workflowId, executionId)) === 'recorded')
-          return executionId;
+        // enrolment (the lock and live entry it just wrote again) is undone. If whatever ended it (this start's own
+        // run, a cancel, a goal) stopped before recording the end, the end is recorded now, which undoes them too.
+        if ((await recordEnd(event.orgId, match.workflowId, executionId)) === 'recorded') return executionId;
         if (leadId)
           await Promise.all([
             deps.executions.releaseLock(keys.active(event.orgId, match.workflowId, leadId), executionId),

@@ -13,9 +13,12 @@ import type { RedisClient } from './redis.js';
 const REDELIVERED = 'atlasRedelivered';
 const redelivered = { [REDELIVERED]: true } as JobsOptions;
 
-/** Whether a job was put back from the dead-letter queue (its attempts start afresh, so they do not tell). */
-export function isRedelivered(job: { opts?: JobsOptions }): boolean {
-  return (job.opts as Record<string, unknown> | undefined)?.[REDELIVERED] === true;
+/**
+ * Whether a job ran before: a re-run after a failure or a stall (BullMQ counts each move to active, the first one
+ * included), or put back from the dead-letter queue (its attempts start afresh, so only the mark tells).
+ */
+export function ranBefore(job: { attemptsStarted: number; opts?: JobsOptions }): boolean {
+  return job.attemptsStarted > 1 || (job.opts as Record<string, unknown> | undefined)?.[REDELIVERED] === true;
 }
 
 export const DeadLetterEntry = z.object({

@@ -384,7 +384,7 @@ describe('events, enrolment and cancellation', () => {
     expect(await skipped()).toBe('1');
   });
 
-  it('counts a retried start refused the lead as started when its execution was cancelled, and takes back one left provisional', async () => {
+  it('counts a retried start refused the lead as started when its execution was cancelled, and records that end if it was not', async () => {
     const { apiKey, orgId } = await h.createOrg();
     const workflowId = await publishWorkflow(h, apiKey, waitingFlow());
     const { redis, keys, executions, lifecycle } = h.engine;
@@ -399,21 +399,34 @@ describe('events, enrolment and cancellation', () => {
       lead: { id: 'caller' },
     });
     const first = executionIdFor(orgId, 'first-call', workflowId);
-    const skipped = () => redis.hget(keys.stats(orgId), `${workflowId}:skipped`);
+    const second = executionIdFor(orgId, 'second-call', workflowId);
+    const fourth = executionIdFor(orgId, 'fourth-call', workflowId);
+    const stat = (name: string) => redis.hget(keys.stats(orgId), `${workflowId}:${name}`);
+    const finished = (executionId: string) =>
+      redis.zscore(keys.finished(orgId), `${workflowId} ${executionId}`);
 
     // The first event's execution waits and is cancelled; its trigger job then dies before BullMQ hears of it. The
-    // next event's execution takes the lead.
+    // next event's execution takes the lead. The re-run, refused, finds its execution ended: it started, no skip.
     expect((await handleEvent(eventOf('first-call'))).started).toEqual([first]);
     await lifecycle.end(orgId, first, 'cancelled', 'cancelled by a test');
-    await handleEvent(eventOf('second-call'));
+    expect((await handleEvent(eventOf('second-call'))).started).toEqual([second]);
+    expect((await handleEvent(eventOf('first-call'), { retried: true })).started).toEqual([first]);
+    expect(await stat('skipped')).toBeNull();
 
-    const rerun = await handleEvent(eventOf('first-call'), { retried: true });
-    expect(rerun.started).toEqual([first]);
-    expect(await skipped()).toBeNull();
-    expect(await executions.load(first)).toMatchObject({ status: 'cancelled' });
+    // The second is cancelled by something that stops before recording the end (the lock is stale, so the next
+    // execution takes the lead over). Its trigger job's re-run records that end.
+    await executions.end(second, 'cancelled', 'cancelled by a test', new Date().toISOString());
+    expect(await finished(second)).toBeNull();
+    expect((await handleEvent(eventOf('fourth-call'))).started).toEqual([fourth]);
+    expect((await handleEvent(eventOf('second-call'), { retried: true })).started).toEqual([second]);
+    expect(await finished(second)).not.toBeNull();
+    expect(await stat('cancelled')).toBe('2');
+    expect(await stat('skipped')).toBeNull();
+    expect(await redis.get(keys.active(orgId, workflowId, 'caller'))).toBe(fourth);
+    expect(await redis.hkeys(keys.leadExecutions(orgId, 'caller'))).toEqual([fourth]);
 
-    // An earlier attempt of another start created its execution provisional, was refused, and died before taking it
-    // back: the re-run, refused too, takes it back and counts the skip.
+    // A provisional execution found by a refused re-run is left alone (it may be another delivery's, about to be
+    // kept; or left by a refused attempt that died, and it expires by itself), and the start counts as skipped.
     const leftover = executionIdFor(orgId, 'third-call', workflowId);
     await executions.create({
       id: leftover,
@@ -431,13 +444,12 @@ describe('events, enrolment and cancellation', () => {
         startedAt: now,
         durationMs: 0,
       },
-      plan: [{ nodeId: 'check', arms: [] }],
+      plan: [{ nodeId: 'pause', arms: [] }],
       provisionalSeconds: 3600,
     });
-    const refused = await handleEvent(eventOf('third-call'), { retried: true });
-    expect(refused.skipped).toHaveLength(1);
-    expect(await skipped()).toBe('1');
-    expect(await executions.load(leftover)).toBeUndefined();
+    expect((await handleEvent(eventOf('third-call'), { retried: true })).skipped).toHaveLength(1);
+    expect(await stat('skipped')).toBe('1');
+    expect(await executions.load(leftover)).toMatchObject({ status: 'running' });
   });
 
   it('lets a provisional execution expire unless it is kept, and never takes the expiry off one that has ended', async () => {

@@ -1,6 +1,6 @@
-import { Job } from 'bullmq';
+import { Job, Queue, Worker } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { isRedelivered } from '../../src/queue/dead-letter.js';
+import { ranBefore } from '../../src/queue/dead-letter.js';
 import { startFakeServer, type FakeServer } from '../support/fake-http.js';
 import { eventually, startHarness, type Harness } from '../support/harness.js';
 import { chain, publishWorkflow, settledExecution, trigger } from '../support/workflows.js';
@@ -96,7 +96,30 @@ describe('failing steps', () => {
     expect(after.body.entries).toEqual([]);
     // The job put back says so: its attempts start afresh, and a trigger job's start must know it ran before.
     const putBack = await Job.fromId(h.engine.queues.actionsFor(orgId), entries[0].jobId);
-    expect(putBack && isRedelivered(putBack)).toBe(true);
+    expect(putBack?.attemptsStarted).toBe(1);
+    expect(putBack && ranBefore(putBack)).toBe(true);
+  });
+
+  it('tells a job that runs again after a failure from its first run', async () => {
+    const prefix = `${h.prefix}:{q.ran-before}`;
+    const queue = new Queue('ran-before', { connection: h.engine.redis, prefix });
+    const seen: boolean[] = [];
+    const worker = new Worker(
+      'ran-before',
+      async (job) => {
+        seen.push(ranBefore(job));
+        if (seen.length === 1) throw new Error('fails once');
+      },
+      { connection: h.engine.redis, prefix },
+    );
+    try {
+      await queue.add('once', {}, { attempts: 2 });
+      await eventually(async () => (seen.length === 2 ? true : undefined));
+      expect(seen).toEqual([false, true]);
+    } finally {
+      await worker.close();
+      await queue.close();
+    }
   });
 
   it('discards a dead-letter entry on request', async () => {
