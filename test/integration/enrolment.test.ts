@@ -452,6 +452,67 @@ describe('events, enrolment and cancellation', () => {
     expect(await executions.load(leftover)).toMatchObject({ status: 'running' });
   });
 
+  it('tells the start of a trigger job put back from the dead-letter queue that it ran before', async () => {
+    const { apiKey, orgId } = await h.createOrg();
+    const workflowId = await publishWorkflow(h, apiKey, {
+      name: 'Tag, or wait first',
+      nodes: [
+        trigger(),
+        { id: 'check', type: 'branch', params: { condition: { field: 'event.data.hold', op: 'exists' } } },
+        { id: 'pause', type: 'wait', params: { duration: 'PT30S' } },
+        { id: 'tag', type: 'add_tag', params: { tag: 'arrived' } },
+      ],
+      edges: [
+        { from: 'start', to: 'check' },
+        { from: 'check', to: 'pause', when: 'true' },
+        { from: 'check', to: 'tag', when: 'false' },
+        { from: 'pause', to: 'tag' },
+      ],
+    });
+    const { redis, keys, executions, deadLetter, queues } = h.engine;
+    const first = executionIdFor(orgId, 'first-visit', workflowId);
+    const second = executionIdFor(orgId, 'second-visit', workflowId);
+    const post = (id: string, data?: Record<string, unknown>) =>
+      h.call(
+        'POST',
+        '/v1/events',
+        { id, type: 'new_lead', lead: { id: 'parked' }, ...(data ? { data } : {}) },
+        apiKey,
+      );
+
+    await post('first-visit');
+    await eventually(async () => ((await executions.load(first))?.status === 'completed' ? true : undefined));
+    await post('second-visit', { hold: true });
+    await eventually(async () =>
+      (await redis.get(keys.active(orgId, workflowId, 'parked'))) === second ? true : undefined,
+    );
+
+    // The first event's trigger job, parked as if it had failed after its execution ended, is put back.
+    const now = new Date().toISOString();
+    const event = {
+      id: 'first-visit',
+      orgId,
+      type: 'new_lead',
+      occurredAt: now,
+      receivedAt: now,
+      lead: { id: 'parked' },
+    };
+    const error = { name: 'Error', code: 'test', message: 'failed after the end', retryable: true };
+    await deadLetter.park(
+      'triggers',
+      { id: 'parked-first-visit', name: 'new_lead', data: event, attemptsMade: 3 },
+      error,
+    );
+    await deadLetter.retry((await deadLetter.get('triggers.parked-first-visit'))!);
+
+    const ran = await eventually(async () => {
+      const job = await queues.triggers.getJob('parked-first-visit');
+      return job && (await job.isCompleted()) ? job : undefined;
+    });
+    expect(ran.returnvalue).toMatchObject({ started: [first], skipped: [] });
+    expect(await redis.hget(keys.stats(orgId), `${workflowId}:skipped`)).toBeNull();
+  });
+
   it('lets a provisional execution expire unless it is kept, and never takes the expiry off one that has ended', async () => {
     const { orgId } = await h.createOrg();
     const { executions, redis, keys } = h.engine;
