@@ -25,6 +25,36 @@ const waitingFlow = (enrollment?: string) => ({
   edges: chain('start', 'pause', 'tag'),
 });
 
+/** Without `data.hold` the run tags the lead and completes inline; with it, the execution waits (holding the lead). */
+const tagOrWaitFirst = {
+  name: 'Tag, or wait first',
+  nodes: [
+    trigger(),
+    { id: 'check', type: 'branch', params: { condition: { field: 'event.data.hold', op: 'exists' } } },
+    { id: 'pause', type: 'wait', params: { duration: 'PT30S' } },
+    { id: 'tag', type: 'add_tag', params: { tag: 'arrived' } },
+  ],
+  edges: [
+    { from: 'start', to: 'check' },
+    { from: 'check', to: 'pause', when: 'true' },
+    { from: 'check', to: 'tag', when: 'false' },
+    { from: 'pause', to: 'tag' },
+  ],
+};
+
+/** Builds `new_lead` events of one lead, as the trigger worker gets them. */
+const eventsFor =
+  (orgId: string, leadId: string, now = new Date().toISOString()) =>
+  (id: string, data?: Record<string, unknown>) => ({
+    id,
+    orgId,
+    type: 'new_lead' as const,
+    occurredAt: now,
+    receivedAt: now,
+    lead: { id: leadId },
+    ...(data ? { data } : {}),
+  });
+
 /**
  * A trigger side whose inline runs work as usual, except that with `stopBeforeFirstEnd` the first run to complete an
  * execution stops between its commit and recording the end (as a worker that dies there would).
@@ -286,34 +316,10 @@ describe('events, enrolment and cancellation', () => {
 
   it('records that end too when a newer execution took over the lead in between', async () => {
     const { apiKey, orgId } = await h.createOrg();
-    // Without `hold` the run completes inline; with it, the execution waits (and holds the lead's lock).
-    const workflowId = await publishWorkflow(h, apiKey, {
-      name: 'Tag, or wait first',
-      nodes: [
-        trigger(),
-        { id: 'check', type: 'branch', params: { condition: { field: 'event.data.hold', op: 'exists' } } },
-        { id: 'pause', type: 'wait', params: { duration: 'PT30S' } },
-        { id: 'tag', type: 'add_tag', params: { tag: 'arrived' } },
-      ],
-      edges: [
-        { from: 'start', to: 'check' },
-        { from: 'check', to: 'pause', when: 'true' },
-        { from: 'check', to: 'tag', when: 'false' },
-        { from: 'pause', to: 'tag' },
-      ],
-    });
+    const workflowId = await publishWorkflow(h, apiKey, tagOrWaitFirst);
     const { redis, keys } = h.engine;
     const handleEvent = starter(h, { stopBeforeFirstEnd: true });
-    const now = new Date().toISOString();
-    const eventOf = (id: string, data?: Record<string, unknown>) => ({
-      id,
-      orgId,
-      type: 'new_lead' as const,
-      occurredAt: now,
-      receivedAt: now,
-      lead: { id: 'returning' },
-      ...(data ? { data } : {}),
-    });
+    const eventOf = eventsFor(orgId, 'returning');
     const first = executionIdFor(orgId, 'first-visit', workflowId);
     const second = executionIdFor(orgId, 'second-visit', workflowId);
 
@@ -333,33 +339,10 @@ describe('events, enrolment and cancellation', () => {
 
   it('counts no skip for a retried start whose execution ended and was recorded before a newer one took the lead', async () => {
     const { apiKey, orgId } = await h.createOrg();
-    const workflowId = await publishWorkflow(h, apiKey, {
-      name: 'Tag, or wait first',
-      nodes: [
-        trigger(),
-        { id: 'check', type: 'branch', params: { condition: { field: 'event.data.hold', op: 'exists' } } },
-        { id: 'pause', type: 'wait', params: { duration: 'PT30S' } },
-        { id: 'tag', type: 'add_tag', params: { tag: 'arrived' } },
-      ],
-      edges: [
-        { from: 'start', to: 'check' },
-        { from: 'check', to: 'pause', when: 'true' },
-        { from: 'check', to: 'tag', when: 'false' },
-        { from: 'pause', to: 'tag' },
-      ],
-    });
+    const workflowId = await publishWorkflow(h, apiKey, tagOrWaitFirst);
     const { redis, keys } = h.engine;
     const handleEvent = starter(h);
-    const now = new Date().toISOString();
-    const eventOf = (id: string, data?: Record<string, unknown>) => ({
-      id,
-      orgId,
-      type: 'new_lead' as const,
-      occurredAt: now,
-      receivedAt: now,
-      lead: { id: 'regular' },
-      ...(data ? { data } : {}),
-    });
+    const eventOf = eventsFor(orgId, 'regular');
     const first = executionIdFor(orgId, 'first-visit', workflowId);
     const second = executionIdFor(orgId, 'second-visit', workflowId);
     const skipped = () => redis.hget(keys.stats(orgId), `${workflowId}:skipped`);
@@ -390,14 +373,7 @@ describe('events, enrolment and cancellation', () => {
     const { redis, keys, executions, lifecycle } = h.engine;
     const handleEvent = starter(h);
     const now = new Date().toISOString();
-    const eventOf = (id: string) => ({
-      id,
-      orgId,
-      type: 'new_lead' as const,
-      occurredAt: now,
-      receivedAt: now,
-      lead: { id: 'caller' },
-    });
+    const eventOf = eventsFor(orgId, 'caller', now);
     const first = executionIdFor(orgId, 'first-call', workflowId);
     const second = executionIdFor(orgId, 'second-call', workflowId);
     const fourth = executionIdFor(orgId, 'fourth-call', workflowId);
@@ -454,21 +430,7 @@ describe('events, enrolment and cancellation', () => {
 
   it('tells the start of a trigger job put back from the dead-letter queue that it ran before', async () => {
     const { apiKey, orgId } = await h.createOrg();
-    const workflowId = await publishWorkflow(h, apiKey, {
-      name: 'Tag, or wait first',
-      nodes: [
-        trigger(),
-        { id: 'check', type: 'branch', params: { condition: { field: 'event.data.hold', op: 'exists' } } },
-        { id: 'pause', type: 'wait', params: { duration: 'PT30S' } },
-        { id: 'tag', type: 'add_tag', params: { tag: 'arrived' } },
-      ],
-      edges: [
-        { from: 'start', to: 'check' },
-        { from: 'check', to: 'pause', when: 'true' },
-        { from: 'check', to: 'tag', when: 'false' },
-        { from: 'pause', to: 'tag' },
-      ],
-    });
+    const workflowId = await publishWorkflow(h, apiKey, tagOrWaitFirst);
     const { redis, keys, executions, deadLetter, queues } = h.engine;
     const first = executionIdFor(orgId, 'first-visit', workflowId);
     const second = executionIdFor(orgId, 'second-visit', workflowId);
@@ -488,15 +450,7 @@ describe('events, enrolment and cancellation', () => {
     );
 
     // The first event's trigger job, parked as if it had failed after its execution ended, is put back.
-    const now = new Date().toISOString();
-    const event = {
-      id: 'first-visit',
-      orgId,
-      type: 'new_lead',
-      occurredAt: now,
-      receivedAt: now,
-      lead: { id: 'parked' },
-    };
+    const event = eventsFor(orgId, 'parked')('first-visit');
     const error = { name: 'Error', code: 'test', message: 'failed after the end', retryable: true };
     await deadLetter.park(
       'triggers',
