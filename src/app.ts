@@ -228,7 +228,8 @@ export async function createEngine(config: Config, logger: Logger, options: Engi
     const parsed = NodeJobData.safeParse(job.data);
     if (!parsed.success) return;
     const now = new Date().toISOString();
-    await executions.fail(parsed.data.executionId, { steps: [], effects: {}, final: true, error }, now);
+    const failed = { steps: [], effects: {}, final: true, error };
+    if ((await executions.fail(parsed.data.executionId, failed, now)) !== 'failed') return;
     const state = await executions.load(parsed.data.executionId);
     if (state) await lifecycle.finalize({ ...state, status: 'failed' });
   };

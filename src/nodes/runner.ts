@@ -302,13 +302,14 @@ export function createNodeRunner(deps: NodeRunnerDeps) {
               : { note: 'will retry' }),
         });
       }
-      await executions.fail(
+      const status = await executions.fail(
         job.executionId,
         { steps, effects: internalEffects, final, error: stepError },
         new Date(clock()).toISOString(),
       );
       deps.observe?.(job, steps);
-      if (final) await deps.finalize({ ...state, status: 'failed' });
+      // Ended otherwise meanwhile (a cancel, a goal), the execution is not failed: whatever ended it records that end.
+      if (final && status === 'failed') await deps.finalize({ ...state, status: 'failed' });
       throw new StepFailure(error, final, stepError);
     };
 

@@ -1,5 +1,6 @@
 import { Job, Queue, Worker } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { executionIdFor } from '../../src/engine/start.js';
 import { ranBefore } from '../../src/queue/dead-letter.js';
 import { startFakeServer, type FakeServer } from '../support/fake-http.js';
 import { eventually, startHarness, type Harness } from '../support/harness.js';
@@ -120,6 +121,36 @@ describe('failing steps', () => {
       await worker.close();
       await queue.close();
     }
+  });
+
+  it('counts an execution cancelled while its step fails for good as cancelled, not failed', async () => {
+    const { apiKey, orgId } = await h.createOrg();
+    const workflowId = await publishWorkflow(h, apiKey, webhookFlow(`${server.url}/cancelled-meanwhile`));
+    const executionId = executionIdFor(orgId, 'cancelled-meanwhile', workflowId);
+    // The cancel ends the execution while the call is out; its own bookkeeping comes later (as on another worker).
+    server.reply({
+      status: 404,
+      before: () =>
+        h.engine.executions.end(executionId, 'cancelled', 'cancelled meanwhile', new Date().toISOString()),
+    });
+
+    await h.call(
+      'POST',
+      '/v1/events',
+      { id: 'cancelled-meanwhile', type: 'new_lead', lead: { id: 'lead-c' } },
+      apiKey,
+    );
+    await eventually(async () => {
+      const r = await h.call('GET', '/v1/dead-letter', undefined, apiKey);
+      return r.body.entries.length > 0 ? true : undefined;
+    });
+
+    expect(await h.engine.executions.load(executionId)).toMatchObject({ status: 'cancelled' });
+    const stats = await h.engine.redis.hgetall(h.engine.keys.stats(orgId));
+    expect(stats[`${workflowId}:failed`]).toBeUndefined();
+    expect(
+      await h.engine.redis.zscore(h.engine.keys.finished(orgId), `${workflowId} ${executionId}`),
+    ).toBeNull();
   });
 
   it('discards a dead-letter entry on request', async () => {

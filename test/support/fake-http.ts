@@ -13,6 +13,8 @@ export interface Reply {
   status: number;
   body?: unknown;
   headers?: Record<string, string>;
+  /** Runs once the request has arrived and before it is answered (something else happening meanwhile). */
+  before?: () => Promise<unknown>;
 }
 
 export interface FakeServer {
@@ -39,9 +41,12 @@ export async function startFakeServer(): Promise<FakeServer> {
       });
       const reply = script[Math.min(served, script.length - 1)]!;
       served += 1;
-      response
-        .writeHead(reply.status, { 'content-type': 'application/json', ...reply.headers })
-        .end(JSON.stringify(reply.body ?? {}));
+      const answer = () =>
+        response
+          .writeHead(reply.status, { 'content-type': 'application/json', ...reply.headers })
+          .end(JSON.stringify(reply.body ?? {}));
+      if (reply.before) void reply.before().finally(answer);
+      else answer();
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
