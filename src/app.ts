@@ -3,7 +3,7 @@ import { createActionLayer } from './actions/index.js';
 import { createOutbox } from './actions/outbox.js';
 import type { CommunicationProvider, IntegrationProvider } from './actions/types.js';
 import type { Config } from './config/config.js';
-import { createExecutionStore, type ExecutionState } from './engine/executions.js';
+import { createExecutionStore, terminalStatuses, type ExecutionState } from './engine/executions.js';
 import { NodeJobData } from './engine/jobs.js';
 import { createLeadIndex } from './engine/lead-index.js';
 import { createLifecycle } from './engine/lifecycle.js';
@@ -228,10 +228,10 @@ export async function createEngine(config: Config, logger: Logger, options: Engi
     const parsed = NodeJobData.safeParse(job.data);
     if (!parsed.success) return;
     const now = new Date().toISOString();
-    const failed = { steps: [], effects: {}, final: true, error };
-    if ((await executions.fail(parsed.data.executionId, failed, now)) !== 'failed') return;
+    await executions.fail(parsed.data.executionId, { steps: [], effects: {}, final: true, error }, now);
+    // Recorded as what it is now: failed, or ended otherwise meanwhile (see the node runner's failure path).
     const state = await executions.load(parsed.data.executionId);
-    if (state) await lifecycle.finalize({ ...state, status: 'failed' });
+    if (state && terminalStatuses.has(state.status)) await lifecycle.finalize(state);
   };
 
   /** Moves the jobs of action partitions another ACTION_QUEUE_PARTITIONS used into the current ones. */

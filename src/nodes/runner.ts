@@ -1,11 +1,12 @@
 // The node runner: runs one node job, and the run of internal nodes after it, then records the steps and plans what is next.
 import type { ActionContext, ActionHandler, ActionResult } from '../actions/types.js';
-import type {
-  ExecutionState,
-  ExecutionStore,
-  PlannedJob,
-  StepError,
-  StepRecord,
+import {
+  terminalStatuses,
+  type ExecutionState,
+  type ExecutionStore,
+  type PlannedJob,
+  type StepError,
+  type StepRecord,
 } from '../engine/executions.js';
 import { jobKeyOf, nodeJobId, type NodeJobData, type NodeJobSpec } from '../engine/jobs.js';
 import {
@@ -308,8 +309,11 @@ export function createNodeRunner(deps: NodeRunnerDeps) {
         new Date(clock()).toISOString(),
       );
       deps.observe?.(job, steps);
-      // Ended otherwise meanwhile (a cancel, a goal), the execution is not failed: whatever ended it records that end.
-      if (final && status === 'failed') await deps.finalize({ ...state, status: 'failed' });
+      // The end is recorded as what the execution is now: failed, or ended otherwise meanwhile (a cancel, a goal, its own
+      // commit before this job stalled). Whatever ended it otherwise records that end too; if it stopped first, this
+      // records it (an end counts once however often it is recorded).
+      if (final && terminalStatuses.has(status))
+        await deps.finalize({ ...state, status: status as ExecutionState['status'] });
       throw new StepFailure(error, final, stepError);
     };
 

@@ -123,7 +123,7 @@ describe('failing steps', () => {
     }
   });
 
-  it('counts an execution cancelled while its step fails for good as cancelled, not failed', async () => {
+  it('records an execution cancelled while its step fails for good as cancelled, not failed', async () => {
     const { apiKey, orgId } = await h.createOrg();
     const workflowId = await publishWorkflow(h, apiKey, webhookFlow(`${server.url}/cancelled-meanwhile`));
     const executionId = executionIdFor(orgId, 'cancelled-meanwhile', workflowId);
@@ -145,12 +145,17 @@ describe('failing steps', () => {
       return r.body.entries.length > 0 ? true : undefined;
     });
 
+    // The cancel's own bookkeeping has not run: the failing step records the end, as a cancel.
     expect(await h.engine.executions.load(executionId)).toMatchObject({ status: 'cancelled' });
-    const stats = await h.engine.redis.hgetall(h.engine.keys.stats(orgId));
-    expect(stats[`${workflowId}:failed`]).toBeUndefined();
+    const stats = () => h.engine.redis.hgetall(h.engine.keys.stats(orgId));
+    expect((await stats())[`${workflowId}:failed`]).toBeUndefined();
+    expect((await stats())[`${workflowId}:cancelled`]).toBe('1');
     expect(
       await h.engine.redis.zscore(h.engine.keys.finished(orgId), `${workflowId} ${executionId}`),
-    ).toBeNull();
+    ).not.toBeNull();
+    // The cancel's bookkeeping, when it comes, counts nothing twice.
+    await h.engine.lifecycle.end(orgId, executionId, 'cancelled', 'cancelled meanwhile');
+    expect((await stats())[`${workflowId}:cancelled`]).toBe('1');
   });
 
   it('discards a dead-letter entry on request', async () => {
