@@ -6,7 +6,7 @@ import type { OrgStore } from '../orgs/store.js';
 import { HttpError } from '../shared/errors.js';
 import type { WorkflowStore } from '../workflows/store.js';
 import { createEnrolment } from './enrolment.js';
-import { createOrgIndex } from './org-index.js';
+import { createOrgIndex, finishedMember } from './org-index.js';
 import { terminalStatuses, type ExecutionState, type ExecutionStore } from './executions.js';
 
 const DAY_SECONDS = 24 * 3600;
@@ -158,7 +158,7 @@ export function createLifecycle(deps: LifecycleDeps) {
     const status = await executions.revive(executionId, new Date(clock()).toISOString());
     if (status !== 'running') return;
     await Promise.all([
-      redis.zrem(keys.finished(state.orgId), `${state.workflowId} ${state.id}`),
+      redis.zrem(keys.finished(state.orgId), finishedMember(state.workflowId, state.id)),
       state.leadId
         ? redis.set(keys.active(state.orgId, state.workflowId, state.leadId), state.id, 'NX')
         : undefined,

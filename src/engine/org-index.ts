@@ -12,6 +12,9 @@ import { fromFlatPairs } from '../shared/replies.js';
  */
 export const LEAD_HISTORY_TTL_SECONDS = 400 * 24 * 3600;
 
+/** An ended execution's member of the finished index: its workflow and its id (the retention sweep splits it). */
+export const finishedMember = (workflowId: string, executionId: string) => `${workflowId} ${executionId}`;
+
 const startedScript = `
 -- Enrols the lead (when the workflow's rule asks for it), then lists and counts the execution, once however often a
 -- retried trigger job asks.
@@ -156,7 +159,7 @@ export function createOrgIndex(redis: RedisClient, keys: Keys) {
 
     /** Whether an execution's end is recorded in the finished index. */
     async isFinished(orgId: string, workflowId: string, executionId: string): Promise<boolean> {
-      return (await redis.zscore(keys.finished(orgId), `${workflowId} ${executionId}`)) !== null;
+      return (await redis.zscore(keys.finished(orgId), finishedMember(workflowId, executionId))) !== null;
     },
 
     /**
@@ -172,7 +175,7 @@ export function createOrgIndex(redis: RedisClient, keys: Keys) {
       at: number,
     ): Promise<void> {
       const indexed = [keys.finished(orgId), keys.stats(orgId)];
-      const args = [at, `${workflowId} ${executionId}`, `${workflowId}:${status}`, executionId];
+      const args = [at, finishedMember(workflowId, executionId), `${workflowId}:${status}`, executionId];
       await (leadId
         ? scripts.atlasExecutionFinished(3, ...indexed, keys.active(orgId, workflowId, leadId), ...args)
         : scripts.atlasExecutionFinished(2, ...indexed, ...args));
