@@ -114,18 +114,25 @@ async function breakdown(sut: EngineUnderTest, sentAt: Map<string, number>) {
   return { sendToStarted: percentiles(toStarted), startedToFinished: percentiles(toFinished) };
 }
 
+/** The side's sender process when the sends run in one; a sender that fails to start closes the side it was for. */
+async function senderFor(
+  options: BenchOptions,
+  init: Parameters<typeof startSender>[0],
+  closeSide: () => Promise<void>,
+): Promise<RemoteSender | undefined> {
+  if (options.latencySender !== 'process') return undefined;
+  return startSender(init).catch(async (error: unknown) => {
+    await closeSide();
+    throw error;
+  });
+}
+
 async function engineSide(options: BenchOptions): Promise<Side> {
   const sut = await startEngine(options, 'latency');
   await sut.startWorkers();
-  const remote =
-    options.latencySender === 'process'
-      ? await startSender({ type: 'init', side: 'engine', options, target: sut.target }).catch(
-          async (error: unknown) => {
-            await sut.close();
-            throw error;
-          },
-        )
-      : undefined;
+  const remote = await senderFor(options, { type: 'init', side: 'engine', options, target: sut.target }, () =>
+    sut.close(),
+  );
   const pending = new Map<string, number>();
   const sentAt = new Map<string, number>();
   return {
@@ -158,15 +165,9 @@ async function engineSide(options: BenchOptions): Promise<Side> {
 
 async function rawSide(options: BenchOptions): Promise<Side> {
   const chain = await startRawChain(options, 'latency');
-  const remote =
-    options.latencySender === 'process'
-      ? await startSender({ type: 'init', side: 'raw', options, phase: 'latency' }).catch(
-          async (error: unknown) => {
-            await chain.close();
-            throw error;
-          },
-        )
-      : undefined;
+  const remote = await senderFor(options, { type: 'init', side: 'raw', options, phase: 'latency' }, () =>
+    chain.close(),
+  );
   const dueAt: number[] = [];
   return {
     name: 'raw',

@@ -46,7 +46,7 @@ async function snapshot(redis: Redis): Promise<Snapshot> {
 const scriptCommands = new Set(['evalsha', 'eval', 'evalsha_ro', 'eval_ro', 'fcall', 'fcall_ro']);
 
 /** Per-command growth from `before` to `after`, minus the benchmark's `own` commands and its INFO calls. */
-function growth(before: Map<string, number>, after: Map<string, number>, own: Record<string, number>) {
+export function growth(before: Map<string, number>, after: Map<string, number>, own: Record<string, number>) {
   const entries: [string, number][] = [];
   for (const [name, calls] of after) {
     if (name === 'info') continue; // the measurement itself
@@ -56,7 +56,7 @@ function growth(before: Map<string, number>, after: Map<string, number>, own: Re
   return entries.sort((a, b) => b[1] - a[1]);
 }
 
-const sum = (entries: [string, number][]) => entries.reduce((total, [, calls]) => total + calls, 0);
+export const sum = (entries: [string, number][]) => entries.reduce((total, [, calls]) => total + calls, 0);
 
 function usage(before: Snapshot, after: Snapshot, own: Record<string, number>): CommandUsage {
   const byCommand = growth(before.calls, after.calls, own);

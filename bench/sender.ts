@@ -6,6 +6,7 @@ import { clientCounts, installClientCounter } from './client-commands.js';
 import { benchEvent } from './bench-event.js';
 import type { BenchOptions } from './options.js';
 import { startRawChain } from './raw-chain.js';
+import { growth, sum } from './redis-stats.js';
 import { cpuMsSince, fromMonotonic, offerLoad } from './util.js';
 import { loadConfig } from '../src/config/config.js';
 import { createIngestApi } from '../src/http/ingest-routes.js';
@@ -92,13 +93,11 @@ async function handle(request: SenderRequest): Promise<void> {
         },
       );
       const after = clientCounts();
-      let sent = 0;
-      for (const [name, calls] of after.commands) sent += calls - (before.commands.get(name) ?? 0);
       return reply({
         type: 'offered',
         lagMaxMs,
         cpuMs: cpuMsSince(cpu),
-        sent,
+        sent: sum(growth(before.commands, after.commands, {})),
         writes: after.writes - before.writes,
       });
     }
