@@ -21,8 +21,98 @@ export interface WorkerSet {
 /** A job delayed this many times by Retry-After without finishing is dead-lettered rather than delayed again. */
 export const MAX_DEFERRALS = 100;
 
-/** Called when the worker, not the handler, gives a job up (too many deferrals, stalled too often). */
-export type Abandon = (queue: string, job: Job, error: StepError) => Promise<void>;
+/** A job that failed for good, as the dead-letter queue and `Abandon` read it. */
+export type FailedJob = Pick<Job, 'id' | 'name' | 'data' | 'attemptsMade' | 'opts'>;
+
+/**
+ * Called when a job failed for good without its execution recording it: the worker gave it up (too many deferrals,
+ * stalled too often), or it failed outside its steps (reading its execution, committing, queueing the next jobs).
+ */
+export type Abandon = (queue: string, job: FailedJob, error: StepError) => Promise<void>;
+
+/** Tries to park a job this many times, pausing as long as each entry says, before it holds the job instead. */
+const PARK_PAUSES_MS = [0, 250, 1000];
+
+/** A job whose parking failed every try is held (delayed) this long, then tried again. */
+export const PARK_HOLD_MS = 30_000;
+
+/** Data field of a job held because it could not be parked: the error to park it with, and whether to abandon it. */
+const PENDING_PARK = 'atlasPendingPark';
+
+interface PendingPark {
+  error: StepError;
+  /** The failure is not recorded in the execution yet (the worker gave the job up, or it failed outside a step). */
+  abandon: boolean;
+}
+
+/** BullMQ's reason for a job it failed because it stalled more often than `maxStalledCount` allows. */
+export const STALLED_TOO_OFTEN = 'job stalled more than allowable limit';
+
+const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** A held job's pending park, if it is one. */
+function pendingPark(job: Job): PendingPark | undefined {
+  const pending = (job.data as Record<string, unknown> | undefined)?.[PENDING_PARK];
+  return pending && typeof pending === 'object' ? (pending as PendingPark) : undefined;
+}
+
+/** What parking and abandoning read of a job, its data as it came (without the mark of a held park). */
+function asFailed(job: Job): FailedJob {
+  const { [PENDING_PARK]: _pending, ...data } = (job.data ?? {}) as Record<string, unknown>;
+  return { id: job.id, name: job.name, data, attemptsMade: job.attemptsMade, opts: job.opts };
+}
+
+/** Parks a job, trying again after each pause; throws the last error if every try failed. */
+async function parkWithRetries(deadLetter: DeadLetter, queue: string, job: FailedJob, error: StepError) {
+  let last: unknown;
+  for (const ms of PARK_PAUSES_MS) {
+    if (ms > 0) await pause(ms);
+    try {
+      return await deadLetter.park(queue, job, error);
+    } catch (parkError) {
+      last = parkError;
+    }
+  }
+  throw last;
+}
+
+/**
+ * Parks a job that failed for good, then records the failure in its execution where nothing has (`abandon`), and
+ * fails the job in BullMQ. If the dead-letter queue cannot take it, the job is held (delayed, its attempts untouched)
+ * and parked when it comes back, without running again: a job that failed for good is never left outside the
+ * dead-letter queue, and its step never runs once more.
+ */
+async function parkOrHold(
+  queue: string,
+  job: Job,
+  token: string | undefined,
+  pending: PendingPark,
+  deps: { deadLetter: DeadLetter; logger: Logger; abandon: Abandon },
+): Promise<never> {
+  try {
+    await parkWithRetries(deps.deadLetter, queue, asFailed(job), pending.error);
+  } catch (parkError) {
+    deps.logger.error(
+      { queue, jobId: job.id, err: parkError, error: pending.error, holdMs: PARK_HOLD_MS },
+      'could not dead-letter a job; holding it to try again',
+    );
+    if (!token) throw parkError;
+    if (!pendingPark(job)) await job.updateData({ ...(job.data as object), [PENDING_PARK]: pending });
+    await job.moveToDelayed(Date.now() + PARK_HOLD_MS, token);
+    throw new DelayedError();
+  }
+  if (pending.abandon) {
+    await deps
+      .abandon(queue, asFailed(job), pending.error)
+      .catch((error: unknown) =>
+        deps.logger.error(
+          { queue, jobId: job.id, err: error },
+          'could not record a dead-lettered job as failed',
+        ),
+      );
+  }
+  throw new UnrecoverableError(pending.error.message);
+}
 
 /**
  * Wraps a handler: a delay asked for by a provider moves the job to delayed without spending an attempt;
@@ -35,7 +125,10 @@ export function guard(
   logger: Logger,
   abandon: Abandon,
 ): Processor {
+  const deps = { deadLetter, logger, abandon };
   return async (job, token) => {
+    const held = pendingPark(job);
+    if (held) return parkOrHold(queue, job, token, held, deps);
     try {
       return await handle(job);
     } catch (error) {
@@ -56,7 +149,6 @@ export function guard(
           message: `${stepError.message} (delayed ${deferrals} times; giving up)`,
         };
         final = true;
-        await abandon(queue, job, stepError);
       }
       logger.warn(
         {
@@ -68,10 +160,9 @@ export function guard(
         },
         'job failed',
       );
-      if (final) {
-        await deadLetter.park(queue, job, stepError);
-        throw new UnrecoverableError(stepError.message);
-      }
+      // A step that failed for good recorded it; a job given up here, or failing outside its steps, has not.
+      const recorded = error instanceof StepFailure && error.final;
+      if (final) return parkOrHold(queue, job, token, { error: stepError, abandon: !recorded }, deps);
       throw error;
     }
   };
@@ -101,12 +192,16 @@ export function startWorkers(
     worker.on('error', (error) => logger.error({ queue, err: error }, 'worker error'));
     // A job that stalled too often is failed by BullMQ without running the guard: dead-letter it here.
     worker.on('failed', (job, error) => {
-      if (!job || !/stalled/i.test(error.message)) return;
+      if (!job || error.message !== STALLED_TOO_OFTEN) return;
       const stepError = { name: 'StalledError', code: 'stalled', message: error.message, retryable: false };
-      Promise.all([deadLetter.park(queue, job, stepError), abandon(queue, job, stepError)]).catch(
-        (parkError: unknown) =>
-          logger.error({ queue, jobId: job.id, err: parkError }, 'could not dead-letter a stalled job'),
-      );
+      parkWithRetries(deadLetter, queue, asFailed(job), stepError)
+        .then(() => abandon(queue, asFailed(job), stepError))
+        .catch((parkError: unknown) =>
+          logger.error(
+            { queue, jobId: job.id, data: job.data, err: parkError, error: stepError },
+            'could not dead-letter a stalled job',
+          ),
+        );
     });
     if (onJob) {
       const report = (outcome: 'completed' | 'failed', job: Job | undefined) =>

@@ -1,7 +1,9 @@
 import { Job, Queue, Worker } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { executionIdFor } from '../../src/engine/start.js';
-import { ranBefore } from '../../src/queue/dead-letter.js';
+import { ranBefore, type DeadLetter } from '../../src/queue/dead-letter.js';
+import { guard } from '../../src/queue/workers.js';
+import { NonRetryableError } from '../../src/shared/errors.js';
 import { startFakeServer, type FakeServer } from '../support/fake-http.js';
 import { eventually, startHarness, type Harness } from '../support/harness.js';
 import { chain, publishWorkflow, settledExecution, trigger } from '../support/workflows.js';
@@ -156,6 +158,94 @@ describe('failing steps', () => {
     // The cancel's bookkeeping, when it comes, counts nothing twice.
     await h.engine.lifecycle.end(orgId, executionId, 'cancelled', 'cancelled meanwhile');
     expect((await stats())[`${workflowId}:cancelled`]).toBe('1');
+  });
+
+  it('records an execution whose job fails for good outside its steps as failed, and parks the job', async () => {
+    const { apiKey, orgId } = await h.createOrg();
+    const workflowId = await publishWorkflow(h, apiKey, {
+      name: 'Pause, then tag',
+      nodes: [
+        trigger(),
+        { id: 'pause', type: 'wait', params: { duration: 'PT0.5S' } },
+        { id: 'tag', type: 'add_tag', params: { tag: 'later' } },
+      ],
+      edges: chain('start', 'pause', 'tag'),
+    });
+    await h.call('POST', '/v1/events', { type: 'new_lead', lead: { id: 'lead-unreadable' } }, apiKey);
+    await settledExecution(h, apiKey, workflowId, ['waiting']);
+    // The lead can no longer be read (a key of the wrong type): the node job fails before it runs a step.
+    const leadKey = h.engine.keys.lead(orgId, 'lead-unreadable');
+    const saved = await h.engine.redis.dumpBuffer(leadKey);
+    await h.engine.redis.del(leadKey);
+    await h.engine.redis.set(leadKey, 'not a hash');
+
+    const failed = await settledExecution(h, apiKey, workflowId, ['failed']);
+    expect(failed.error).toMatchObject({ retryable: true });
+    expect(failed.error.message).toMatch(/WRONGTYPE/);
+    const [entry] = await eventually(async () => {
+      const r = await h.call('GET', '/v1/dead-letter', undefined, apiKey);
+      return r.body.entries.length > 0 ? r.body.entries : undefined;
+    });
+    expect(entry).toMatchObject({ executionId: failed.id, attempts: 3, data: { nodeId: 'tag' } });
+    const stats = await h.engine.redis.hgetall(h.engine.keys.stats(orgId));
+    expect(stats[`${workflowId}:failed`]).toBe('1');
+    // Retried once the lead is readable again, the execution runs on and completes.
+    await h.engine.redis.del(leadKey);
+    await h.engine.redis.restore(leadKey, 0, saved!);
+    expect((await h.call('POST', `/v1/dead-letter/${entry.id}/retry`, undefined, apiKey)).status).toBe(202);
+    await settledExecution(h, apiKey, workflowId, ['completed']);
+  });
+
+  it('holds a job the dead-letter queue cannot take, and parks it when it comes back without running it again', async () => {
+    const prefix = `${h.prefix}:{q.park-held}`;
+    const queue = new Queue('park-held', { connection: h.engine.redis, prefix });
+    const real = h.engine.deadLetter;
+    let refusals = 3;
+    const deadLetter: DeadLetter = {
+      ...real,
+      park: async (...args) => {
+        if (refusals > 0) {
+          refusals -= 1;
+          throw new Error('dead-letter queue unavailable');
+        }
+        return real.park(...args);
+      },
+    };
+    let runs = 0;
+    const processor = guard(
+      'park-held',
+      async () => {
+        runs += 1;
+        throw new NonRetryableError('the provider refused it');
+      },
+      deadLetter,
+      h.engine.logger,
+      async () => undefined,
+    );
+    const worker = new Worker('park-held', processor, { connection: h.engine.redis, prefix });
+    try {
+      const job = await queue.add('refused', { orgId: 'org-held' }, { jobId: 'held-1', attempts: 3 });
+      // Every try to park it failed: it waits, delayed, its attempts untouched.
+      await eventually(async () => ((await job.getState()) === 'delayed' ? true : undefined));
+      expect(refusals).toBe(0);
+      const held = (await Job.fromId(queue, 'held-1'))!;
+      expect(held.attemptsMade).toBe(0);
+      await held.promote();
+
+      await eventually(async () => ((await held.getState()) === 'failed' ? true : undefined));
+      expect(runs).toBe(1);
+      expect(await real.get('park-held.held-1')).toMatchObject({
+        queue: 'park-held',
+        jobId: 'held-1',
+        data: { orgId: 'org-held' },
+        error: { message: 'the provider refused it', retryable: false },
+        attempts: 1,
+      });
+    } finally {
+      await worker.close();
+      await queue.close();
+      await real.discard({ id: 'park-held.held-1', orgId: 'org-held' } as never);
+    }
   });
 
   it('discards a dead-letter entry on request', async () => {
