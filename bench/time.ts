@@ -175,7 +175,7 @@ async function dateSweep(probe: Redis, leadCount: number) {
         );
       },
     },
-    { orgId, workflowId: wf.id, triggerNodeId: 'start', firingId: 'bench' },
+    { orgId, workflowId: wf.id, triggerNodeId: 'start', firingId: 'bench', dueAt: Date.now() },
   );
   const ms = performance.now() - started;
   await engine.close();

@@ -15,7 +15,7 @@ import type { EventInput } from './events/schema.js';
 import { createEnqueuers } from './queue/enqueue.js';
 import { createSchedules, FORM_CHECK_JOB, repeatStrategy, schedulesFor } from './queue/schedules.js';
 import { createFormTracking } from './scheduler/forms.js';
-import { sweep } from './scheduler/time-triggers.js';
+import { firingDueAt, sweep } from './scheduler/time-triggers.js';
 import { FormCheck, TimeTriggerJob } from './scheduler/jobs.js';
 import { EngineEvent } from './events/schema.js';
 import { createLeadStore, leadIdOf } from './leads/store.js';
@@ -193,7 +193,7 @@ export async function createEngine(config: Config, logger: Logger, options: Engi
     const firing = TimeTriggerJob.parse(job.data);
     return sweep(
       { keys, leads, workflows, org: orgSettings, enqueueEvents: enqueuers.triggerEvents },
-      { ...firing, firingId: job.id! },
+      { ...firing, firingId: job.id!, dueAt: firingDueAt(job) },
     );
   };
   const replay = createReplayer({

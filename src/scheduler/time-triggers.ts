@@ -27,6 +27,17 @@ export interface Firing {
   triggerNodeId: string;
   /** Identifies this firing (the scheduler job's id), so a firing enrols each lead once. */
   firingId: string;
+  /** When the firing was due (ms); its audience is that day's, however late the firing runs. */
+  dueAt: number;
+}
+
+/**
+ * When a scheduler's job was due: its id ends in that time (`repeat:<scheduler id>:<ms>`, kept by a retry from the
+ * dead-letter queue), else its `prevMillis` option; a job added by hand was due when it was added.
+ */
+export function firingDueAt(job: { id?: string; opts: { prevMillis?: number }; timestamp: number }): number {
+  const fromId = /^repeat:.+:(\d+)$/.exec(job.id ?? '');
+  return fromId ? Number(fromId[1]) : (job.opts.prevMillis ?? job.timestamp);
 }
 
 /**
@@ -47,7 +58,8 @@ export async function sweep(
     return { enrolled: 0, skipped: 'workflow or trigger no longer published' };
 
   const org = await deps.org(firing.orgId);
-  const now = clock();
+  // A firing that runs late (the scheduler was down, a retry, a dead-letter retry days later) sweeps its own day.
+  const now = Math.min(firing.dueAt, clock());
   const schedule = trigger.schedule;
   const sources =
     schedule.kind === 'date'

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TIME_TRIGGER_JOB } from '../../src/queue/schedules.js';
+import { firingDueAt } from '../../src/scheduler/time-triggers.js';
 import { eventually, startHarness, type Harness } from '../support/harness.js';
 import { chain, executionsOf, publishWorkflow, settledExecution, trigger } from '../support/workflows.js';
 
@@ -194,6 +195,49 @@ describe('time', () => {
       'due-2',
     ]);
     expect(enrolled.every((e) => e.event.type === 'date_reached')).toBe(true);
+  });
+
+  it('sweeps the day a late firing was due, not the day it runs', async () => {
+    const { apiKey, orgId } = await h.createOrg('Late renewals', { timeZone: 'UTC' });
+    const day = (offset: number) => new Date(Date.now() + offset * 86_400_000).toISOString().slice(0, 10);
+    const workflowId = await publishWorkflow(h, apiKey, {
+      name: 'Renewal reminder',
+      nodes: [
+        {
+          id: 'start',
+          type: 'trigger',
+          event: 'date_reached',
+          schedule: { kind: 'date', field: 'renewalDate', offsetDays: -7, at: '09:00' },
+        },
+        { id: 'tag', type: 'add_tag', params: { tag: 'reminded' } },
+      ],
+      edges: chain('start', 'tag'),
+    });
+    // Due yesterday (the scheduler was down): yesterday's audience renews in 6 days from today.
+    await h.engine.leads.upsert(orgId, { id: 'due-yesterday', renewalDate: day(6) });
+    await h.engine.leads.upsert(orgId, { id: 'due-today', renewalDate: day(7) });
+    const yesterday = Date.now() - 86_400_000;
+
+    await h.engine.queues.scheduled.add(
+      TIME_TRIGGER_JOB,
+      { orgId, workflowId, triggerNodeId: 'start' },
+      { jobId: `repeat:tt.${orgId}.${workflowId}.start:${yesterday}` },
+    );
+    await eventually(async () => {
+      const all = await executionsOf(h, apiKey, workflowId);
+      return all.length >= 1 && all.every((e) => e.status === 'completed') ? all : undefined;
+    });
+    await new Promise((r) => setTimeout(r, 300));
+
+    const executions = await executionsOf(h, apiKey, workflowId);
+    expect(executions.map((e) => e.leadId)).toEqual(['due-yesterday']);
+    expect(executions[0]!.event.occurredAt).toBe(new Date(yesterday).toISOString());
+    // The workflow's real scheduler job names its due time the same way.
+    const next = (await h.engine.queues.scheduled.getDelayed()).find((job) =>
+      job.id?.startsWith(`repeat:tt.${orgId}.${workflowId}.start:`),
+    );
+    expect(next?.opts.prevMillis).toEqual(expect.any(Number));
+    expect(firingDueAt(next!)).toBe(next!.opts.prevMillis);
   });
 });
 
