@@ -169,14 +169,12 @@ export async function receiveWebhook(
     }
   }
 
+  // Refused once accepted; remembered only after its events are queued. Requests racing each other both pass, and
+  // their events are one: every source's event id is derived from the request, and ingest accepts an id once.
   const guard = createReplayGuard(deps.redis, deps.keys);
-  if (!(await guard.claim(orgId, source, accepting.signature, accepting.replayTtlSeconds)))
+  if (await guard.seen(orgId, source, accepting.signature))
     throw new HttpError(403, 'replayed', 'this signed request was already received');
-  try {
-    const accepted = accepting.events.length > 0 ? await ingestEvents(deps, orgId, accepting.events) : [];
-    return accepting.respond(accepted);
-  } catch (error) {
-    await guard.release(orgId, source, accepting.signature).catch(() => undefined);
-    throw error;
-  }
+  const accepted = accepting.events.length > 0 ? await ingestEvents(deps, orgId, accepting.events) : [];
+  await guard.remember(orgId, source, accepting.signature, accepting.replayTtlSeconds);
+  return accepting.respond(accepted);
 }

@@ -6,6 +6,7 @@ import { triggerJobId } from '../../src/events/ingest.js';
 import { leadIdOf } from '../../src/leads/store.js';
 import { signTrackingToken } from '../../src/tracking/tokens.js';
 import { signGeneric } from '../../src/webhooks/generic.js';
+import { receiveWebhook, type WebhookDeps } from '../../src/webhooks/receive.js';
 import { signMeta } from '../../src/webhooks/meta.js';
 import { signStripe } from '../../src/webhooks/stripe.js';
 import { twilioSignature } from '../../src/webhooks/twilio.js';
@@ -278,6 +279,38 @@ describe('ingest handler: signed webhooks and tracking', () => {
       });
       expect(replay.statusCode).toBe(403);
       expect(json(replay).error.code).toBe('replayed');
+    });
+
+    it("accepts a provider's retry of a request that died before its event was queued", async () => {
+      // Arrange: the first delivery's process stops while it queues the event (a crash, a Lambda timeout)
+      const body = JSON.stringify({
+        ...JSON.parse(bodyOf(fixture('generic', 'form-submitted', { orgId }))),
+        id: 'died-once',
+      });
+      const request = signed(body, genericSecret);
+      const hanging = {
+        triggers: { add: () => new Promise(() => {}), addBulk: () => new Promise(() => {}) },
+      };
+      const deps = { ...h.engine, queues: hanging } as unknown as WebhookDeps;
+      void receiveWebhook(deps, orgId, 'generic', {
+        method: 'POST',
+        path: `/v1/webhooks/${orgId}/generic`,
+        query: {},
+        headers: {
+          'content-type': 'application/json',
+          'x-atlas-signature': request.headers['x-atlas-signature']!,
+        },
+        body,
+      });
+      await new Promise((r) => setTimeout(r, 200));
+
+      // Act: the provider delivers it again
+      const retried = await handler(request);
+
+      // Assert: accepted and queued; the same request after that is a replay
+      expect(retried.statusCode).toBe(202);
+      expect(await triggerJob('died-once')).toBeDefined();
+      expect((await handler(request)).statusCode).toBe(403);
     });
 
     it('refuses a tampered body and an expired signature, creating nothing', async () => {
