@@ -35,6 +35,8 @@ import type { ApiRequest } from './types.js';
 import { webhookSecretRoutes } from './webhook-secret-routes.js';
 
 const Limit = z.coerce.number().int().min(1).max(1000).default(100);
+/** A workflow version in a path (`/versions/:version`). */
+const Version = z.coerce.number().int().positive();
 
 /** A definition from a request: schema-checked, then its templates (what can be known before a lead exists). */
 function definitionOf(request: ApiRequest): WorkflowDefinition {
@@ -157,8 +159,10 @@ const routes: Route<Context>[] = [
   {
     method: 'GET',
     pattern: '/v1/workflows/:id/versions/:version',
-    async handle(_request, { id, version }, context) {
-      const entry = await context.engine.workflows.getVersion(await orgOf(context), id!, Number(version));
+    async handle(_request, { id, version: text }, context) {
+      const orgId = await orgOf(context);
+      const version = parseWith(Version, text, 'version');
+      const entry = await context.engine.workflows.getVersion(orgId, id!, version);
       if (!entry) throw notFound(`version ${version} of workflow ${id}`);
       return json(200, entry.version);
     },

@@ -3,7 +3,7 @@
 import type { Logger } from '../observability/logger.js';
 import { HttpError } from '../shared/errors.js';
 import type { AuthContext, Principal } from './auth.js';
-import { createRouter, errorResponse, json, type Params, type Route } from './router.js';
+import { createRouter, errorResponse, json, type Route } from './router.js';
 import type { ApiRequest, ApiResponse } from './types.js';
 
 export interface HandlerOptions<Ctx extends AuthContext> {
@@ -22,6 +22,9 @@ export function createHandler<Ctx extends AuthContext>(options: HandlerOptions<C
   const { maxBodyBytes, logger } = options;
 
   return async function handle(request: ApiRequest): Promise<ApiResponse> {
+    // What a failure's log names: the route's pattern, never the path, whose segments may carry a bearer token
+    // (`/v1/u/:token`, `/v1/t/c/:token`).
+    let route = 'unmatched';
     try {
       if (Buffer.byteLength(request.body) > maxBodyBytes)
         throw new HttpError(413, 'payload_too_large', `request body exceeds ${maxBodyBytes} bytes`);
@@ -35,15 +38,17 @@ export function createHandler<Ctx extends AuthContext>(options: HandlerOptions<C
         if (!(error instanceof HttpError)) throw error;
         found = error;
       }
+      if (!(found instanceof HttpError)) route = found.route.pattern;
       const open =
         !(found instanceof HttpError) &&
         (found.route.public === true || options.isPublic?.(found.route, request.path) === true);
       if (!open) await context.principal();
       if (found instanceof HttpError) throw found;
-      return await found.route.handle(request, found.params as Params, context);
+      if (found.malformed) throw found.malformed;
+      return await found.route.handle(request, found.params, context);
     } catch (error) {
       if (error instanceof HttpError) return errorResponse(error);
-      logger.error({ err: error, method: request.method, path: request.path }, 'request failed');
+      logger.error({ err: error, method: request.method, route }, 'request failed');
       return json(500, {
         error: { code: 'internal_error', message: 'the engine failed to handle this request' },
       });

@@ -19,6 +19,29 @@ interface Compiled<Ctx> extends Route<Ctx> {
   names: string[];
 }
 
+/** The route a request goes to, and its path parameters, percent-decoded. */
+export interface Match<Ctx> {
+  route: Route<Ctx>;
+  params: Params;
+  /**
+   * Set when a path parameter is not valid percent-encoding (`%E0`): a 400 naming it, answered once the route's
+   * authentication has passed (the route exists, so a public one answers it to anyone).
+   */
+  malformed?: HttpError;
+}
+
+/** A path parameter percent-decoded, or the 400 that names it when it is not valid percent-encoding. */
+function decodeParam(name: string, raw: string): string | HttpError {
+  try {
+    return decodeURIComponent(raw);
+  } catch {
+    const message = 'is not valid percent-encoding';
+    return new HttpError(400, 'validation_failed', `invalid request: ${name}: ${message}`, [
+      { path: name, message },
+    ]);
+  }
+}
+
 export function createRouter<Ctx>(routes: Route<Ctx>[]) {
   const compiled: Compiled<Ctx>[] = routes.map((route) => {
     const names: string[] = [];
@@ -29,7 +52,8 @@ export function createRouter<Ctx>(routes: Route<Ctx>[]) {
     return { ...route, regex: new RegExp(`^${source}/?$`), names };
   });
 
-  return function find(method: string, path: string): { route: Route<Ctx>; params: Params } {
+  /** The route of a request; an unknown path or method throws its HttpError (404, 405), and nothing else throws. */
+  return function find(method: string, path: string): Match<Ctx> {
     let pathMatched = false;
     for (const route of compiled) {
       const match = route.regex.exec(path);
@@ -37,8 +61,13 @@ export function createRouter<Ctx>(routes: Route<Ctx>[]) {
       pathMatched = true;
       if (route.method !== method) continue;
       const params: Params = {};
-      route.names.forEach((name, i) => (params[name] = decodeURIComponent(match[i + 1]!)));
-      return { route, params };
+      let malformed: HttpError | undefined;
+      route.names.forEach((name, i) => {
+        const decoded = decodeParam(name, match[i + 1]!);
+        if (decoded instanceof HttpError) malformed ??= decoded;
+        else params[name] = decoded;
+      });
+      return { route, params, ...(malformed ? { malformed } : {}) };
     }
     if (pathMatched) throw new HttpError(405, 'method_not_allowed', `${method} is not allowed on ${path}`);
     throw new HttpError(404, 'not_found', `no route for ${method} ${path}`);

@@ -1,6 +1,8 @@
 // The local HTTP server: node:http in front of the same API the Lambda handler serves.
 import { createServer, type IncomingMessage, type Server } from 'node:http';
+import { HttpError } from '../shared/errors.js';
 import type { Api } from './api.js';
+import { errorResponse } from './router.js';
 import type { ApiRequest, ApiResponse } from './types.js';
 
 function readBody(request: IncomingMessage, limit: number): Promise<string | undefined> {
@@ -16,8 +18,21 @@ function readBody(request: IncomingMessage, limit: number): Promise<string | und
   });
 }
 
+/**
+ * The URL of a request target. An origin-form target (`/path?query`) is read as a path on this server, so one that
+ * starts with `//` stays a path rather than naming a host; an absolute-form one (`http://host/path`, sent to proxies)
+ * keeps its path. A target that is neither is a 400.
+ */
+function targetUrl(target: string): URL {
+  try {
+    return target.startsWith('/') ? new URL(`http://localhost${target}`) : new URL(target);
+  } catch {
+    throw new HttpError(400, 'invalid_url', 'the request target is not a valid URL path');
+  }
+}
+
 export function toApiRequest(request: IncomingMessage, body: string): ApiRequest {
-  const url = new URL(request.url ?? '/', 'http://localhost');
+  const url = targetUrl(request.url ?? '/');
   const headers: Record<string, string> = {};
   for (const [name, value] of Object.entries(request.headers)) {
     if (value !== undefined) headers[name.toLowerCase()] = Array.isArray(value) ? value.join(', ') : value;
@@ -59,6 +74,17 @@ export function encode(response: ApiResponse): {
   };
 }
 
+async function answer(api: Api, request: IncomingMessage, body: string): Promise<ApiResponse> {
+  let apiRequest: ApiRequest;
+  try {
+    apiRequest = toApiRequest(request, body);
+  } catch (error) {
+    if (error instanceof HttpError) return errorResponse(error);
+    throw error;
+  }
+  return api(apiRequest);
+}
+
 export function createHttpServer(api: Api, maxBodyBytes: number): Server {
   return createServer((request, response) => {
     readBody(request, maxBodyBytes)
@@ -71,7 +97,7 @@ export function createHttpServer(api: Api, maxBodyBytes: number): Server {
                   error: { code: 'payload_too_large', message: `request body exceeds ${maxBodyBytes} bytes` },
                 },
               }
-            : await api(toApiRequest(request, body));
+            : await answer(api, request, body);
         const encoded = encode(result);
         response
           .writeHead(encoded.status, encoded.headers)

@@ -6,7 +6,7 @@ import type { PublishEngineEvent } from '../observability/engine-events.js';
 import { NonRetryableError } from '../shared/errors.js';
 import type { Keys } from '../shared/keys.js';
 import { attemptsBeforeMove } from './partitions.js';
-import { isActionQueue, type Queues } from './queues.js';
+import { isActionQueue, queueNames, type Queues } from './queues.js';
 import type { RedisClient } from './redis.js';
 
 /** Marks a job the dead-letter queue put back: a job of the same id ran (and failed) before it. */
@@ -49,6 +49,23 @@ export interface DeadLetterDeps {
 }
 
 const entryId = (queue: string, jobId: string) => `${queue}.${jobId}`;
+
+/**
+ * Whether `id` can be an entry's id: `<queue>.<job id>` (`entryId`) of one of the engine's queues (none has a dot in
+ * its name) with a job id BullMQ accepts, which holds no `:` or, a repeat job's, exactly two. Anything else could name
+ * one of BullMQ's own keys under the dead-letter queue's prefix (`events`, `id`, `meta`, `wait`, `<id>:logs` ...),
+ * which are not job hashes.
+ */
+export function isEntryId(id: string): boolean {
+  const dot = id.indexOf('.');
+  if (dot <= 0) return false;
+  const queue = id.slice(0, dot);
+  const jobId = id.slice(dot + 1);
+  const engineQueue =
+    queue !== 'dead-letter' && (isActionQueue(queue) || (queueNames as readonly string[]).includes(queue));
+  const colons = jobId.split(':').length - 1;
+  return engineQueue && jobId.length > 0 && (colons === 0 || colons === 2);
+}
 
 export function createDeadLetter(deps: DeadLetterDeps) {
   const { redis, keys, queues } = deps;
@@ -106,7 +123,9 @@ export function createDeadLetter(deps: DeadLetterDeps) {
       return jobs.map(toView).filter((view): view is DeadLetterView => view !== undefined);
     },
 
+    /** The entry of `id`; undefined when there is none, or `id` cannot be an entry's (Redis is not asked). */
     async get(id: string): Promise<DeadLetterView | undefined> {
+      if (!isEntryId(id)) return undefined;
       return toView(await Job.fromId(dlq, id));
     },
 

@@ -1,4 +1,7 @@
+import { request as httpRequest } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createHttpServer } from '../../src/http/server.js';
 import { ADMIN_TOKEN, startHarness, type Harness } from '../support/harness.js';
 import { chain, publishWorkflow, trigger } from '../support/workflows.js';
 
@@ -167,6 +170,40 @@ describe('bad input gets a clear 4xx that names the field, and creates nothing',
       'validation_failed',
       'limit',
     ],
+    [
+      'a path parameter that is not valid percent-encoding',
+      () => ['GET', '/v1/leads/%E0', undefined, apiKey],
+      400,
+      'validation_failed',
+      'id',
+    ],
+    [
+      'a malformed path parameter from a caller without credentials (authentication comes first)',
+      () => ['GET', '/v1/leads/%E0', undefined, undefined],
+      401,
+      'unauthorized',
+    ],
+    [
+      'a malformed token on a public link route, without credentials',
+      () => ['POST', '/v1/u/%E0%A4', undefined, undefined],
+      400,
+      'validation_failed',
+      'token',
+    ],
+    [
+      'a workflow version that is not a number',
+      () => ['GET', `/v1/workflows/${workflowId}/versions/abc`, undefined, apiKey],
+      400,
+      'validation_failed',
+      'version',
+    ],
+    [
+      'a workflow version that is not positive',
+      () => ['GET', `/v1/workflows/${workflowId}/versions/0`, undefined, apiKey],
+      400,
+      'validation_failed',
+      'version',
+    ],
   ];
 
   it.each(cases)('rejects %s', async (_name, request, status, code, path) => {
@@ -234,5 +271,38 @@ describe('bad input gets a clear 4xx that names the field, and creates nothing',
       'failed',
     );
     expect(after).toBe(before);
+  });
+
+  it('answers a request target the local server cannot read with a JSON 400, and keeps one starting `//` a path', async () => {
+    // Arrange
+    const server = createHttpServer(h.api, h.engine.config.MAX_BODY_BYTES);
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as AddressInfo;
+    const send = (target: string) =>
+      new Promise<{ status: number; body: string }>((resolve, reject) => {
+        const request = httpRequest({ host: '127.0.0.1', port, path: target }, (response) => {
+          let body = '';
+          response.on('data', (chunk: Buffer) => (body += String(chunk)));
+          response.on('end', () => resolve({ status: response.statusCode ?? 0, body }));
+        });
+        request.on('error', reject);
+        request.end();
+      });
+
+    // Act
+    const unreadable = await send('http://[');
+    const empty = await send('//');
+    const hostLike = await send('//x/healthz');
+    server.close();
+
+    // Assert
+    expect(unreadable.status).toBe(400);
+    expect(JSON.parse(unreadable.body)).toEqual({
+      error: { code: 'invalid_url', message: 'the request target is not a valid URL path' },
+    });
+    // `//` and `//x/healthz` are paths on this server (no route, so the anonymous caller is asked to authenticate),
+    // not a URL without a host or `/healthz` on a host named `x`.
+    expect([empty.status, JSON.parse(empty.body).error.code]).toEqual([401, 'unauthorized']);
+    expect([hostLike.status, JSON.parse(hostLike.body).error.code]).toEqual([401, 'unauthorized']);
   });
 });

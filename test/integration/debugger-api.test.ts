@@ -272,6 +272,58 @@ describe('debugger API', () => {
     expect(badBulk.status).toBe(400);
   });
 
+  it("answers ids that name BullMQ's own keys of the dead-letter queue as missing entries, alone and in bulk", async () => {
+    // Arrange: a parked entry, so the queue's stream, lists and counters exist
+    const { apiKey } = await h.createOrg();
+    server.reply({ status: 404 });
+    const workflowId = await publishWorkflow(h, apiKey, flow(`${server.url}/internal`));
+    await h.call('POST', '/v1/events', { type: 'new_lead', lead: { id: 'k1' } }, apiKey);
+    const [entry] = await eventually(async () => {
+      const r = await h.call('GET', `/v1/dead-letter?workflowId=${workflowId}`, undefined, apiKey);
+      return r.body.entries.length === 1 ? r.body.entries : undefined;
+    });
+    const dlq = h.engine.queues['dead-letter'];
+    expect(await h.engine.redis.type(dlq.keys.events!)).toBe('stream');
+    expect(await h.engine.redis.type(dlq.keys.wait!)).toBe('list');
+    const ids = [
+      'events',
+      'wait',
+      'id',
+      'meta',
+      'marker',
+      `${entry.id}:logs`,
+      'de:x',
+      'actions.a:b',
+      'nowhere.x',
+    ];
+
+    // Act
+    const answers = [];
+    for (const id of ids) {
+      for (const token of [apiKey, ADMIN_TOKEN]) {
+        answers.push(await h.call('GET', `/v1/dead-letter/${encodeURIComponent(id)}`, undefined, token));
+        answers.push(await h.call('DELETE', `/v1/dead-letter/${encodeURIComponent(id)}`, undefined, token));
+        answers.push(
+          await h.call('POST', `/v1/dead-letter/${encodeURIComponent(id)}/retry`, undefined, token),
+        );
+      }
+    }
+    const bulk = await h.call('POST', '/v1/dead-letter/bulk', { action: 'discard', ids }, ADMIN_TOKEN);
+
+    // Assert
+    expect(answers.map((r) => [r.status, r.body.error?.code])).toEqual(answers.map(() => [404, 'not_found']));
+    expect(bulk.status).toBe(200);
+    expect(bulk.body.results).toEqual(
+      ids.map((id) => ({
+        id,
+        ok: false,
+        error: { code: 'not_found', message: `dead-letter entry ${id} not found` },
+      })),
+    );
+    expect((await h.call('GET', `/v1/dead-letter/${entry.id}`, undefined, apiKey)).status).toBe(200);
+    expect(await h.engine.redis.type(dlq.keys.events!)).toBe('stream');
+  });
+
   it("records a cancel in the audit trail, and lets the admin read an organization's trail", async () => {
     const { orgId, apiKey } = await h.createOrg();
     const workflowId = await publishWorkflow(h, apiKey, {

@@ -3,7 +3,7 @@
 import { z } from 'zod';
 import type { ExecutionState } from '../../engine/executions.js';
 import type { DeadLetterView } from '../../queue/dead-letter.js';
-import { HttpError, errorMessage } from '../../shared/errors.js';
+import { HttpError } from '../../shared/errors.js';
 import {
   actOnDeadLetter,
   actorOf,
@@ -161,8 +161,14 @@ export const debuggerRoutes: Route<Context>[] = [
         try {
           entry = await actOnDeadLetter(context, id, action);
         } catch (error) {
-          const code = error instanceof HttpError ? error.code : 'internal_error';
-          results.push({ id, ok: false, error: { code, message: errorMessage(error) } });
+          // An engine failure is logged, not shown: its message may be a Redis error's raw text.
+          if (!(error instanceof HttpError))
+            context.engine.logger.error({ err: error, action, id }, 'bulk dead-letter action failed');
+          const reported =
+            error instanceof HttpError
+              ? { code: error.code, message: error.message }
+              : { code: 'internal_error', message: `the engine failed to ${action} this entry` };
+          results.push({ id, ok: false, error: reported });
           continue;
         }
         await auditDeadLetterAction(context, entry, id, action, actor, { bulk: true });
