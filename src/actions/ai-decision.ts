@@ -71,7 +71,8 @@ export function createAiDecider({ http, settings, config, breakers }: AiDeciderD
             ],
           }),
         });
-      const response = await (breakers ? breakers.run(`ai:${url.origin}`, call) : call());
+      const breaker = { orgId: context.orgId, endpoint: `ai:${url.origin}` };
+      const response = await (breakers ? breakers.run(breaker, call) : call());
       const body = jsonBody(response) as ChatAnswer | undefined;
       if (response.status < 200 || response.status >= 300) {
         const said = body?.error?.message ? `: ${body.error.message}` : '';

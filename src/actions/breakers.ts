@@ -1,5 +1,6 @@
-// Circuit breakers per provider endpoint (cockatiel). Consecutive retryable failures open one; while open, calls
-// are refused at once with a RetryAfterError, so the step is delayed (not failed) until a half-open probe succeeds.
+// Circuit breakers per organization and provider endpoint (cockatiel). Consecutive retryable failures open one; while
+// open, calls are refused at once with a RetryAfterError, so the step is delayed (not failed) until a half-open probe
+// succeeds. Each organization has its own breaker for an endpoint, so one tenant's failures never delay another's.
 import {
   CircuitState,
   ConsecutiveBreaker,
@@ -17,14 +18,22 @@ export interface BreakerOptions {
   halfOpenAfterMs: number;
   now?: () => number;
   /** Called on every state change, for logs and tests. */
-  onChange?: (key: string, state: 'open' | 'half_open' | 'closed') => void;
+  onChange?: (breaker: BreakerKey, state: BreakerState) => void;
 }
+
+/** Which breaker: an organization's calls to one provider endpoint, such as `webhook:https://hooks.example`. */
+export interface BreakerKey {
+  orgId: string;
+  endpoint: string;
+}
+
+export type BreakerState = 'open' | 'half_open' | 'closed';
 
 /** Errors that say the provider is unwell: network, timeouts, 5xx. A 4xx or a 429 says nothing about its health. */
 const isFailure = (error: unknown) =>
   !(error instanceof NonRetryableError) && !(error instanceof RetryAfterError);
 
-interface Entry {
+interface Entry extends BreakerKey {
   policy: CircuitBreakerPolicy;
   openedAt: number;
   /** How often it opened since the process started. */
@@ -32,27 +41,39 @@ interface Entry {
 }
 
 export function createBreakers({ threshold, halfOpenAfterMs, now = Date.now, onChange }: BreakerOptions) {
+  /** By `mapKey` of their organization and endpoint. */
   const entries = new Map<string, Entry>();
+  const mapKey = ({ orgId, endpoint }: BreakerKey) => JSON.stringify([orgId, endpoint]);
 
-  const entryFor = (key: string): Entry => {
+  const entryFor = ({ orgId, endpoint }: BreakerKey): Entry => {
+    const key = mapKey({ orgId, endpoint });
     let entry = entries.get(key);
     if (!entry) {
       const policy = circuitBreaker(handleWhen(isFailure), {
         halfOpenAfter: halfOpenAfterMs,
         breaker: new ConsecutiveBreaker(threshold),
       });
-      const created: Entry = { policy, openedAt: 0, openings: 0 };
+      const created: Entry = { orgId, endpoint, policy, openedAt: 0, openings: 0 };
       policy.onBreak(() => {
         created.openedAt = now();
         created.openings += 1;
-        onChange?.(key, 'open');
+        onChange?.({ orgId, endpoint }, 'open');
       });
-      policy.onHalfOpen(() => onChange?.(key, 'half_open'));
-      policy.onReset(() => onChange?.(key, 'closed'));
+      policy.onHalfOpen(() => onChange?.({ orgId, endpoint }, 'half_open'));
+      policy.onReset(() => onChange?.({ orgId, endpoint }, 'closed'));
       entries.set(key, created);
       entry = created;
     }
     return entry;
+  };
+
+  const stateOf = (entry: Entry | undefined): BreakerState => {
+    const state = entry?.policy.state;
+    return state === CircuitState.Open || state === CircuitState.Isolated
+      ? 'open'
+      : state === CircuitState.HalfOpen
+        ? 'half_open'
+        : 'closed';
   };
 
   /** When a refused call should come back: at the half-open moment, spread by up to a second of jitter. */
@@ -65,26 +86,27 @@ export function createBreakers({ threshold, halfOpenAfterMs, now = Date.now, onC
   };
 
   return {
-    /** Runs `call` through the breaker of `key` (a provider and its endpoint). */
-    async run<T>(key: string, call: () => Promise<T>): Promise<T> {
+    /** Runs `call` through the breaker of an organization's calls to an endpoint. */
+    async run<T>(key: BreakerKey, call: () => Promise<T>): Promise<T> {
       const entry = entryFor(key);
+      const { endpoint } = key;
       try {
         return await entry.policy.execute(call);
       } catch (error) {
         if (isBrokenCircuitError(error)) {
           throw new RetryAfterError(
-            `${key}: circuit open after ${threshold} consecutive failures; waiting for a probe to succeed`,
+            `${endpoint}: circuit open after ${threshold} consecutive failures; waiting for a probe to succeed`,
             delayFor(entry),
-            { code: 'circuit_open', context: { breaker: key } },
+            { code: 'circuit_open', context: { breaker: endpoint } },
           );
         }
         // The failure that opened the breaker, or a failed probe: delayed like every other call while it is open.
         if (isFailure(error) && entry.policy.state === CircuitState.Open) {
-          throw new RetryAfterError(`${errorMessage(error)} (circuit ${key} is open)`, delayFor(entry), {
+          throw new RetryAfterError(`${errorMessage(error)} (circuit ${endpoint} is open)`, delayFor(entry), {
             code: 'circuit_open',
             cause: error,
             context: {
-              breaker: key,
+              breaker: endpoint,
               ...(error instanceof AtlasError ? { providerError: error.code, ...error.context } : {}),
             },
           });
@@ -94,21 +116,17 @@ export function createBreakers({ threshold, halfOpenAfterMs, now = Date.now, onC
     },
 
     /** Every breaker this process made, with its state and how often it opened. */
-    snapshot(): { key: string; state: 'open' | 'half_open' | 'closed'; openings: number }[] {
-      return [...entries.entries()].map(([key, entry]) => ({
-        key,
-        state: this.state(key),
+    snapshot(): (BreakerKey & { state: BreakerState; openings: number })[] {
+      return [...entries.values()].map((entry) => ({
+        orgId: entry.orgId,
+        endpoint: entry.endpoint,
+        state: stateOf(entry),
         openings: entry.openings,
       }));
     },
 
-    state(key: string): 'open' | 'half_open' | 'closed' {
-      const state = entries.get(key)?.policy.state;
-      return state === CircuitState.Open || state === CircuitState.Isolated
-        ? 'open'
-        : state === CircuitState.HalfOpen
-          ? 'half_open'
-          : 'closed';
+    state(key: BreakerKey): BreakerState {
+      return stateOf(entries.get(mapKey(key)));
     },
   };
 }

@@ -55,7 +55,8 @@ export function createActionLayer(deps: ActionLayerDeps) {
   const breakers = createBreakers({
     threshold: config.BREAKER_THRESHOLD,
     halfOpenAfterMs: config.BREAKER_HALF_OPEN_MS,
-    onChange: (breaker, state) => logger.warn({ breaker, state }, 'circuit breaker changed state'),
+    onChange: ({ orgId, endpoint }, state) =>
+      logger.warn({ orgId, breaker: endpoint, state }, 'circuit breaker changed state'),
   });
   const providers = createProviderRegistry({
     config,

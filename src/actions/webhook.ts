@@ -15,7 +15,7 @@ const MAX_WEBHOOK_RESPONSE_BYTES = 64 * 1024;
 
 export interface WebhookDeps {
   http: HttpClient;
-  /** Per target origin, so one failing endpoint does not hold back others. */
+  /** Per organization and target origin, so one failing endpoint (or tenant) does not hold back others. */
   breakers?: Breakers;
   /** Where the call is recorded instead of sent in test mode. */
   sandbox?: IntegrationProvider;
@@ -80,7 +80,8 @@ export function createWebhookAction({ http, breakers, sandbox }: WebhookDeps): A
         maxResponseBytes: MAX_WEBHOOK_RESPONSE_BYTES,
         provider: 'webhook_call',
       });
-    const response = await (breakers ? breakers.run(`webhook:${url.origin}`, call) : call());
+    const breaker = { orgId: context.orgId, endpoint: `webhook:${url.origin}` };
+    const response = await (breakers ? breakers.run(breaker, call) : call());
     const output = {
       status: response.status,
       body: parseBody(response),

@@ -5,6 +5,8 @@ import { NonRetryableError, RetryableError, RetryAfterError } from '../../src/sh
 const fail = () => Promise.reject(new RetryableError('503'));
 const ok = () => Promise.resolve('sent');
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+const p = { orgId: 'org_a', endpoint: 'p' };
+const q = { orgId: 'org_a', endpoint: 'q' };
 
 describe('circuit breakers', () => {
   it('open after consecutive failures; the opening failure and later calls become circuit_open delays', async () => {
@@ -12,12 +14,12 @@ describe('circuit breakers', () => {
     const breakers = createBreakers({ threshold: 3, halfOpenAfterMs: 200 });
 
     // Act
-    const first = await breakers.run('p', fail).catch((e: unknown) => e);
-    await breakers.run('p', fail).catch(() => undefined);
-    const opening = await breakers.run('p', fail).catch((e: unknown) => e);
+    const first = await breakers.run(p, fail).catch((e: unknown) => e);
+    await breakers.run(p, fail).catch(() => undefined);
+    const opening = await breakers.run(p, fail).catch((e: unknown) => e);
     let called = false;
     const refused = await breakers
-      .run('p', async () => {
+      .run(p, async () => {
         called = true;
         return 'x';
       })
@@ -31,22 +33,22 @@ describe('circuit breakers', () => {
     expect((refused as RetryAfterError).delayMs).toBeGreaterThan(0);
     expect((refused as RetryAfterError).delayMs).toBeLessThanOrEqual(400);
     expect(called).toBe(false);
-    expect(breakers.state('p')).toBe('open');
-    expect(breakers.snapshot()).toEqual([{ key: 'p', state: 'open', openings: 1 }]);
+    expect(breakers.state(p)).toBe('open');
+    expect(breakers.snapshot()).toEqual([{ orgId: 'org_a', endpoint: 'p', state: 'open', openings: 1 }]);
   });
 
   it('lets one probe through after the half-open delay; its success closes the breaker', async () => {
     // Arrange
     const breakers = createBreakers({ threshold: 1, halfOpenAfterMs: 50 });
-    await breakers.run('p', fail).catch(() => undefined);
+    await breakers.run(p, fail).catch(() => undefined);
 
     // Act
     await sleep(60);
-    const probe = await breakers.run('p', ok);
+    const probe = await breakers.run(p, ok);
 
     // Assert
     expect(probe).toBe('sent');
-    expect(breakers.state('p')).toBe('closed');
+    expect(breakers.state(p)).toBe('closed');
   });
 
   it('does not count 4xx answers or 429s as failures, and keeps providers apart', async () => {
@@ -55,14 +57,31 @@ describe('circuit breakers', () => {
 
     // Act
     for (let i = 0; i < 5; i += 1) {
-      await breakers.run('p', () => Promise.reject(new NonRetryableError('400'))).catch(() => undefined);
-      await breakers.run('p', () => Promise.reject(new RetryAfterError('429', 10))).catch(() => undefined);
+      await breakers.run(p, () => Promise.reject(new NonRetryableError('400'))).catch(() => undefined);
+      await breakers.run(p, () => Promise.reject(new RetryAfterError('429', 10))).catch(() => undefined);
     }
-    await breakers.run('q', fail).catch(() => undefined);
-    await breakers.run('q', fail).catch(() => undefined);
+    await breakers.run(q, fail).catch(() => undefined);
+    await breakers.run(q, fail).catch(() => undefined);
 
     // Assert
-    expect(breakers.state('p')).toBe('closed');
-    expect(breakers.state('q')).toBe('open');
+    expect(breakers.state(p)).toBe('closed');
+    expect(breakers.state(q)).toBe('open');
+  });
+
+  it("keeps organizations apart: one's failures at an endpoint do not open another's breaker for it", async () => {
+    // Arrange
+    const breakers = createBreakers({ threshold: 2, halfOpenAfterMs: 60_000 });
+    const endpoint = 'webhook:https://hooks.example';
+    const orgA = { orgId: 'org_a', endpoint };
+    const orgB = { orgId: 'org_b', endpoint };
+
+    // Act
+    for (let i = 0; i < 3; i += 1) await breakers.run(orgA, fail).catch(() => undefined);
+    const sent = await breakers.run(orgB, ok);
+
+    // Assert
+    expect(breakers.state(orgA)).toBe('open');
+    expect(sent).toBe('sent');
+    expect(breakers.state(orgB)).toBe('closed');
   });
 });

@@ -46,15 +46,17 @@ export function createProviderRegistry({ config, http, outbox, breakers, policy 
     return built;
   }
 
-  const guardedSend = (provider: ClosableProvider | CommunicationProvider, breaker: string) => ({
+  // Behind the breaker of the organization each message or request is for (providers built from the environment serve
+  // every organization), and of the provider's endpoint.
+  const guardedSend = (provider: ClosableProvider | CommunicationProvider, endpoint: string) => ({
     name: provider.name,
     send: (message: Parameters<CommunicationProvider['send']>[0]) =>
-      breakers.run(breaker, () => provider.send(message)),
+      breakers.run({ orgId: message.orgId, endpoint }, () => provider.send(message)),
     close: () => (provider as Partial<ClosableProvider>).close?.(),
   });
-  const guardedCall = (provider: IntegrationProvider, breaker: string): IntegrationProvider => ({
+  const guardedCall = (provider: IntegrationProvider, endpoint: string): IntegrationProvider => ({
     name: provider.name,
-    call: (request) => breakers.run(breaker, () => provider.call(request)),
+    call: (request) => breakers.run({ orgId: request.orgId, endpoint }, () => provider.call(request)),
   });
 
   const testOutbox: CommunicationProvider = {
@@ -193,7 +195,7 @@ export function createProviderRegistry({ config, http, outbox, breakers, policy 
       if (!settings) return undefined;
       return cached(`crm:${context.orgId}:${fingerprint(settings)}`, () => {
         const api = createCrmApi({ http, settings });
-        const breaker = `crm:${new URL(settings.baseUrl).origin}`;
+        const breaker = { orgId: context.orgId, endpoint: `crm:${new URL(settings.baseUrl).origin}` };
         return {
           name: api.name,
           updateLead: (...args) => breakers.run(breaker, () => api.updateLead(...args)),
