@@ -234,13 +234,15 @@ describe('failing steps', () => {
 
       await eventually(async () => ((await held.getState()) === 'failed' ? true : undefined));
       expect(runs).toBe(1);
-      expect(await real.get('park-held.held-1')).toMatchObject({
-        queue: 'park-held',
-        jobId: 'held-1',
-        data: { orgId: 'org-held' },
-        error: { message: 'the provider refused it', retryable: false },
-        attempts: 1,
-      });
+      expect(await real.list('org-held')).toMatchObject([
+        {
+          queue: 'park-held',
+          jobId: 'held-1',
+          data: { orgId: 'org-held' },
+          error: { message: 'the provider refused it', retryable: false },
+          attempts: 1,
+        },
+      ]);
     } finally {
       await worker.close();
       await queue.close();
