@@ -69,8 +69,9 @@ export function createWebhookAction({ http, breakers, sandbox }: WebhookDeps): A
       };
     }
 
-    const call = () =>
-      http.send({
+    // A 5xx fails inside the breaker's call, so it counts against the endpoint's health like a timeout does.
+    const call = async () => {
+      const answer = await http.send({
         method: node.params.method,
         url,
         headers,
@@ -80,6 +81,9 @@ export function createWebhookAction({ http, breakers, sandbox }: WebhookDeps): A
         maxResponseBytes: MAX_WEBHOOK_RESPONSE_BYTES,
         provider: 'webhook_call',
       });
+      if (answer.status >= 500) throw classify(answer);
+      return answer;
+    };
     const breaker = { orgId: context.orgId, endpoint: `webhook:${url.origin}` };
     const response = await (breakers ? breakers.run(breaker, call) : call());
     const output = {

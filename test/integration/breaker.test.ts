@@ -83,6 +83,37 @@ describe('circuit breakers', () => {
     expect((await h.call('GET', '/v1/dead-letter', undefined, apiKey)).body.entries).toEqual([]);
   });
 
+  it('a webhook’s 5xx answers open its breaker, as timeouts do', async () => {
+    // Arrange
+    const { apiKey, orgId } = await h.createOrg();
+    const down = await startFakeApi(() => ({ status: 503, body: { error: 'down' } }));
+    try {
+      await publishWorkflow(h, apiKey, {
+        name: 'Notify',
+        nodes: [trigger(), { id: 'notify', type: 'webhook_call', params: { url: `${down.url}/hook` } }],
+        edges: chain('start', 'notify'),
+      });
+
+      // Act: three leads, each step answered 503
+      await h.call(
+        'POST',
+        '/v1/events',
+        { events: Array.from({ length: 3 }, (_, i) => ({ type: 'new_lead', lead: { id: `hook-${i}` } })) },
+        apiKey,
+      );
+
+      // Assert
+      const breaker = { orgId, endpoint: `webhook:${new URL(down.url).origin}` };
+      await eventually(
+        async () => (h.engine.breakers.state(breaker) === 'open' ? true : undefined),
+        10_000,
+        'the webhook breaker to open',
+      );
+    } finally {
+      await down.close();
+    }
+  });
+
   it('a provider’s 4xx answers do not open its breaker', async () => {
     // Arrange
     const { apiKey, orgId } = await h.createOrg();
