@@ -150,22 +150,26 @@ describe('time', () => {
     expect(await h.engine.queues.wait.getJobState(timer!)).toBe('unknown');
   });
 
+  /** Enrols each lead 7 days before its renewal date, at 09:00 in the organization's zone. */
+  const renewalReminder = {
+    name: 'Renewal reminder',
+    nodes: [
+      {
+        id: 'start',
+        type: 'trigger',
+        event: 'date_reached',
+        schedule: { kind: 'date', field: 'renewalDate', offsetDays: -7, at: '09:00' },
+      },
+      { id: 'tag', type: 'add_tag', params: { tag: 'reminded' } },
+    ],
+    edges: chain('start', 'tag'),
+  };
+  /** The UTC date `offset` days from now. */
+  const day = (offset: number) => new Date(Date.now() + offset * 86_400_000).toISOString().slice(0, 10);
+
   it('enrols exactly the leads whose renewal is 7 days away', async () => {
     const { apiKey, orgId } = await h.createOrg('Renewals', { timeZone: 'UTC' });
-    const day = (offset: number) => new Date(Date.now() + offset * 86_400_000).toISOString().slice(0, 10);
-    const workflowId = await publishWorkflow(h, apiKey, {
-      name: 'Renewal reminder',
-      nodes: [
-        {
-          id: 'start',
-          type: 'trigger',
-          event: 'date_reached',
-          schedule: { kind: 'date', field: 'renewalDate', offsetDays: -7, at: '09:00' },
-        },
-        { id: 'tag', type: 'add_tag', params: { tag: 'reminded' } },
-      ],
-      edges: chain('start', 'tag'),
-    });
+    const workflowId = await publishWorkflow(h, apiKey, renewalReminder);
     const leads: [string, string][] = [
       ['due-1', day(7)],
       ['due-2', day(7)],
@@ -199,20 +203,7 @@ describe('time', () => {
 
   it('sweeps the day a late firing was due, not the day it runs', async () => {
     const { apiKey, orgId } = await h.createOrg('Late renewals', { timeZone: 'UTC' });
-    const day = (offset: number) => new Date(Date.now() + offset * 86_400_000).toISOString().slice(0, 10);
-    const workflowId = await publishWorkflow(h, apiKey, {
-      name: 'Renewal reminder',
-      nodes: [
-        {
-          id: 'start',
-          type: 'trigger',
-          event: 'date_reached',
-          schedule: { kind: 'date', field: 'renewalDate', offsetDays: -7, at: '09:00' },
-        },
-        { id: 'tag', type: 'add_tag', params: { tag: 'reminded' } },
-      ],
-      edges: chain('start', 'tag'),
-    });
+    const workflowId = await publishWorkflow(h, apiKey, renewalReminder);
     // Due yesterday (the scheduler was down): yesterday's audience renews in 6 days from today.
     await h.engine.leads.upsert(orgId, { id: 'due-yesterday', renewalDate: day(6) });
     await h.engine.leads.upsert(orgId, { id: 'due-today', renewalDate: day(7) });
