@@ -4,7 +4,7 @@ import { createOutbox } from './actions/outbox.js';
 import type { CommunicationProvider, IntegrationProvider } from './actions/types.js';
 import type { Config } from './config/config.js';
 import { createExecutionStore, terminalStatuses, type ExecutionState } from './engine/executions.js';
-import { NodeJobData } from './engine/jobs.js';
+import { NodeJobData, nodeJobId } from './engine/jobs.js';
 import { createLeadIndex } from './engine/lead-index.js';
 import { createLifecycle } from './engine/lifecycle.js';
 import { createReplayer } from './engine/replay.js';
@@ -210,7 +210,7 @@ export async function createEngine(config: Config, logger: Logger, options: Engi
     queues,
     publish,
     async revive(entry) {
-      if (entry.executionId) await lifecycle.revive(entry.executionId);
+      if (entry.executionId) await lifecycle.revive(entry.executionId, entry.jobId);
     },
   });
 
@@ -228,7 +228,8 @@ export async function createEngine(config: Config, logger: Logger, options: Engi
     const parsed = NodeJobData.safeParse(job.data);
     if (!parsed.success) return;
     const now = new Date().toISOString();
-    await executions.fail(parsed.data.executionId, { steps: [], effects: {}, final: true, error }, now);
+    const failure = { steps: [], effects: {}, final: true, error, jobId: nodeJobId(parsed.data) };
+    await executions.fail(parsed.data.executionId, failure, now);
     // Recorded as what it is now: failed, or ended otherwise meanwhile (see the node runner's failure path).
     const state = await executions.load(parsed.data.executionId);
     if (state && terminalStatuses.has(state.status)) await lifecycle.finalize(state);

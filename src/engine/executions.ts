@@ -175,16 +175,21 @@ return {'committed', status, tostring(pending), ARGV[2], '0'}
 
 const failScript = `
 -- Records a failed attempt. On the final attempt the execution becomes 'failed' (its job is parked, still pending)
--- and 'failedJobs' counts the parked jobs, so it runs again only once every one of them was retried.
+-- and 'failedJobs' counts the parked jobs, so it runs again only once every one of them was retried. A parked job is
+-- counted once however often its final failure is recorded (the runner, then the worker's abandon after an error
+-- that followed it): its id is noted in the state as 'parked:<job id>'.
 -- KEYS[1] state, KEYS[2] steps, KEYS[3] effects
--- ARGV[1] now, ARGV[2] final ('1'|'0'), ARGV[3] error JSON, ARGV[4] step count n, ARGV[5..4+n] steps, then effect pairs
+-- ARGV[1] now, ARGV[2] final ('1'|'0'), ARGV[3] error JSON, ARGV[4] the job's id ('' for none), ARGV[5] step count n,
+-- ARGV[6..5+n] steps, then effect pairs
 local status = redis.call('HGET', KEYS[1], 'status')
 if not status then return '' end
-local n = tonumber(ARGV[4])
-for i = 1, n do redis.call('RPUSH', KEYS[2], ARGV[4 + i]) end
-for i = 5 + n, #ARGV, 2 do redis.call('HSET', KEYS[3], ARGV[i], ARGV[i + 1]) end
+local n = tonumber(ARGV[5])
+for i = 1, n do redis.call('RPUSH', KEYS[2], ARGV[5 + i]) end
+for i = 6 + n, #ARGV, 2 do redis.call('HSET', KEYS[3], ARGV[i], ARGV[i + 1]) end
 if ARGV[2] == '1' then
-  redis.call('HINCRBY', KEYS[1], 'failedJobs', 1)
+  if ARGV[4] == '' or redis.call('HSETNX', KEYS[1], 'parked:' .. ARGV[4], ARGV[1]) == 1 then
+    redis.call('HINCRBY', KEYS[1], 'failedJobs', 1)
+  end
   if status == 'running' or status == 'waiting' or status == 'failed' then
     status = 'failed'
     redis.call('HSET', KEYS[1], 'status', 'failed', 'error', ARGV[3], 'finishedAt', ARGV[1])
@@ -197,9 +202,11 @@ return status
 const reviveScript = `
 -- A dead-lettered job is retried: once no parked job is left, the failed execution runs again and its keys lose
 -- the retention expiry they got when it failed.
--- KEYS: every key of the execution, state first; ARGV[1] now; returns the status after
+-- KEYS: every key of the execution, state first; ARGV[1] now, ARGV[2] the retried job's id ('' if unknown), whose
+-- final failure counts again if it comes; returns the status after
 local status = redis.call('HGET', KEYS[1], 'status')
 if status ~= 'failed' then return status or '' end
+if ARGV[2] ~= '' then redis.call('HDEL', KEYS[1], 'parked:' .. ARGV[2]) end
 local parked = redis.call('HINCRBY', KEYS[1], 'failedJobs', -1)
 if parked > 0 then return 'failed' end
 redis.call('HSET', KEYS[1], 'status', 'running', 'updatedAt', ARGV[1])
@@ -442,7 +449,14 @@ export function createExecutionStore(redis: RedisClient, keys: Keys) {
     /** Records a failed attempt and the effects that succeeded before it; `final` parks the execution as failed. */
     async fail(
       executionId: string,
-      input: { steps: StepRecord[]; effects: Record<string, unknown>; final: boolean; error: StepError },
+      input: {
+        steps: StepRecord[];
+        effects: Record<string, unknown>;
+        final: boolean;
+        error: StepError;
+        /** The failing job's id: its final failure is counted once however often it is recorded. */
+        jobId?: string;
+      },
       now: string,
     ): Promise<string> {
       const k = keys.execution(executionId);
@@ -453,6 +467,7 @@ export function createExecutionStore(redis: RedisClient, keys: Keys) {
         now,
         input.final ? '1' : '0',
         JSON.stringify(input.error),
+        input.jobId ?? '',
         input.steps.length,
         ...input.steps.map((step) => JSON.stringify(step)),
       ];
@@ -460,7 +475,8 @@ export function createExecutionStore(redis: RedisClient, keys: Keys) {
       return scripts.atlasFail(...args);
     },
 
-    async revive(executionId: string, now: string): Promise<string> {
+    /** A parked job is retried (`jobId`, when known): once none is left, the failed execution runs again. */
+    async revive(executionId: string, now: string, jobId?: string): Promise<string> {
       const k = keys.execution(executionId);
       return scripts.atlasRevive(
         k.state,
@@ -472,6 +488,7 @@ export function createExecutionStore(redis: RedisClient, keys: Keys) {
         k.joins,
         k.timers,
         now,
+        jobId ?? '',
       );
     },
 

@@ -139,10 +139,11 @@ export function createLifecycle(deps: LifecycleDeps) {
   }
 
   /**
-   * A dead-lettered job of the execution is retried: it leaves the retention index and holds its lead again. In a
-   * `once_active` workflow that is refused (409) while another execution holds the lead, such as a replay of this one.
+   * A dead-lettered job of the execution (`jobId`) is retried: once no other is parked, the execution leaves the
+   * retention index and holds its lead again. In a `once_active` workflow that is refused (409) while another
+   * execution holds the lead, such as a replay of this one.
    */
-  async function revive(executionId: string): Promise<void> {
+  async function revive(executionId: string, jobId?: string): Promise<void> {
     const state = await executions.load(executionId);
     if (!state) return;
     if (state.leadId) {
@@ -155,7 +156,7 @@ export function createLifecycle(deps: LifecycleDeps) {
         throw new HttpError(409, 'conflict', `cannot retry: ${refused}; cancel it or let it end, then retry`);
       }
     }
-    const status = await executions.revive(executionId, new Date(clock()).toISOString());
+    const status = await executions.revive(executionId, new Date(clock()).toISOString(), jobId);
     if (status !== 'running') return;
     await Promise.all([
       redis.zrem(keys.finished(state.orgId), finishedMember(state.workflowId, state.id)),

@@ -305,7 +305,7 @@ export function createNodeRunner(deps: NodeRunnerDeps) {
       }
       const status = await executions.fail(
         job.executionId,
-        { steps, effects: internalEffects, final, error: stepError },
+        { steps, effects: internalEffects, final, error: stepError, jobId: nodeJobId(job) },
         new Date(clock()).toISOString(),
       );
       deps.observe?.(job, steps);

@@ -45,6 +45,9 @@ interface PendingPark {
   abandon: boolean;
 }
 
+/** What the guard throws once it parked a job: BullMQ fails it for good, and `parkUnparked` leaves it alone. */
+class Parked extends UnrecoverableError {}
+
 /** BullMQ's reason for a job it failed because it stalled more often than `maxStalledCount` allows. */
 export const STALLED_TOO_OFTEN = 'job stalled more than allowable limit';
 
@@ -111,7 +114,7 @@ async function parkOrHold(
         ),
       );
   }
-  throw new UnrecoverableError(pending.error.message);
+  throw new Parked(pending.error.message);
 }
 
 /**
@@ -168,6 +171,37 @@ export function guard(
   };
 }
 
+/**
+ * The worker's `failed` listener: a job BullMQ failed for good that the guard did not park is parked here, and its
+ * execution records the failure (abandon counts a job once, so a failure the runner recorded is not counted twice).
+ * Such a job stalled too often (BullMQ fails it without running the guard), or was to be held after its parking
+ * failed and the hold could not be made, or failed in a way the guard did not foresee.
+ */
+export function parkUnparked(
+  queue: string,
+  deps: { deadLetter: DeadLetter; logger: Logger; abandon: Abandon },
+) {
+  return (job: Job | undefined, error: Error): void => {
+    if (!job?.finishedOn || error instanceof Parked) return;
+    const stalled = error.message === STALLED_TOO_OFTEN;
+    const pending = pendingPark(job) ?? {
+      error: stalled
+        ? { name: 'StalledError', code: 'stalled', message: error.message, retryable: false }
+        : { ...toStepError(error), retryable: false },
+      abandon: true,
+    };
+    const failed = asFailed(job);
+    parkWithRetries(deps.deadLetter, queue, failed, pending.error)
+      .then(() => (pending.abandon ? deps.abandon(queue, failed, pending.error) : undefined))
+      .catch((parkError: unknown) =>
+        deps.logger.error(
+          { queue, jobId: job.id, data: failed.data, err: parkError, error: pending.error },
+          'could not dead-letter a job that failed for good',
+        ),
+      );
+  };
+}
+
 export function startWorkers(
   connection: RedisClient,
   config: Config,
@@ -190,19 +224,7 @@ export function startWorkers(
       autorun: true,
     });
     worker.on('error', (error) => logger.error({ queue, err: error }, 'worker error'));
-    // A job that stalled too often is failed by BullMQ without running the guard: dead-letter it here.
-    worker.on('failed', (job, error) => {
-      if (!job || error.message !== STALLED_TOO_OFTEN) return;
-      const stepError = { name: 'StalledError', code: 'stalled', message: error.message, retryable: false };
-      parkWithRetries(deadLetter, queue, asFailed(job), stepError)
-        .then(() => abandon(queue, asFailed(job), stepError))
-        .catch((parkError: unknown) =>
-          logger.error(
-            { queue, jobId: job.id, data: job.data, err: parkError, error: stepError },
-            'could not dead-letter a stalled job',
-          ),
-        );
-    });
+    worker.on('failed', parkUnparked(queue, { deadLetter, logger, abandon }));
     if (onJob) {
       const report = (outcome: 'completed' | 'failed', job: Job | undefined) =>
         onJob(queue, outcome, Date.now() - (job?.processedOn ?? Date.now())).catch((error: unknown) =>

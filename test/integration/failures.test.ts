@@ -2,7 +2,7 @@ import { Job, Queue, Worker } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { executionIdFor } from '../../src/engine/start.js';
 import { ranBefore, type DeadLetter } from '../../src/queue/dead-letter.js';
-import { guard } from '../../src/queue/workers.js';
+import { guard, parkUnparked, STALLED_TOO_OFTEN } from '../../src/queue/workers.js';
 import { NonRetryableError } from '../../src/shared/errors.js';
 import { startFakeServer, type FakeServer } from '../support/fake-http.js';
 import { eventually, startHarness, type Harness } from '../support/harness.js';
@@ -248,6 +248,75 @@ describe('failing steps', () => {
       await queue.close();
       await real.discard({ id: 'park-held.held-1', orgId: 'org-held' } as never);
     }
+  });
+
+  it('parks a job BullMQ failed for good without the guard parking it, and leaves a retried failure alone', async () => {
+    const prefix = `${h.prefix}:{q.park-net}`;
+    const queue = new Queue('park-net', { connection: h.engine.redis, prefix });
+    const abandoned: string[] = [];
+    // No guard: the processor's errors reach BullMQ as they are, as a stall or a failed hold does.
+    const worker = new Worker(
+      'park-net',
+      async (job) => {
+        throw new Error(job.name === 'stalls' ? STALLED_TOO_OFTEN : 'failed outside the guard');
+      },
+      { connection: h.engine.redis, prefix },
+    );
+    worker.on(
+      'failed',
+      parkUnparked('park-net', {
+        deadLetter: h.engine.deadLetter,
+        logger: h.engine.logger,
+        abandon: async (_queue, job) => void abandoned.push(String(job.id)),
+      }),
+    );
+    const entries = () => h.engine.deadLetter.list('org-net');
+    try {
+      await queue.add(
+        'retried',
+        { orgId: 'org-net' },
+        { jobId: 'net-retried', attempts: 2, backoff: 60_000 },
+      );
+      await queue.add('stalls', { orgId: 'org-net' }, { jobId: 'net-stalled', attempts: 1 });
+      await queue.add('plain', { orgId: 'org-net' }, { jobId: 'net-plain', attempts: 1 });
+
+      const parked = await eventually(async () => {
+        const all = await entries();
+        return all.length === 2 ? all : undefined;
+      });
+      expect(parked.map((e) => [e.jobId, e.error.code, e.error.retryable]).sort()).toEqual([
+        ['net-plain', 'internal_error', false],
+        ['net-stalled', 'stalled', false],
+      ]);
+      await eventually(async () => (abandoned.length === 2 ? true : undefined));
+      expect(abandoned.sort()).toEqual(['net-plain', 'net-stalled']);
+      // The job that will be retried is not parked.
+      expect(await (await Job.fromId(queue, 'net-retried'))!.getState()).toBe('delayed');
+    } finally {
+      await worker.close();
+      await queue.close();
+      for (const entry of await entries()) await h.engine.deadLetter.discard(entry);
+    }
+  });
+
+  it('counts a parked job once however often its failure is recorded, so one retry revives the execution', async () => {
+    const { apiKey } = await h.createOrg();
+    server.reply({ status: 404 });
+    const workflowId = await publishWorkflow(h, apiKey, webhookFlow(`${server.url}/recorded-twice`));
+    await h.call('POST', '/v1/events', { type: 'new_lead', lead: { id: 'lead-twice' } }, apiKey);
+    const failed = await settledExecution(h, apiKey, workflowId, ['failed']);
+    const [entry] = await eventually(async () => {
+      const r = await h.call('GET', '/v1/dead-letter', undefined, apiKey);
+      return r.body.entries.length > 0 ? r.body.entries : undefined;
+    });
+
+    // The worker records the same job's failure again (its abandon after an error that followed the runner's record).
+    const again = { steps: [], effects: {}, final: true, error: failed.error, jobId: entry.jobId };
+    await h.engine.executions.fail(failed.id, again, new Date().toISOString());
+
+    server.reply({ status: 200 });
+    expect((await h.call('POST', `/v1/dead-letter/${entry.id}/retry`, undefined, apiKey)).status).toBe(202);
+    await settledExecution(h, apiKey, workflowId, ['completed']);
   });
 
   it('discards a dead-letter entry on request', async () => {
