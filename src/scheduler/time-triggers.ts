@@ -18,7 +18,6 @@ export interface SweepDeps {
   org(orgId: string): Promise<Organization | undefined>;
   /** Adds trigger jobs in bulk at the given priority (ids derived from event ids). */
   enqueueEvents(events: EngineEvent[], priority: number | undefined): Promise<void>;
-  now?: () => number;
 }
 
 export interface Firing {
@@ -49,7 +48,6 @@ export async function sweep(
   deps: SweepDeps,
   firing: Firing,
 ): Promise<{ enrolled: number; skipped?: string }> {
-  const clock = deps.now ?? Date.now;
   const workflow = (await deps.workflows.published(firing.orgId)).find(
     (wf) => wf.workflowId === firing.workflowId,
   );
@@ -58,8 +56,9 @@ export async function sweep(
     return { enrolled: 0, skipped: 'workflow or trigger no longer published' };
 
   const org = await deps.org(firing.orgId);
-  // A firing that runs late (the scheduler was down, a retry, a dead-letter retry days later) sweeps its own day.
-  const now = Math.min(firing.dueAt, clock());
+  // A firing that runs late (the scheduler was down, a retry, a dead-letter retry days later) sweeps its own day, by
+  // its due time rather than this process's clock.
+  const now = firing.dueAt;
   const schedule = trigger.schedule;
   const sources =
     schedule.kind === 'date'
