@@ -17,6 +17,11 @@ export interface BreakerOptions {
   /** How long an open breaker refuses calls before it lets one probe through. */
   halfOpenAfterMs: number;
   now?: () => number;
+  /**
+   * How many breakers a process keeps: past it, the oldest closed ones are dropped (their failure counts restart),
+   * so endpoints from templated URLs cannot grow the map without bound. Open ones are kept. @defaultValue 10000
+   */
+  maxBreakers?: number;
   /** Called on every state change, for logs and tests. */
   onChange?: (breaker: BreakerKey, state: BreakerState) => void;
 }
@@ -40,10 +45,24 @@ interface Entry extends BreakerKey {
   openings: number;
 }
 
-export function createBreakers({ threshold, halfOpenAfterMs, now = Date.now, onChange }: BreakerOptions) {
+export function createBreakers({
+  threshold,
+  halfOpenAfterMs,
+  now = Date.now,
+  onChange,
+  maxBreakers = 10_000,
+}: BreakerOptions) {
   /** By `mapKey` of their organization and endpoint. */
   const entries = new Map<string, Entry>();
   const mapKey = ({ orgId, endpoint }: BreakerKey) => JSON.stringify([orgId, endpoint]);
+
+  /** Drops closed breakers, oldest first, until there is room for one more. */
+  const dropOldestClosed = () => {
+    for (const [key, entry] of entries) {
+      if (entries.size < maxBreakers) return;
+      if (entry.policy.state === CircuitState.Closed) entries.delete(key);
+    }
+  };
 
   const entryFor = ({ orgId, endpoint }: BreakerKey): Entry => {
     const key = mapKey({ orgId, endpoint });
@@ -61,6 +80,7 @@ export function createBreakers({ threshold, halfOpenAfterMs, now = Date.now, onC
       });
       policy.onHalfOpen(() => onChange?.({ orgId, endpoint }, 'half_open'));
       policy.onReset(() => onChange?.({ orgId, endpoint }, 'closed'));
+      if (entries.size >= maxBreakers) dropOldestClosed();
       entries.set(key, created);
       entry = created;
     }

@@ -37,6 +37,24 @@ describe('circuit breakers', () => {
     expect(breakers.snapshot()).toEqual([{ orgId: 'org_a', endpoint: 'p', state: 'open', openings: 1 }]);
   });
 
+  it('keeps at most maxBreakers, dropping the oldest closed ones and keeping open ones', async () => {
+    // Arrange
+    const breakers = createBreakers({ threshold: 1, halfOpenAfterMs: 60_000, maxBreakers: 3 });
+    const at = (endpoint: string) => ({ orgId: 'org_a', endpoint });
+
+    // Act: one opens, then five others are called once each
+    await breakers.run(at('down'), fail).catch(() => undefined);
+    for (const endpoint of ['e1', 'e2', 'e3', 'e4', 'e5']) await breakers.run(at(endpoint), ok);
+
+    // Assert
+    const kept = breakers.snapshot().map((b) => [b.endpoint, b.state]);
+    expect(kept).toEqual([
+      ['down', 'open'],
+      ['e4', 'closed'],
+      ['e5', 'closed'],
+    ]);
+  });
+
   it('lets one probe through after the half-open delay; its success closes the breaker', async () => {
     // Arrange
     const breakers = createBreakers({ threshold: 1, halfOpenAfterMs: 50 });
