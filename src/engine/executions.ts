@@ -206,7 +206,13 @@ const reviveScript = `
 -- final failure counts again if it comes; returns the status after
 local status = redis.call('HGET', KEYS[1], 'status')
 if status ~= 'failed' then return status or '' end
-if ARGV[2] ~= '' then redis.call('HDEL', KEYS[1], 'parked:' .. ARGV[2]) end
+if ARGV[2] ~= '' and redis.call('HDEL', KEYS[1], 'parked:' .. ARGV[2]) == 0 then
+  -- Not counted under this id: a second retry of the same job, or one whose failure was never recorded. Only an
+  -- execution with no marks at all (failed before jobs were marked) counts down by the job, as it did.
+  for _, field in ipairs(redis.call('HKEYS', KEYS[1])) do
+    if string.sub(field, 1, 7) == 'parked:' then return 'failed' end
+  end
+end
 local parked = redis.call('HINCRBY', KEYS[1], 'failedJobs', -1)
 if parked > 0 then return 'failed' end
 redis.call('HSET', KEYS[1], 'status', 'running', 'updatedAt', ARGV[1])

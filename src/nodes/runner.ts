@@ -84,10 +84,13 @@ export class StepFailure extends AtlasError {
   override name = 'StepFailure';
   readonly final: boolean;
   readonly stepError: StepError;
-  constructor(cause: unknown, final: boolean, stepError: StepError) {
+  /** A final failure whose end could not be recorded (finalize failed): the worker records it once the job is parked. */
+  readonly endUnrecorded: boolean;
+  constructor(cause: unknown, final: boolean, stepError: StepError, endUnrecorded = false) {
     super(stepError.message, { cause, code: stepError.code });
     this.final = final;
     this.stepError = stepError;
+    this.endUnrecorded = endUnrecorded;
   }
 }
 
@@ -312,8 +315,14 @@ export function createNodeRunner(deps: NodeRunnerDeps) {
       // The end is recorded as what the execution is now: failed, or ended otherwise meanwhile (a cancel, a goal, its own
       // commit before this job stalled). Whatever ended it otherwise records that end too; if it stopped first, this
       // records it (an end counts once however often it is recorded).
-      if (final && terminalStatuses.has(status))
-        await deps.finalize({ ...state, status: status as ExecutionState['status'] });
+      if (final && terminalStatuses.has(status)) {
+        // The failure is recorded: it stays final (parked, not retried) even if its end's bookkeeping fails here.
+        const ended = await deps.finalize({ ...state, status: status as ExecutionState['status'] }).then(
+          () => true,
+          () => false,
+        );
+        throw new StepFailure(error, final, stepError, !ended);
+      }
       throw new StepFailure(error, final, stepError);
     };
 

@@ -33,6 +33,12 @@ export type Abandon = (queue: string, job: FailedJob, error: StepError) => Promi
 /** Tries to park a job this many times, pausing as long as each entry says, before it holds the job instead. */
 const PARK_PAUSES_MS = [0, 250, 1000];
 
+/**
+ * The `failed` listener's tries: BullMQ has failed the job already, so it cannot be held; these span a Redis
+ * failover (about a minute and a half in all).
+ */
+const LATE_PARK_PAUSES_MS = [0, 250, 1000, 5000, 15_000, 30_000, 45_000];
+
 /** A job whose parking failed every try is held (delayed) this long, then tried again. */
 export const PARK_HOLD_MS = 30_000;
 
@@ -66,9 +72,15 @@ function asFailed(job: Job): FailedJob {
 }
 
 /** Parks a job, trying again after each pause; throws the last error if every try failed. */
-async function parkWithRetries(deadLetter: DeadLetter, queue: string, job: FailedJob, error: StepError) {
+async function parkWithRetries(
+  deadLetter: DeadLetter,
+  queue: string,
+  job: FailedJob,
+  error: StepError,
+  pauses = PARK_PAUSES_MS,
+) {
   let last: unknown;
-  for (const ms of PARK_PAUSES_MS) {
+  for (const ms of pauses) {
     if (ms > 0) await pause(ms);
     try {
       return await deadLetter.park(queue, job, error);
@@ -163,8 +175,9 @@ export function guard(
         },
         'job failed',
       );
-      // A step that failed for good recorded it; a job given up here, or failing outside its steps, has not.
-      const recorded = error instanceof StepFailure && error.final;
+      // A step that failed for good recorded it (unless its end's bookkeeping failed); a job given up here, or failing
+      // outside its steps, has not.
+      const recorded = error instanceof StepFailure && error.final && !error.endUnrecorded;
       if (final) return parkOrHold(queue, job, token, { error: stepError, abandon: !recorded }, deps);
       throw error;
     }
@@ -191,14 +204,13 @@ export function parkUnparked(
       abandon: true,
     };
     const failed = asFailed(job);
-    parkWithRetries(deps.deadLetter, queue, failed, pending.error)
+    const log = (err: unknown, message: string) =>
+      deps.logger.error({ queue, jobId: job.id, data: failed.data, err, error: pending.error }, message);
+    // The execution records the failure whether or not the job could be parked: never left running for good.
+    void parkWithRetries(deps.deadLetter, queue, failed, pending.error, LATE_PARK_PAUSES_MS)
+      .catch((parkError: unknown) => log(parkError, 'could not dead-letter a job that failed for good'))
       .then(() => (pending.abandon ? deps.abandon(queue, failed, pending.error) : undefined))
-      .catch((parkError: unknown) =>
-        deps.logger.error(
-          { queue, jobId: job.id, data: failed.data, err: parkError, error: pending.error },
-          'could not dead-letter a job that failed for good',
-        ),
-      );
+      .catch((abandonError: unknown) => log(abandonError, 'could not record a failed job in its execution'));
   };
 }
 

@@ -319,6 +319,46 @@ describe('failing steps', () => {
     await settledExecution(h, apiKey, workflowId, ['completed']);
   });
 
+  it('parks a step that failed for good at once even when its end cannot be recorded, not retrying the step', async () => {
+    const { apiKey, orgId } = await h.createOrg();
+    const finished = h.engine.keys.finished(orgId);
+    // While the call is out, the finished index becomes unwritable: the failure is recorded, its end's bookkeeping fails.
+    server.reply({ status: 404, before: () => h.engine.redis.set(finished, 'not a sorted set') });
+    const workflowId = await publishWorkflow(h, apiKey, webhookFlow(`${server.url}/end-unrecorded`));
+    await h.call('POST', '/v1/events', { type: 'new_lead', lead: { id: 'lead-end' } }, apiKey);
+
+    const [entry] = await eventually(async () => {
+      const r = await h.call('GET', '/v1/dead-letter', undefined, apiKey);
+      return r.body.entries.length > 0 ? r.body.entries : undefined;
+    });
+    // Final at its first attempt: parked with the step's own error, not retried for the bookkeeping's.
+    expect(entry).toMatchObject({ attempts: 1, error: { code: 'http_404', retryable: false } });
+    expect(server.requests.filter((r) => r.url === '/end-unrecorded')).toHaveLength(1);
+    const failed = await settledExecution(h, apiKey, workflowId, ['failed']);
+    expect(failed.error).toMatchObject({ code: 'http_404' });
+  });
+
+  it('revives an execution only once each of its parked jobs was retried, however often one is retried', async () => {
+    const { apiKey } = await h.createOrg();
+    server.reply({ status: 404 });
+    const workflowId = await publishWorkflow(h, apiKey, webhookFlow(`${server.url}/two-parked`));
+    await h.call('POST', '/v1/events', { type: 'new_lead', lead: { id: 'lead-two' } }, apiKey);
+    const failed = await settledExecution(h, apiKey, workflowId, ['failed']);
+    const [entry] = await eventually(async () => {
+      const r = await h.call('GET', '/v1/dead-letter', undefined, apiKey);
+      return r.body.entries.length > 0 ? r.body.entries : undefined;
+    });
+    // A second job of the execution is parked too (as a parallel arm's would be).
+    const now = () => new Date().toISOString();
+    const other = { steps: [], effects: {}, final: true, error: failed.error, jobId: `${failed.id}.other.0` };
+    await h.engine.executions.fail(failed.id, other, now());
+
+    // Two retries of the first job race: neither revives the execution while the other job is parked.
+    expect(await h.engine.executions.revive(failed.id, now(), entry.jobId)).toBe('failed');
+    expect(await h.engine.executions.revive(failed.id, now(), entry.jobId)).toBe('failed');
+    expect(await h.engine.executions.revive(failed.id, now(), other.jobId)).toBe('running');
+  });
+
   it('discards a dead-letter entry on request', async () => {
     const { apiKey } = await h.createOrg();
     server.reply({ status: 404 });
