@@ -31,6 +31,13 @@ describe('failing steps', () => {
     await server.close();
   });
 
+  /** The organization's dead-letter entries, once there is one. */
+  const deadLettered = (apiKey: string): Promise<any[]> =>
+    eventually(async () => {
+      const r = await h.call('GET', '/v1/dead-letter', undefined, apiKey);
+      return r.body.entries.length > 0 ? r.body.entries : undefined;
+    });
+
   it('retries a step that fails with a 5xx and completes when the endpoint recovers', async () => {
     const { apiKey } = await h.createOrg();
     server.reply({ status: 503 }, { status: 200, body: { received: true } });
@@ -75,10 +82,7 @@ describe('failing steps', () => {
     await h.call('POST', '/v1/events', { type: 'new_lead', lead: { id: 'lead-2' } }, apiKey);
     const failed = await settledExecution(h, apiKey, workflowId, ['failed']);
     expect(failed.error).toMatchObject({ code: 'http_500' });
-    const entries = await eventually(async () => {
-      const r = await h.call('GET', '/v1/dead-letter', undefined, apiKey);
-      return r.body.entries.length > 0 ? r.body.entries : undefined;
-    });
+    const entries = await deadLettered(apiKey);
 
     expect(entries).toHaveLength(1);
     expect(entries[0]).toMatchObject({
@@ -142,10 +146,7 @@ describe('failing steps', () => {
       { id: 'cancelled-meanwhile', type: 'new_lead', lead: { id: 'lead-c' } },
       apiKey,
     );
-    await eventually(async () => {
-      const r = await h.call('GET', '/v1/dead-letter', undefined, apiKey);
-      return r.body.entries.length > 0 ? true : undefined;
-    });
+    await deadLettered(apiKey);
 
     // The cancel's own bookkeeping has not run: the failing step records the end, as a cancel.
     expect(await h.engine.executions.load(executionId)).toMatchObject({ status: 'cancelled' });
@@ -182,10 +183,7 @@ describe('failing steps', () => {
     const failed = await settledExecution(h, apiKey, workflowId, ['failed']);
     expect(failed.error).toMatchObject({ retryable: true });
     expect(failed.error.message).toMatch(/WRONGTYPE/);
-    const [entry] = await eventually(async () => {
-      const r = await h.call('GET', '/v1/dead-letter', undefined, apiKey);
-      return r.body.entries.length > 0 ? r.body.entries : undefined;
-    });
+    const [entry] = await deadLettered(apiKey);
     expect(entry).toMatchObject({ executionId: failed.id, attempts: 3, data: { nodeId: 'tag' } });
     const stats = await h.engine.redis.hgetall(h.engine.keys.stats(orgId));
     expect(stats[`${workflowId}:failed`]).toBe('1');
@@ -305,10 +303,7 @@ describe('failing steps', () => {
     const workflowId = await publishWorkflow(h, apiKey, webhookFlow(`${server.url}/recorded-twice`));
     await h.call('POST', '/v1/events', { type: 'new_lead', lead: { id: 'lead-twice' } }, apiKey);
     const failed = await settledExecution(h, apiKey, workflowId, ['failed']);
-    const [entry] = await eventually(async () => {
-      const r = await h.call('GET', '/v1/dead-letter', undefined, apiKey);
-      return r.body.entries.length > 0 ? r.body.entries : undefined;
-    });
+    const [entry] = await deadLettered(apiKey);
 
     // The worker records the same job's failure again (its abandon after an error that followed the runner's record).
     const again = { steps: [], effects: {}, final: true, error: failed.error, jobId: entry.jobId };
@@ -327,10 +322,7 @@ describe('failing steps', () => {
     const workflowId = await publishWorkflow(h, apiKey, webhookFlow(`${server.url}/end-unrecorded`));
     await h.call('POST', '/v1/events', { type: 'new_lead', lead: { id: 'lead-end' } }, apiKey);
 
-    const [entry] = await eventually(async () => {
-      const r = await h.call('GET', '/v1/dead-letter', undefined, apiKey);
-      return r.body.entries.length > 0 ? r.body.entries : undefined;
-    });
+    const [entry] = await deadLettered(apiKey);
     // Final at its first attempt: parked with the step's own error, not retried for the bookkeeping's.
     expect(entry).toMatchObject({ attempts: 1, error: { code: 'http_404', retryable: false } });
     expect(server.requests.filter((r) => r.url === '/end-unrecorded')).toHaveLength(1);
@@ -344,10 +336,7 @@ describe('failing steps', () => {
     const workflowId = await publishWorkflow(h, apiKey, webhookFlow(`${server.url}/two-parked`));
     await h.call('POST', '/v1/events', { type: 'new_lead', lead: { id: 'lead-two' } }, apiKey);
     const failed = await settledExecution(h, apiKey, workflowId, ['failed']);
-    const [entry] = await eventually(async () => {
-      const r = await h.call('GET', '/v1/dead-letter', undefined, apiKey);
-      return r.body.entries.length > 0 ? r.body.entries : undefined;
-    });
+    const [entry] = await deadLettered(apiKey);
     // A second job of the execution is parked too (as a parallel arm's would be).
     const now = () => new Date().toISOString();
     const other = { steps: [], effects: {}, final: true, error: failed.error, jobId: `${failed.id}.other.0` };
@@ -364,10 +353,7 @@ describe('failing steps', () => {
     server.reply({ status: 404 });
     await publishWorkflow(h, apiKey, webhookFlow(`${server.url}/gone`));
     await h.call('POST', '/v1/events', { type: 'new_lead', lead: { id: 'lead-3' } }, apiKey);
-    const [entry] = await eventually(async () => {
-      const r = await h.call('GET', '/v1/dead-letter', undefined, apiKey);
-      return r.body.entries.length > 0 ? r.body.entries : undefined;
-    });
+    const [entry] = await deadLettered(apiKey);
 
     expect(entry.attempts).toBe(1);
     expect(entry.error).toMatchObject({ code: 'http_404', retryable: false });
