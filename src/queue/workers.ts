@@ -57,7 +57,18 @@ class Parked extends UnrecoverableError {}
 /** BullMQ's reason for a job it failed because it stalled more often than `maxStalledCount` allows. */
 export const STALLED_TOO_OFTEN = 'job stalled more than allowable limit';
 
-const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+/** Waits `ms`, or less once `signal` aborts (a closing worker set tries what is left at once). */
+const pause = (ms: number, signal?: AbortSignal) =>
+  new Promise<void>((resolve) => {
+    if (signal?.aborted) return resolve();
+    const done = () => {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal?.addEventListener('abort', done, { once: true });
+  });
 
 /** A held job's pending park, if it is one. */
 function pendingPark(job: Job): PendingPark | undefined {
@@ -78,10 +89,11 @@ async function parkWithRetries(
   job: FailedJob,
   error: StepError,
   pauses = PARK_PAUSES_MS,
+  signal?: AbortSignal,
 ) {
   let last: unknown;
   for (const ms of pauses) {
-    if (ms > 0) await pause(ms);
+    if (ms > 0) await pause(ms, signal);
     try {
       return await deadLetter.park(queue, job, error);
     } catch (parkError) {
@@ -193,6 +205,8 @@ export function guard(
 export function parkUnparked(
   queue: string,
   deps: { deadLetter: DeadLetter; logger: Logger; abandon: Abandon },
+  /** A worker set's shutdown: `close()` waits for the work `track` is given, which stops pausing once `signal` aborts. */
+  shutdown?: { signal: AbortSignal; track(work: Promise<unknown>): void },
 ) {
   return (job: Job | undefined, error: Error): void => {
     if (!job?.finishedOn || error instanceof Parked) return;
@@ -207,10 +221,18 @@ export function parkUnparked(
     const log = (err: unknown, message: string) =>
       deps.logger.error({ queue, jobId: job.id, data: failed.data, err, error: pending.error }, message);
     // The execution records the failure whether or not the job could be parked: never left running for good.
-    void parkWithRetries(deps.deadLetter, queue, failed, pending.error, LATE_PARK_PAUSES_MS)
+    const work = parkWithRetries(
+      deps.deadLetter,
+      queue,
+      failed,
+      pending.error,
+      LATE_PARK_PAUSES_MS,
+      shutdown?.signal,
+    )
       .catch((parkError: unknown) => log(parkError, 'could not dead-letter a job that failed for good'))
       .then(() => (pending.abandon ? deps.abandon(queue, failed, pending.error) : undefined))
       .catch((abandonError: unknown) => log(abandonError, 'could not record a failed job in its execution'));
+    shutdown?.track(work);
   };
 }
 
@@ -225,6 +247,16 @@ export function startWorkers(
   /** Told of every processed attempt (a delay asked for by a provider is not one), for the metrics in Redis. */
   onJob?: (queue: string, outcome: 'completed' | 'failed', durationMs: number) => Promise<void>,
 ): WorkerSet {
+  // Parking done by the `failed` listener outlives the job: closing waits for it, without its pauses.
+  const stopping = new AbortController();
+  const lateParks = new Set<Promise<unknown>>();
+  const shutdown = {
+    signal: stopping.signal,
+    track(work: Promise<unknown>) {
+      lateParks.add(work);
+      void work.finally(() => lateParks.delete(work));
+    },
+  };
   const workers = Object.entries(handlers).map(([queue, handle]) => {
     const worker = new Worker(queue, guard(queue, handle, deadLetter, logger, abandon), {
       connection,
@@ -236,7 +268,7 @@ export function startWorkers(
       autorun: true,
     });
     worker.on('error', (error) => logger.error({ queue, err: error }, 'worker error'));
-    worker.on('failed', parkUnparked(queue, { deadLetter, logger, abandon }));
+    worker.on('failed', parkUnparked(queue, { deadLetter, logger, abandon }, shutdown));
     if (onJob) {
       const report = (outcome: 'completed' | 'failed', job: Job | undefined) =>
         onJob(queue, outcome, Date.now() - (job?.processedOn ?? Date.now())).catch((error: unknown) =>
@@ -249,9 +281,14 @@ export function startWorkers(
   });
   return {
     workers,
-    /** Stops taking jobs and lets the active ones finish (BullMQ returns unfinished ones to the queue on stall). */
+    /**
+     * Stops taking jobs and lets the active ones finish (BullMQ returns unfinished ones to the queue on stall), then
+     * waits for the `failed` listener's parking, which tries what it has left at once.
+     */
     async close() {
+      stopping.abort();
       await Promise.allSettled(workers.map((worker) => worker.close()));
+      await Promise.allSettled([...lateParks]);
     },
   };
 }

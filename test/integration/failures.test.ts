@@ -348,6 +348,55 @@ describe('failing steps', () => {
     expect(await h.engine.executions.revive(failed.id, now(), other.jobId)).toBe('running');
   });
 
+  it('parks what the failed listener still holds when its worker set closes, without waiting out the pauses', async () => {
+    const prefix = `${h.prefix}:{q.park-late}`;
+    const queue = new Queue('park-late', { connection: h.engine.redis, prefix });
+    const real = h.engine.deadLetter;
+    let refusals = 6; // the listener's first six tries: over a minute of pauses, were they waited out
+    const deadLetter: DeadLetter = {
+      ...real,
+      park: async (...args) => {
+        if (refusals > 0) {
+          refusals -= 1;
+          throw new Error('dead-letter queue unavailable');
+        }
+        return real.park(...args);
+      },
+    };
+    const stopping = new AbortController();
+    const held: Promise<unknown>[] = [];
+    const worker = new Worker(
+      'park-late',
+      async () => {
+        throw new Error('failed outside the guard');
+      },
+      { connection: h.engine.redis, prefix },
+    );
+    worker.on(
+      'failed',
+      parkUnparked(
+        'park-late',
+        { deadLetter, logger: h.engine.logger, abandon: async () => undefined },
+        { signal: stopping.signal, track: (work) => void held.push(work) },
+      ),
+    );
+    try {
+      await queue.add('late', { orgId: 'org-late' }, { jobId: 'late-1', attempts: 1 });
+      await eventually(async () => (held.length === 1 && refusals < 6 ? true : undefined));
+
+      // Closing: what is left is tried at once, and the close waits for it.
+      stopping.abort();
+      await Promise.allSettled(held);
+
+      expect(refusals).toBe(0);
+      expect(await real.list('org-late')).toMatchObject([{ jobId: 'late-1', queue: 'park-late' }]);
+    } finally {
+      await worker.close();
+      await queue.close();
+      for (const entry of await real.list('org-late')) await real.discard(entry);
+    }
+  });
+
   it('discards a dead-letter entry on request', async () => {
     const { apiKey } = await h.createOrg();
     server.reply({ status: 404 });
