@@ -18,6 +18,22 @@ const webhookFlow = (url: string) => ({
   edges: chain('start', 'notify', 'tag'),
 });
 
+/** The dead-letter queue, refusing the first `count` jobs it is asked to park (as when its node is down). */
+function refusing(real: DeadLetter, count: number) {
+  let left = count;
+  const deadLetter: DeadLetter = {
+    ...real,
+    park: async (...args) => {
+      if (left > 0) {
+        left -= 1;
+        throw new Error('dead-letter queue unavailable');
+      }
+      return real.park(...args);
+    },
+  };
+  return { deadLetter, refusals: () => left };
+}
+
 describe('failing steps', () => {
   let h: Harness;
   let server: FakeServer;
@@ -198,17 +214,7 @@ describe('failing steps', () => {
     const prefix = `${h.prefix}:{q.park-held}`;
     const queue = new Queue('park-held', { connection: h.engine.redis, prefix });
     const real = h.engine.deadLetter;
-    let refusals = 3;
-    const deadLetter: DeadLetter = {
-      ...real,
-      park: async (...args) => {
-        if (refusals > 0) {
-          refusals -= 1;
-          throw new Error('dead-letter queue unavailable');
-        }
-        return real.park(...args);
-      },
-    };
+    const { deadLetter, refusals } = refusing(real, 3);
     let runs = 0;
     const processor = guard(
       'park-held',
@@ -225,7 +231,7 @@ describe('failing steps', () => {
       const job = await queue.add('refused', { orgId: 'org-held' }, { jobId: 'held-1', attempts: 3 });
       // Every try to park it failed: it waits, delayed, its attempts untouched.
       await eventually(async () => ((await job.getState()) === 'delayed' ? true : undefined));
-      expect(refusals).toBe(0);
+      expect(refusals()).toBe(0);
       const held = (await Job.fromId(queue, 'held-1'))!;
       expect(held.attemptsMade).toBe(0);
       await held.promote();
@@ -352,17 +358,8 @@ describe('failing steps', () => {
     const prefix = `${h.prefix}:{q.park-late}`;
     const queue = new Queue('park-late', { connection: h.engine.redis, prefix });
     const real = h.engine.deadLetter;
-    let refusals = 6; // the listener's first six tries: over a minute of pauses, were they waited out
-    const deadLetter: DeadLetter = {
-      ...real,
-      park: async (...args) => {
-        if (refusals > 0) {
-          refusals -= 1;
-          throw new Error('dead-letter queue unavailable');
-        }
-        return real.park(...args);
-      },
-    };
+    // The listener's first six tries are refused: over a minute of pauses, were they waited out.
+    const { deadLetter, refusals } = refusing(real, 6);
     const stopping = new AbortController();
     const held: Promise<unknown>[] = [];
     const worker = new Worker(
@@ -382,13 +379,13 @@ describe('failing steps', () => {
     );
     try {
       await queue.add('late', { orgId: 'org-late' }, { jobId: 'late-1', attempts: 1 });
-      await eventually(async () => (held.length === 1 && refusals < 6 ? true : undefined));
+      await eventually(async () => (held.length === 1 && refusals() < 6 ? true : undefined));
 
       // Closing: what is left is tried at once, and the close waits for it.
       stopping.abort();
       await Promise.allSettled(held);
 
-      expect(refusals).toBe(0);
+      expect(refusals()).toBe(0);
       expect(await real.list('org-late')).toMatchObject([{ jobId: 'late-1', queue: 'park-late' }]);
     } finally {
       await worker.close();
