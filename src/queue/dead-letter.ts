@@ -100,8 +100,12 @@ export function createDeadLetter(deps: DeadLetterDeps) {
         ...(typeof data.executionId === 'string' ? { executionId: data.executionId } : {}),
       };
       const id = entryId(queue, entry.jobId);
+      // Announced once however often the same job is parked (a retried park, the failed listener's net): an entry of
+      // an organization is new when it joins the organization's index; another when its job was not there before.
+      const seenBefore = entry.orgId ? false : (await dlq.getJob(id)) !== undefined;
       await dlq.add(job.name, entry, { jobId: id });
-      if (entry.orgId) await redis.zadd(keys.deadLetters(entry.orgId), Date.now(), id);
+      const indexed = entry.orgId ? await redis.zadd(keys.deadLetters(entry.orgId), 'NX', Date.now(), id) : 0;
+      if (entry.orgId ? indexed === 0 : seenBefore) return;
       deps.publish?.('Step Dead-Lettered', {
         deadLetterId: id,
         queue,

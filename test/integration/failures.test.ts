@@ -1,7 +1,7 @@
 import { Job, Queue, Worker } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { executionIdFor } from '../../src/engine/start.js';
-import { ranBefore, type DeadLetter } from '../../src/queue/dead-letter.js';
+import { createDeadLetter, ranBefore, type DeadLetter } from '../../src/queue/dead-letter.js';
 import { guard, parkUnparked, STALLED_TOO_OFTEN } from '../../src/queue/workers.js';
 import { NonRetryableError } from '../../src/shared/errors.js';
 import { startFakeServer, type FakeServer } from '../support/fake-http.js';
@@ -392,6 +392,30 @@ describe('failing steps', () => {
       await queue.close();
       for (const entry of await real.list('org-late')) await real.discard(entry);
     }
+  });
+
+  it('announces a parked job once however often it is parked, and again once parked after a retry', async () => {
+    const announced: string[] = [];
+    const { redis, keys, queues } = h.engine;
+    const deadLetter = createDeadLetter({
+      redis,
+      keys,
+      queues,
+      publish: (_type, detail) => void announced.push(String(detail.deadLetterId)),
+    });
+    const error = { name: 'Error', code: 'http_500', message: 'down', retryable: true };
+    const ofOrg = { id: 'announce-1', name: 'x', data: { orgId: 'org-announce' }, attemptsMade: 2 };
+    const ofNone = { id: 'announce-2', name: 'x', data: {}, attemptsMade: 2 };
+
+    for (const job of [ofOrg, ofOrg, ofNone, ofNone]) await deadLetter.park('analytics', job, error);
+    expect(announced).toEqual(['analytics.announce-1', 'analytics.announce-2']);
+
+    // Discarded (as a retry does), the next park of the same job is announced again.
+    for (const id of announced.splice(0)) await deadLetter.discard((await deadLetter.get(id))!);
+    await deadLetter.park('analytics', ofOrg, error);
+    await deadLetter.park('analytics', ofNone, error);
+    expect(announced).toEqual(['analytics.announce-1', 'analytics.announce-2']);
+    for (const id of announced) await deadLetter.discard((await deadLetter.get(id))!);
   });
 
   it('discards a dead-letter entry on request', async () => {
