@@ -1,4 +1,5 @@
 // BullMQ workers: the only place that turns the engine's errors into BullMQ behaviour (retry, delay, dead-letter).
+import { setTimeout as sleep } from 'node:timers/promises';
 import { DelayedError, UnrecoverableError, Worker, type Job, type Processor } from 'bullmq';
 import type { StepError } from '../engine/executions.js';
 import type { Config } from '../config/config.js';
@@ -59,16 +60,7 @@ export const STALLED_TOO_OFTEN = 'job stalled more than allowable limit';
 
 /** Waits `ms`, or less once `signal` aborts (a closing worker set tries what is left at once). */
 const pause = (ms: number, signal?: AbortSignal) =>
-  new Promise<void>((resolve) => {
-    if (signal?.aborted) return resolve();
-    const done = () => {
-      clearTimeout(timer);
-      signal?.removeEventListener('abort', done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal?.addEventListener('abort', done, { once: true });
-  });
+  sleep(ms, undefined, signal ? { signal } : {}).catch(() => undefined);
 
 /** A held job's pending park, if it is one. */
 function pendingPark(job: Job): PendingPark | undefined {
