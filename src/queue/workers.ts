@@ -95,6 +95,23 @@ async function parkWithRetries(
   throw last;
 }
 
+/** Records a parked job's failure in its execution (`Abandon`); a failure to do so is logged, with the job's data. */
+async function recordFailure(
+  queue: string,
+  job: FailedJob,
+  error: StepError,
+  deps: { logger: Logger; abandon: Abandon },
+): Promise<void> {
+  await deps
+    .abandon(queue, job, error)
+    .catch((abandonError: unknown) =>
+      deps.logger.error(
+        { queue, jobId: job.id, data: job.data, err: abandonError, error },
+        'could not record a failed job in its execution',
+      ),
+    );
+}
+
 /**
  * Parks a job that failed for good, then records the failure in its execution where nothing has (`abandon`), and
  * fails the job in BullMQ. If the dead-letter queue cannot take it, the job is held (delayed, its attempts untouched)
@@ -120,16 +137,7 @@ async function parkOrHold(
     await job.moveToDelayed(Date.now() + PARK_HOLD_MS, token);
     throw new DelayedError();
   }
-  if (pending.abandon) {
-    await deps
-      .abandon(queue, asFailed(job), pending.error)
-      .catch((error: unknown) =>
-        deps.logger.error(
-          { queue, jobId: job.id, err: error },
-          'could not record a dead-lettered job as failed',
-        ),
-      );
-  }
+  if (pending.abandon) await recordFailure(queue, asFailed(job), pending.error, deps);
   throw new Parked(pending.error.message);
 }
 
@@ -210,8 +218,6 @@ export function parkUnparked(
       abandon: true,
     };
     const failed = asFailed(job);
-    const log = (err: unknown, message: string) =>
-      deps.logger.error({ queue, jobId: job.id, data: failed.data, err, error: pending.error }, message);
     // The execution records the failure whether or not the job could be parked: never left running for good.
     const work = parkWithRetries(
       deps.deadLetter,
@@ -221,9 +227,13 @@ export function parkUnparked(
       LATE_PARK_PAUSES_MS,
       shutdown?.signal,
     )
-      .catch((parkError: unknown) => log(parkError, 'could not dead-letter a job that failed for good'))
-      .then(() => (pending.abandon ? deps.abandon(queue, failed, pending.error) : undefined))
-      .catch((abandonError: unknown) => log(abandonError, 'could not record a failed job in its execution'));
+      .catch((parkError: unknown) =>
+        deps.logger.error(
+          { queue, jobId: job.id, data: failed.data, err: parkError, error: pending.error },
+          'could not dead-letter a job that failed for good',
+        ),
+      )
+      .then(() => (pending.abandon ? recordFailure(queue, failed, pending.error, deps) : undefined));
     shutdown?.track(work);
   };
 }
