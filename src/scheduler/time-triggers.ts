@@ -58,16 +58,16 @@ export async function sweep(
   const org = await deps.org(firing.orgId);
   // A firing that runs late (the scheduler was down, a retry, a dead-letter retry days later) sweeps its own day, by
   // its due time rather than this process's clock.
-  const now = firing.dueAt;
+  const { dueAt } = firing;
   const schedule = trigger.schedule;
   const sources =
     schedule.kind === 'date'
-      ? dateKeysFor(localDate(now, org?.timeZone ?? 'UTC'), schedule.offsetDays, schedule.yearly).map((day) =>
-          deps.keys.dateIndex(firing.orgId, schedule.field, day),
+      ? dateKeysFor(localDate(dueAt, org?.timeZone ?? 'UTC'), schedule.offsetDays, schedule.yearly).map(
+          (day) => deps.keys.dateIndex(firing.orgId, schedule.field, day),
         )
       : [deps.keys.leads(firing.orgId)];
   const priority = jobPriority(trigger.event, workflow.compiled.definition.settings.priority);
-  const occurredAt = new Date(now).toISOString();
+  const occurredAt = new Date(dueAt).toISOString();
 
   let enrolled = 0;
   for (const source of sources) {
