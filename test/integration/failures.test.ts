@@ -1,4 +1,4 @@
-import { Job, Queue, Worker } from 'bullmq';
+import { Job, Queue, Worker, type Processor } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { executionIdFor } from '../../src/engine/start.js';
 import { createDeadLetter, ranBefore, type DeadLetter } from '../../src/queue/dead-letter.js';
@@ -46,6 +46,14 @@ describe('failing steps', () => {
     await h.close();
     await server.close();
   });
+
+  /** A queue of its own under this harness's prefix, and a worker running `processor` on it. */
+  const scratchQueue = (name: string, processor: Processor) => {
+    const prefix = `${h.prefix}:{q.${name}}`;
+    const queue = new Queue(name, { connection: h.engine.redis, prefix });
+    const worker = new Worker(name, processor, { connection: h.engine.redis, prefix });
+    return { queue, worker, close: () => worker.close().then(() => queue.close()) };
+  };
 
   /** The organization's dead-letter entries, once there is one. */
   const deadLettered = (apiKey: string): Promise<any[]> =>
@@ -124,24 +132,17 @@ describe('failing steps', () => {
   });
 
   it('tells a job that runs again after a failure from its first run', async () => {
-    const prefix = `${h.prefix}:{q.ran-before}`;
-    const queue = new Queue('ran-before', { connection: h.engine.redis, prefix });
     const seen: boolean[] = [];
-    const worker = new Worker(
-      'ran-before',
-      async (job) => {
-        seen.push(ranBefore(job));
-        if (seen.length === 1) throw new Error('fails once');
-      },
-      { connection: h.engine.redis, prefix },
-    );
+    const { queue, close } = scratchQueue('ran-before', async (job) => {
+      seen.push(ranBefore(job));
+      if (seen.length === 1) throw new Error('fails once');
+    });
     try {
       await queue.add('once', {}, { attempts: 2 });
       await eventually(async () => (seen.length === 2 ? true : undefined));
       expect(seen).toEqual([false, true]);
     } finally {
-      await worker.close();
-      await queue.close();
+      await close();
     }
   });
 
@@ -211,8 +212,6 @@ describe('failing steps', () => {
   });
 
   it('holds a job the dead-letter queue cannot take, and parks it when it comes back without running it again', async () => {
-    const prefix = `${h.prefix}:{q.park-held}`;
-    const queue = new Queue('park-held', { connection: h.engine.redis, prefix });
     const real = h.engine.deadLetter;
     const { deadLetter, refusals } = refusing(real, 3);
     let runs = 0;
@@ -226,7 +225,7 @@ describe('failing steps', () => {
       h.engine.logger,
       async () => undefined,
     );
-    const worker = new Worker('park-held', processor, { connection: h.engine.redis, prefix });
+    const { queue, close } = scratchQueue('park-held', processor);
     try {
       const job = await queue.add('refused', { orgId: 'org-held' }, { jobId: 'held-1', attempts: 3 });
       // Every try to park it failed: it waits, delayed, its attempts untouched.
@@ -248,24 +247,17 @@ describe('failing steps', () => {
         },
       ]);
     } finally {
-      await worker.close();
-      await queue.close();
+      await close();
       await real.discard({ id: 'park-held.held-1', orgId: 'org-held' } as never);
     }
   });
 
   it('parks a job BullMQ failed for good without the guard parking it, and leaves a retried failure alone', async () => {
-    const prefix = `${h.prefix}:{q.park-net}`;
-    const queue = new Queue('park-net', { connection: h.engine.redis, prefix });
     const abandoned: string[] = [];
     // No guard: the processor's errors reach BullMQ as they are, as a stall or a failed hold does.
-    const worker = new Worker(
-      'park-net',
-      async (job) => {
-        throw new Error(job.name === 'stalls' ? STALLED_TOO_OFTEN : 'failed outside the guard');
-      },
-      { connection: h.engine.redis, prefix },
-    );
+    const { queue, worker, close } = scratchQueue('park-net', async (job) => {
+      throw new Error(job.name === 'stalls' ? STALLED_TOO_OFTEN : 'failed outside the guard');
+    });
     worker.on(
       'failed',
       parkUnparked('park-net', {
@@ -297,8 +289,7 @@ describe('failing steps', () => {
       // The job that will be retried is not parked.
       expect(await (await Job.fromId(queue, 'net-retried'))!.getState()).toBe('delayed');
     } finally {
-      await worker.close();
-      await queue.close();
+      await close();
       for (const entry of await entries()) await h.engine.deadLetter.discard(entry);
     }
   });
@@ -355,20 +346,14 @@ describe('failing steps', () => {
   });
 
   it('parks what the failed listener still holds when its worker set closes, without waiting out the pauses', async () => {
-    const prefix = `${h.prefix}:{q.park-late}`;
-    const queue = new Queue('park-late', { connection: h.engine.redis, prefix });
     const real = h.engine.deadLetter;
     // The listener's first six tries are refused: over a minute of pauses, were they waited out.
     const { deadLetter, refusals } = refusing(real, 6);
     const stopping = new AbortController();
     const held: Promise<unknown>[] = [];
-    const worker = new Worker(
-      'park-late',
-      async () => {
-        throw new Error('failed outside the guard');
-      },
-      { connection: h.engine.redis, prefix },
-    );
+    const { queue, worker, close } = scratchQueue('park-late', async () => {
+      throw new Error('failed outside the guard');
+    });
     worker.on(
       'failed',
       parkUnparked(
@@ -388,8 +373,7 @@ describe('failing steps', () => {
       expect(refusals()).toBe(0);
       expect(await real.list('org-late')).toMatchObject([{ jobId: 'late-1', queue: 'park-late' }]);
     } finally {
-      await worker.close();
-      await queue.close();
+      await close();
       for (const entry of await real.list('org-late')) await real.discard(entry);
     }
   });
