@@ -32,7 +32,7 @@ import { createDeadLetter, ranBefore } from './queue/dead-letter.js';
 import { attemptsBeforeMove, createPartitionDrain } from './queue/partitions.js';
 import { createQueues } from './queue/queues.js';
 import { connectRedis } from './queue/redis.js';
-import { startWorkers, type Abandon, type Handler, type WorkerSet } from './queue/workers.js';
+import { startWorkers, sweepUnparked, type Abandon, type Handler, type WorkerSet } from './queue/workers.js';
 import { createKeys } from './shared/keys.js';
 import { createWebhookSecretStore } from './webhooks/secrets.js';
 import { createWorkflowStore } from './workflows/store.js';
@@ -235,6 +235,14 @@ export async function createEngine(config: Config, logger: Logger, options: Engi
     if (state && terminalStatuses.has(state.status)) await lifecycle.finalize(state);
   };
 
+  /** Parks the jobs of the engine's worked queues that failed for good without a dead-letter entry. */
+  const sweepFailed = () =>
+    sweepUnparked(
+      [...queues.all.values()].filter((queue) => queue.name !== 'dead-letter'),
+      { redis, cursorKey: keys.failedSweep, deadLetter, logger, abandon },
+      config.FAILED_SWEEP_GRACE_MS,
+    );
+
   /** Moves the jobs of action partitions another ACTION_QUEUE_PARTITIONS used into the current ones. */
   const partitions = createPartitionDrain({ queues, redis: connections.queues, keys, logger });
 
@@ -294,7 +302,7 @@ export async function createEngine(config: Config, logger: Logger, options: Engi
           },
           ...Object.fromEntries(queues.actions.map((queue) => [queue.name, runNode])),
           wait: runNode,
-          cleanup: () => lifecycle.sweep(),
+          cleanup: async () => ({ removed: await lifecycle.sweep(), parked: await sweepFailed() }),
         },
         deadLetter,
         logger,

@@ -1,5 +1,5 @@
 // The dead-letter queue: jobs that exhausted their attempts, parked with their full context until retried or discarded.
-import { Job, type JobsOptions } from 'bullmq';
+import { Job, type JobsOptions, type Queue } from 'bullmq';
 import { z } from 'zod';
 import type { StepError } from '../engine/executions.js';
 import type { PublishEngineEvent } from '../observability/engine-events.js';
@@ -77,6 +77,19 @@ export function createDeadLetter(deps: DeadLetterDeps) {
     return parsed.success ? { id: job.id, ...parsed.data } : undefined;
   };
 
+  /** Removes an entry's failed original from the queue it failed in (and from `also`), so its id is free again. */
+  const removeOriginal = async (view: DeadLetterView, also?: Queue) => {
+    for (const where of new Set([queues.byName(view.queue), also])) {
+      const original = where && (await Job.fromId(where, view.jobId));
+      if (original && (await original.isFailed())) await original.remove();
+    }
+  };
+
+  const forget = async (view: DeadLetterView) => {
+    await dlq.remove(view.id);
+    if (view.orgId) await redis.zrem(keys.deadLetters(view.orgId), view.id);
+  };
+
   return {
     /**
      * Parks a job that will not be retried. Idempotent: the entry's id is derived from the queue and job id. Its
@@ -148,17 +161,23 @@ export function createDeadLetter(deps: DeadLetterDeps) {
         throw new NonRetryableError(`dead-letter entry ${view.id} names an unknown queue ${view.queue}`);
       await deps.revive?.(view);
       // The failed original keeps its id in the queue it failed in; removed, the id can be added again.
-      for (const where of new Set([queues.byName(view.queue), queue])) {
-        const original = where && (await Job.fromId(where, view.jobId));
-        if (original && (await original.isFailed())) await original.remove();
-      }
+      await removeOriginal(view, queue);
       await queue.add(view.name, view.data, { jobId: view.jobId, lifo: true, ...redelivered });
-      await this.discard(view);
+      await forget(view);
     },
 
+    /** Whether a job of `queue` is parked. */
+    async holds(queue: string, jobId: string): Promise<boolean> {
+      return (await dlq.getJob(entryId(queue, jobId))) !== undefined;
+    },
+
+    /**
+     * Forgets the entry, and its failed original first: a failed job without an entry is one the sweep parks
+     * (`sweepUnparked`).
+     */
     async discard(view: DeadLetterView): Promise<void> {
-      await dlq.remove(view.id);
-      if (view.orgId) await redis.zrem(keys.deadLetters(view.orgId), view.id);
+      await removeOriginal(view);
+      await forget(view);
     },
   };
 }

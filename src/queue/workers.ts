@@ -1,6 +1,6 @@
 // BullMQ workers: the only place that turns the engine's errors into BullMQ behaviour (retry, delay, dead-letter).
 import { setTimeout as sleep } from 'node:timers/promises';
-import { DelayedError, UnrecoverableError, Worker, type Job, type Processor } from 'bullmq';
+import { DelayedError, Job, UnrecoverableError, Worker, type Processor, type Queue } from 'bullmq';
 import type { StepError } from '../engine/executions.js';
 import type { Config } from '../config/config.js';
 import type { Logger } from '../observability/logger.js';
@@ -68,10 +68,14 @@ function pendingPark(job: Job): PendingPark | undefined {
   return pending && typeof pending === 'object' ? (pending as PendingPark) : undefined;
 }
 
-/** What parking and abandoning read of a job, its data as it came (without the mark of a held park). */
+/**
+ * What parking and abandoning read of a job: its data as it came (without the mark of a held park), and the attempts
+ * it made before the one that failed it (BullMQ has counted that one too once the job is finished).
+ */
 function asFailed(job: Job): FailedJob {
   const { [PENDING_PARK]: _pending, ...data } = (job.data ?? {}) as Record<string, unknown>;
-  return { id: job.id, name: job.name, data, attemptsMade: job.attemptsMade, opts: job.opts };
+  const attemptsMade = job.finishedOn ? Math.max(0, job.attemptsMade - 1) : job.attemptsMade;
+  return { id: job.id, name: job.name, data, attemptsMade, opts: job.opts };
 }
 
 /** Parks a job, trying again after each pause; throws the last error if every try failed. */
@@ -196,6 +200,19 @@ export function guard(
   };
 }
 
+/** What parking a job BullMQ failed for good with `error`, and the guard did not park, records. */
+function unparkedFailure(job: Job, error: Error): PendingPark {
+  const stalled = error.message === STALLED_TOO_OFTEN;
+  return (
+    pendingPark(job) ?? {
+      error: stalled
+        ? { name: 'StalledError', code: 'stalled', message: error.message, retryable: false }
+        : { ...toStepError(error), retryable: false },
+      abandon: true,
+    }
+  );
+}
+
 /**
  * The worker's `failed` listener: a job BullMQ failed for good that the guard did not park is parked here, and its
  * execution records the failure (abandon counts a job once, so a failure the runner recorded is not counted twice).
@@ -210,13 +227,7 @@ export function parkUnparked(
 ) {
   return (job: Job | undefined, error: Error): void => {
     if (!job?.finishedOn || error instanceof Parked) return;
-    const stalled = error.message === STALLED_TOO_OFTEN;
-    const pending = pendingPark(job) ?? {
-      error: stalled
-        ? { name: 'StalledError', code: 'stalled', message: error.message, retryable: false }
-        : { ...toStepError(error), retryable: false },
-      abandon: true,
-    };
+    const pending = unparkedFailure(job, error);
     const failed = asFailed(job);
     // The execution records the failure whether or not the job could be parked: never left running for good.
     const work = parkWithRetries(
@@ -236,6 +247,83 @@ export function parkUnparked(
       .then(() => (pending.abandon ? recordFailure(queue, failed, pending.error, deps) : undefined));
     shutdown?.track(work);
   };
+}
+
+/** Failed jobs each queue's sweep looks at, at most, per run. */
+const SWEEP_BATCH = 200;
+
+export interface SweepDeps {
+  redis: RedisClient;
+  /** Hash: queue name to the failure time (ms) up to which its failed jobs were looked at. */
+  cursorKey: string;
+  deadLetter: DeadLetter;
+  logger: Logger;
+  abandon: Abandon;
+}
+
+/**
+ * The last net under the guard and the `failed` listener: parks each job in a queue's failed set that has no
+ * dead-letter entry, and records its failure in its execution. Such a job failed for good while its worker could not
+ * park it: the process died before its `failed` listener parked it, or the listener gave up. A job parked before has
+ * an entry; one whose entry was retried or discarded has left the failed set with it. Each queue's sweep goes on
+ * from where the last one stopped (by failure time), over the jobs failed at least `graceMs` ago; the first one starts
+ * `graceMs` before it runs. Resolves the number of jobs it parked.
+ */
+export async function sweepUnparked(
+  queues: Queue[],
+  deps: SweepDeps,
+  /** Longer than the `failed` listener's tries take (about a minute and a half): FAILED_SWEEP_GRACE_MS. */
+  graceMs: number,
+  { now = Date.now(), batch = SWEEP_BATCH } = {},
+): Promise<number> {
+  const until = now - graceMs;
+  let parked = 0;
+  for (const queue of queues) {
+    const from = await deps.redis.hget(deps.cursorKey, queue.name);
+    if (from === null) {
+      await deps.redis.hset(deps.cursorKey, queue.name, String(until));
+      continue;
+    }
+    const page = await deps.redis.zrangebyscore(
+      queue.toKey('failed'),
+      `(${from}`,
+      until,
+      'WITHSCORES',
+      'LIMIT',
+      0,
+      batch,
+    );
+    let cursor = from;
+    for (let i = 0; i < page.length; i += 2) {
+      const [jobId, failedAt] = [page[i]!, page[i + 1]!];
+      const job = (await deps.deadLetter.holds(queue.name, jobId))
+        ? undefined
+        : await Job.fromId(queue, jobId);
+      if (job && (await job.isFailed())) {
+        const pending = unparkedFailure(job, new Error(job.failedReason));
+        const failed = asFailed(job);
+        try {
+          await deps.deadLetter.park(queue.name, failed, pending.error);
+        } catch (error) {
+          // Tried again at the next sweep, from this job on.
+          deps.logger.error(
+            { queue: queue.name, jobId, err: error, error: pending.error },
+            'could not dead-letter a job found failed for good',
+          );
+          break;
+        }
+        if (pending.abandon) await recordFailure(queue.name, failed, pending.error, deps);
+        deps.logger.warn(
+          { queue: queue.name, jobId, error: pending.error },
+          'dead-lettered a job found failed for good without an entry',
+        );
+        parked += 1;
+      }
+      cursor = failedAt;
+    }
+    if (cursor !== from) await deps.redis.hset(deps.cursorKey, queue.name, cursor);
+  }
+  return parked;
 }
 
 export function startWorkers(

@@ -94,6 +94,8 @@ export function createKeys(prefix: string) {
      * start); only processes with that count move jobs out of retired action partitions.
      */
     actionPartitions: `${prefix}:action-partitions`,
+    /** Hash: queue name to the failure time (ms) up to which the sweep looked for failed jobs without an entry. */
+    failedSweep: `${prefix}:failed-sweep`,
 
     /** The keys of one execution; all share the execution's hash tag. */
     execution: (executionId: string) => ({

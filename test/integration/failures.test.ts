@@ -2,7 +2,8 @@ import { Job, Queue, Worker, type Processor } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { executionIdFor } from '../../src/engine/start.js';
 import { createDeadLetter, ranBefore, type DeadLetter } from '../../src/queue/dead-letter.js';
-import { guard, parkUnparked, STALLED_TOO_OFTEN } from '../../src/queue/workers.js';
+import { queuePrefix } from '../../src/queue/queues.js';
+import { guard, parkUnparked, STALLED_TOO_OFTEN, sweepUnparked } from '../../src/queue/workers.js';
 import { NonRetryableError } from '../../src/shared/errors.js';
 import { startFakeServer, type FakeServer } from '../support/fake-http.js';
 import { eventually, startHarness, type Harness } from '../support/harness.js';
@@ -280,9 +281,9 @@ describe('failing steps', () => {
         const all = await entries();
         return all.length === 2 ? all : undefined;
       });
-      expect(parked.map((e) => [e.jobId, e.error.code, e.error.retryable]).sort()).toEqual([
-        ['net-plain', 'internal_error', false],
-        ['net-stalled', 'stalled', false],
+      expect(parked.map((e) => [e.jobId, e.error.code, e.error.retryable, e.attempts]).sort()).toEqual([
+        ['net-plain', 'internal_error', false, 1],
+        ['net-stalled', 'stalled', false, 1],
       ]);
       await eventually(async () => (abandoned.length === 2 ? true : undefined));
       expect(abandoned.sort()).toEqual(['net-plain', 'net-stalled']);
@@ -414,6 +415,116 @@ describe('failing steps', () => {
     const discarded = await h.call('DELETE', `/v1/dead-letter/${entry.id}`, undefined, apiKey);
     expect(discarded.status).toBe(200);
     expect((await h.call('GET', `/v1/dead-letter/${entry.id}`, undefined, apiKey)).status).toBe(404);
+  });
+
+  it('sweeps a job that failed for good without an entry into the dead-letter queue once, never a discarded one', async () => {
+    const abandoned: string[] = [];
+    const cursorKey = `${h.prefix}:sweep-test`;
+    // No guard and no failed listener: the job fails for good as it does when its process dies before parking it.
+    // The engine's own `analytics` queue, which it runs no worker on, so that a discard finds the failed original.
+    const { queue, close } = scratchQueue('analytics', async () => {
+      throw new Error('the process died');
+    });
+    const sweep = (graceMs: number) =>
+      sweepUnparked(
+        [queue],
+        {
+          redis: h.engine.redis,
+          cursorKey,
+          deadLetter: h.engine.deadLetter,
+          logger: h.engine.logger,
+          abandon: async (_queue, job) => void abandoned.push(String(job.id)),
+        },
+        graceMs,
+      );
+    const entries = () => h.engine.deadLetter.list('org-swept');
+    try {
+      // The first sweep only marks where the next ones start.
+      expect(await sweep(0)).toBe(0);
+      await queue.add('a', { orgId: 'org-swept' }, { jobId: 'swept-1', attempts: 1 });
+      await queue.add('b', { orgId: 'org-swept' }, { jobId: 'swept-2', attempts: 1 });
+      await eventually(async () => ((await queue.getFailedCount()) === 2 ? true : undefined));
+
+      // Failed less than the grace period ago: left to the failed listener.
+      expect(await sweep(60_000)).toBe(0);
+      expect(await entries()).toEqual([]);
+      expect(await sweep(0)).toBe(2);
+      const parked = await entries();
+      expect(parked.map((e) => [e.jobId, e.error.message, e.error.retryable, e.attempts]).sort()).toEqual([
+        ['swept-1', 'the process died', false, 1],
+        ['swept-2', 'the process died', false, 1],
+      ]);
+      expect(abandoned.sort()).toEqual(['swept-1', 'swept-2']);
+      expect(await sweep(0)).toBe(0);
+
+      // A discarded entry takes its failed original with it, so a sweep over the same failures brings back nothing.
+      await h.engine.deadLetter.discard(parked.find((e) => e.jobId === 'swept-1')!);
+      expect(await Job.fromId(queue, 'swept-1')).toBeUndefined();
+      await h.engine.redis.hset(cursorKey, 'analytics', '0');
+      expect(await sweep(0)).toBe(0);
+      expect((await entries()).map((e) => e.jobId)).toEqual(['swept-2']);
+      expect(abandoned).toHaveLength(2);
+    } finally {
+      await close();
+      for (const entry of await entries()) await h.engine.deadLetter.discard(entry);
+    }
+  });
+});
+
+describe('the cleanup job', () => {
+  let h: Harness;
+
+  beforeAll(async () => {
+    h = await startHarness({
+      workers: false,
+      env: { CLEANUP_INTERVAL_MS: '200', FAILED_SWEEP_GRACE_MS: '0' },
+    });
+  });
+  afterAll(async () => {
+    await h.close();
+  });
+
+  it('dead-letters a trigger job whose worker died before parking it, and a retry from there starts its workflow', async () => {
+    const { apiKey } = await h.createOrg();
+    const workflowId = await publishWorkflow(h, apiKey, {
+      name: 'Tag new leads',
+      nodes: [trigger(), { id: 'tag', type: 'add_tag', params: { tag: 'new' } }],
+      edges: chain('start', 'tag'),
+    });
+    const workerSet = await h.engine.startWorkers();
+    const triggers = workerSet.workers.find((worker) => worker.name === 'triggers')!;
+    await triggers.pause();
+    await eventually(async () =>
+      (await h.engine.redis.hexists(h.engine.keys.failedSweep, 'triggers')) ? true : undefined,
+    );
+    // Another worker takes the event and fails it for good without parking it, as a process that died would.
+    const dying = new Worker(
+      'triggers',
+      async () => {
+        throw new Error('the process died');
+      },
+      { connection: h.engine.redis, prefix: queuePrefix(h.engine.config, 'triggers') },
+    );
+    try {
+      await h.call('POST', '/v1/events', { type: 'new_lead', lead: { id: 'lead-swept' } }, apiKey);
+      const [entry] = await eventually(async () => {
+        const r = await h.call('GET', '/v1/dead-letter', undefined, apiKey);
+        return r.body.entries.length > 0 ? r.body.entries : undefined;
+      });
+      expect(entry).toMatchObject({
+        queue: 'triggers',
+        attempts: 3,
+        error: { message: 'the process died', retryable: false },
+        data: { type: 'new_lead', lead: { id: 'lead-swept' } },
+      });
+    } finally {
+      await dying.close();
+    }
+    triggers.resume();
+    const [entry] = (await h.call('GET', '/v1/dead-letter', undefined, apiKey)).body.entries;
+    expect((await h.call('POST', `/v1/dead-letter/${entry.id}/retry`, undefined, apiKey)).status).toBe(202);
+    const execution = await settledExecution(h, apiKey, workflowId, ['completed']);
+    expect(execution.steps.map((step: { nodeId: string }) => step.nodeId)).toEqual(['start', 'tag']);
   });
 });
 
