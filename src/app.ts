@@ -235,13 +235,27 @@ export async function createEngine(config: Config, logger: Logger, options: Engi
     if (state && terminalStatuses.has(state.status)) await lifecycle.finalize(state);
   };
 
-  /** Parks the jobs of the engine's worked queues that failed for good without a dead-letter entry. */
-  const sweepFailed = () =>
+  /**
+   * Parks the jobs of the engine's queues that failed for good without a dead-letter entry, retired action partitions
+   * included: jobs failed there before a change of ACTION_QUEUE_PARTITIONS stay in their failed sets.
+   */
+  const sweepFailed = async () =>
     sweepUnparked(
-      [...queues.all.values()].filter((queue) => queue.name !== 'dead-letter'),
-      { redis, cursorKey: keys.failedSweep, deadLetter, logger, abandon },
+      [
+        ...[...queues.all.values()].filter((queue) => queue.name !== 'dead-letter'),
+        ...(await queues.retiredHolding(['failed'])),
+      ],
+      { redis, cursorKey: keys.failedSweep, lockKey: keys.failedSweepLock, deadLetter, logger, abandon },
       config.FAILED_SWEEP_GRACE_MS,
     );
+
+  /** The cleanup job: the retention sweep and the failed-job sweep, each run even when the other fails. */
+  const cleanup = async () => {
+    const [removed, parked] = await Promise.allSettled([lifecycle.sweep(), sweepFailed()]);
+    if (removed.status === 'rejected') throw removed.reason;
+    if (parked.status === 'rejected') throw parked.reason;
+    return { removed: removed.value, parked: parked.value };
+  };
 
   /** Moves the jobs of action partitions another ACTION_QUEUE_PARTITIONS used into the current ones. */
   const partitions = createPartitionDrain({ queues, redis: connections.queues, keys, logger });
@@ -302,7 +316,7 @@ export async function createEngine(config: Config, logger: Logger, options: Engi
           },
           ...Object.fromEntries(queues.actions.map((queue) => [queue.name, runNode])),
           wait: runNode,
-          cleanup: async () => ({ removed: await lifecycle.sweep(), parked: await sweepFailed() }),
+          cleanup,
         },
         deadLetter,
         logger,

@@ -3,7 +3,7 @@ import { Job, type JobsOptions, type Queue } from 'bullmq';
 import { z } from 'zod';
 import type { StepError } from '../engine/executions.js';
 import type { PublishEngineEvent } from '../observability/engine-events.js';
-import { NonRetryableError } from '../shared/errors.js';
+import { HttpError, NonRetryableError } from '../shared/errors.js';
 import type { Keys } from '../shared/keys.js';
 import { attemptsBeforeMove } from './partitions.js';
 import { isActionQueue, queueNames, type Queues } from './queues.js';
@@ -85,6 +85,17 @@ export function createDeadLetter(deps: DeadLetterDeps) {
     }
   };
 
+  /**
+   * Refuses to act on an entry whose original is still active: the worker parked it and is about to fail it. The
+   * entry forgotten now, the job would be failed without one, and the sweep would park it again.
+   */
+  const refuseWhileFinishing = async (view: DeadLetterView) => {
+    const where = queues.byName(view.queue);
+    const original = where && (await Job.fromId(where, view.jobId));
+    if (original && (await original.isActive()))
+      throw new HttpError(409, 'conflict', `the job of ${view.id} is still finishing; try again in a moment`);
+  };
+
   const forget = async (view: DeadLetterView) => {
     await dlq.remove(view.id);
     if (view.orgId) await redis.zrem(keys.deadLetters(view.orgId), view.id);
@@ -159,6 +170,7 @@ export function createDeadLetter(deps: DeadLetterDeps) {
           : queues.byName(view.queue);
       if (!queue)
         throw new NonRetryableError(`dead-letter entry ${view.id} names an unknown queue ${view.queue}`);
+      await refuseWhileFinishing(view);
       await deps.revive?.(view);
       // The failed original keeps its id in the queue it failed in; removed, the id can be added again.
       await removeOriginal(view, queue);
@@ -176,6 +188,7 @@ export function createDeadLetter(deps: DeadLetterDeps) {
      * (`sweepUnparked`).
      */
     async discard(view: DeadLetterView): Promise<void> {
+      await refuseWhileFinishing(view);
       await removeOriginal(view);
       await forget(view);
     },

@@ -64,12 +64,12 @@ export interface Queues extends Record<Exclude<QueueName, 'actions'>, Queue> {
   all: Map<string, Queue>;
   actionsFor(orgId: string): Queue;
   /**
-   * The action queues of other partition counts that hold unfinished jobs. Nothing consumes them: a worker moves
-   * their jobs to the current partitions (`./partitions.ts`). Asks one EXISTS per retired queue of its state keys
-   * (they share the queue's slot), all sent at once, and opens only the queues that hold jobs: opening a BullMQ
-   * queue costs a version check (INFO) and writes its meta.
+   * The action queues of other partition counts that hold jobs in `states` (default: unfinished ones). Nothing
+   * consumes them: a worker moves their unfinished jobs to the current partitions (`./partitions.ts`). Asks one
+   * EXISTS per retired queue of its state keys (they share the queue's slot), all sent at once, and opens only the
+   * queues that hold jobs: opening a BullMQ queue costs a version check (INFO) and writes its meta.
    */
-  retiredHolding(): Promise<Queue[]>;
+  retiredHolding(states?: readonly string[]): Promise<Queue[]>;
   /** A queue by name, retired action queues included (a dead-letter entry names the queue its job failed in). */
   byName(name: string): Queue | undefined;
   /** Closes every queue opened, retired ones included (the connection stays open). */
@@ -112,13 +112,11 @@ export function createQueues(
     actions,
     all,
     actionsFor: (orgId) => actions[fnv1a(orgId) % actions.length]!,
-    async retiredHolding() {
+    async retiredHolding(states = unfinishedStates) {
       const names = retiredActionQueueNames(config.ACTION_QUEUE_PARTITIONS);
       const held = await Promise.all(
         names.map((name) =>
-          connection.exists(
-            ...unfinishedStates.map((state) => `${queuePrefix(config, name)}:${name}:${state}`),
-          ),
+          connection.exists(...states.map((state) => `${queuePrefix(config, name)}:${name}:${state}`)),
         ),
       );
       return names.filter((_, i) => (held[i] ?? 0) > 0).map(openRetired);

@@ -1,4 +1,5 @@
 // BullMQ workers: the only place that turns the engine's errors into BullMQ behaviour (retry, delay, dead-letter).
+import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { DelayedError, Job, UnrecoverableError, Worker, type Processor, type Queue } from 'bullmq';
 import type { StepError } from '../engine/executions.js';
@@ -229,101 +230,146 @@ export function parkUnparked(
     if (!job?.finishedOn || error instanceof Parked) return;
     const pending = unparkedFailure(job, error);
     const failed = asFailed(job);
-    // The execution records the failure whether or not the job could be parked: never left running for good.
-    const work = parkWithRetries(
-      deps.deadLetter,
-      queue,
-      failed,
-      pending.error,
-      LATE_PARK_PAUSES_MS,
-      shutdown?.signal,
-    )
-      .catch((parkError: unknown) =>
+    // The execution records the failure first, whether or not the job can be parked: never left running for good. A
+    // job left unparked (the tries failed, or the process died first) is parked by the cleanup job's sweep.
+    const work = (
+      pending.abandon ? recordFailure(queue, failed, pending.error, deps) : Promise.resolve()
+    ).then(() =>
+      parkWithRetries(
+        deps.deadLetter,
+        queue,
+        failed,
+        pending.error,
+        LATE_PARK_PAUSES_MS,
+        shutdown?.signal,
+      ).catch((parkError: unknown) =>
         deps.logger.error(
           { queue, jobId: job.id, data: failed.data, err: parkError, error: pending.error },
-          'could not dead-letter a job that failed for good',
+          'could not dead-letter a job that failed for good; the cleanup job parks it later',
         ),
-      )
-      .then(() => (pending.abandon ? recordFailure(queue, failed, pending.error, deps) : undefined));
+      ),
+    );
     shutdown?.track(work);
   };
 }
 
-/** Failed jobs each queue's sweep looks at, at most, per run. */
-const SWEEP_BATCH = 200;
+/** Failed jobs a queue's sweep reads per page, and pages per run at most (BullMQ keeps 10,000 failed jobs a queue). */
+const SWEEP_PAGE = 200;
+const SWEEP_PAGES = 50;
+
+/**
+ * Each sweep reads again this far behind where the last one stopped: a job's failure time is taken by its worker
+ * before the failure reaches Redis, so a late one can land behind the cursor.
+ */
+const SWEEP_OVERLAP_MS = 10 * 60_000;
+
+/** One sweep at a time: cleanup jobs can overlap (a slow one, a retried one), and each would park the same jobs. */
+const SWEEP_LOCK_MS = 5 * 60_000;
+
+/** Deletes a lock only if it still holds this sweep's token. KEYS[1] the lock; ARGV[1] the token. */
+const releaseScript = `
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+`;
 
 export interface SweepDeps {
   redis: RedisClient;
-  /** Hash: queue name to the failure time (ms) up to which its failed jobs were looked at. */
+  /** Hash: queue name to the failure time (ms) up to which the sweep has read its failed jobs. */
   cursorKey: string;
+  /** String: the token of the sweep running now, with a TTL. */
+  lockKey: string;
   deadLetter: DeadLetter;
   logger: Logger;
   abandon: Abandon;
 }
 
 /**
+ * Parks a job found in a failed set without an entry, after recording its failure in its execution (so a crash
+ * between the two leaves the job for the next sweep, which counts the failure once). Resolves false if parking
+ * failed.
+ */
+async function parkFound(queue: Queue, jobId: string, deps: SweepDeps): Promise<boolean> {
+  const job = await Job.fromId(queue, jobId);
+  if (!job || !(await job.isFailed())) return true;
+  const pending = unparkedFailure(job, new Error(job.failedReason));
+  const failed = asFailed(job);
+  if (pending.abandon) await recordFailure(queue.name, failed, pending.error, deps);
+  try {
+    await deps.deadLetter.park(queue.name, failed, pending.error);
+  } catch (error) {
+    deps.logger.error(
+      { queue: queue.name, jobId, err: error, error: pending.error },
+      'could not dead-letter a job found failed for good; the next sweep tries again',
+    );
+    return false;
+  }
+  deps.logger.warn(
+    { queue: queue.name, jobId, error: pending.error },
+    'dead-lettered a job found failed for good without an entry',
+  );
+  return true;
+}
+
+/** Sweeps one queue's failed jobs up to `until`; resolves how many it parked. */
+async function sweepQueue(queue: Queue, deps: SweepDeps, until: number): Promise<number> {
+  const from = await deps.redis.hget(deps.cursorKey, queue.name);
+  if (from === null) {
+    await deps.redis.hset(deps.cursorKey, queue.name, String(until));
+    return 0;
+  }
+  const start = Math.max(0, Number(from) - SWEEP_OVERLAP_MS);
+  let cursor = Number(from);
+  let parked = 0;
+  sweep: for (let page = 0; page < SWEEP_PAGES; page += 1) {
+    const found = await deps.redis.zrangebyscore(
+      queue.toKey('failed'),
+      start,
+      until,
+      'WITHSCORES',
+      'LIMIT',
+      page * SWEEP_PAGE,
+      SWEEP_PAGE,
+    );
+    const ids = found.filter((_, i) => i % 2 === 0);
+    const held = await Promise.all(ids.map((id) => deps.deadLetter.holds(queue.name, id)));
+    for (const [i, jobId] of ids.entries()) {
+      if (!held[i]) {
+        // Not parked: the cursor stays where it is, so the next sweep tries this job again.
+        if (!(await parkFound(queue, jobId, deps))) break sweep;
+        parked += 1;
+      }
+      cursor = Math.max(cursor, Number(found[2 * i + 1]));
+    }
+    if (ids.length < SWEEP_PAGE) break;
+  }
+  if (cursor !== Number(from)) await deps.redis.hset(deps.cursorKey, queue.name, String(cursor));
+  return parked;
+}
+
+/**
  * The last net under the guard and the `failed` listener: parks each job in a queue's failed set that has no
- * dead-letter entry, and records its failure in its execution. Such a job failed for good while its worker could not
- * park it: the process died before its `failed` listener parked it, or the listener gave up. A job parked before has
- * an entry; one whose entry was retried or discarded has left the failed set with it. Each queue's sweep goes on
- * from where the last one stopped (by failure time), over the jobs failed at least `graceMs` ago; the first one starts
- * `graceMs` before it runs. Resolves the number of jobs it parked.
+ * dead-letter entry, recording its failure in its execution. Such a job failed for good while its worker could not
+ * park it: the process died first, or the listener gave up. A job parked before has an entry; one whose entry was
+ * retried or discarded has left the failed set with it. Each queue's sweep reads the jobs failed at least `graceMs`
+ * ago, from a while before where the last sweep stopped; the first sweep only marks where the next one starts. One
+ * sweep runs at a time; another one finding it running returns at once. Resolves the number of jobs it parked.
  */
 export async function sweepUnparked(
   queues: Queue[],
   deps: SweepDeps,
   /** Longer than the `failed` listener's tries take (about a minute and a half): FAILED_SWEEP_GRACE_MS. */
   graceMs: number,
-  { now = Date.now(), batch = SWEEP_BATCH } = {},
+  now = Date.now(),
 ): Promise<number> {
-  const until = now - graceMs;
-  let parked = 0;
-  for (const queue of queues) {
-    const from = await deps.redis.hget(deps.cursorKey, queue.name);
-    if (from === null) {
-      await deps.redis.hset(deps.cursorKey, queue.name, String(until));
-      continue;
-    }
-    const page = await deps.redis.zrangebyscore(
-      queue.toKey('failed'),
-      `(${from}`,
-      until,
-      'WITHSCORES',
-      'LIMIT',
-      0,
-      batch,
-    );
-    let cursor = from;
-    for (let i = 0; i < page.length; i += 2) {
-      const [jobId, failedAt] = [page[i]!, page[i + 1]!];
-      const job = (await deps.deadLetter.holds(queue.name, jobId))
-        ? undefined
-        : await Job.fromId(queue, jobId);
-      if (job && (await job.isFailed())) {
-        const pending = unparkedFailure(job, new Error(job.failedReason));
-        const failed = asFailed(job);
-        try {
-          await deps.deadLetter.park(queue.name, failed, pending.error);
-        } catch (error) {
-          // Tried again at the next sweep, from this job on.
-          deps.logger.error(
-            { queue: queue.name, jobId, err: error, error: pending.error },
-            'could not dead-letter a job found failed for good',
-          );
-          break;
-        }
-        if (pending.abandon) await recordFailure(queue.name, failed, pending.error, deps);
-        deps.logger.warn(
-          { queue: queue.name, jobId, error: pending.error },
-          'dead-lettered a job found failed for good without an entry',
-        );
-        parked += 1;
-      }
-      cursor = failedAt;
-    }
-    if (cursor !== from) await deps.redis.hset(deps.cursorKey, queue.name, cursor);
+  const token = randomUUID();
+  if ((await deps.redis.set(deps.lockKey, token, 'PX', SWEEP_LOCK_MS, 'NX')) !== 'OK') return 0;
+  try {
+    let parked = 0;
+    for (const queue of queues) parked += await sweepQueue(queue, deps, now - graceMs);
+    return parked;
+  } finally {
+    await deps.redis.eval(releaseScript, 1, deps.lockKey, token);
   }
-  return parked;
 }
 
 export function startWorkers(

@@ -96,6 +96,8 @@ export function createKeys(prefix: string) {
     actionPartitions: `${prefix}:action-partitions`,
     /** Hash: queue name to the failure time (ms) up to which the sweep looked for failed jobs without an entry. */
     failedSweep: `${prefix}:failed-sweep`,
+    /** String: the token of the failed-job sweep running now (one at a time), with a TTL. */
+    failedSweepLock: `${prefix}:failed-sweep:lock`,
 
     /** The keys of one execution; all share the execution's hash tag. */
     execution: (executionId: string) => ({

@@ -56,6 +56,16 @@ describe('failing steps', () => {
     return { queue, worker, close: () => worker.close().then(() => queue.close()) };
   };
 
+  /** What `sweepUnparked` needs, with a cursor of the test's own and `abandon` noting each job it is given. */
+  const sweepDeps = (cursorKey: string, deadLetter: DeadLetter, abandoned: string[]) => ({
+    redis: h.engine.redis,
+    cursorKey,
+    lockKey: `${cursorKey}:lock`,
+    deadLetter,
+    logger: h.engine.logger,
+    abandon: async (_queue: string, job: { id?: string | undefined }) => void abandoned.push(String(job.id)),
+  });
+
   /** The organization's dead-letter entries, once there is one. */
   const deadLettered = (apiKey: string): Promise<any[]> =>
     eventually(async () => {
@@ -426,17 +436,7 @@ describe('failing steps', () => {
       throw new Error('the process died');
     });
     const sweep = (graceMs: number) =>
-      sweepUnparked(
-        [queue],
-        {
-          redis: h.engine.redis,
-          cursorKey,
-          deadLetter: h.engine.deadLetter,
-          logger: h.engine.logger,
-          abandon: async (_queue, job) => void abandoned.push(String(job.id)),
-        },
-        graceMs,
-      );
+      sweepUnparked([queue], sweepDeps(cursorKey, h.engine.deadLetter, abandoned), graceMs);
     const entries = () => h.engine.deadLetter.list('org-swept');
     try {
       // The first sweep only marks where the next ones start.
@@ -467,6 +467,79 @@ describe('failing steps', () => {
     } finally {
       await close();
       for (const entry of await entries()) await h.engine.deadLetter.discard(entry);
+    }
+  });
+
+  it('sweeps failed jobs page by page, one sweep at a time, and tries a job it could not park again', async () => {
+    const abandoned: string[] = [];
+    const cursorKey = `${h.prefix}:sweep-pages`;
+    const { queue, close } = scratchQueue('analytics', async () => {
+      throw new Error('the process died');
+    });
+    const { deadLetter, refusals } = refusing(h.engine.deadLetter, 1);
+    const sweep = (with_: DeadLetter) => sweepUnparked([queue], sweepDeps(cursorKey, with_, abandoned), 0);
+    const count = 450; // over two pages, many failed in the same millisecond
+    const index = h.engine.keys.deadLetters('org-pages');
+    try {
+      await sweep(h.engine.deadLetter);
+      await queue.addBulk(
+        Array.from({ length: count }, (_, i) => ({
+          name: 'page',
+          data: { orgId: 'org-pages' },
+          opts: { jobId: `paged-${i}`, attempts: 1 },
+        })),
+      );
+      await eventually(async () => ((await queue.getFailedCount()) === count ? true : undefined), 20_000);
+
+      // Parking the first job failed: this sweep stops there, and the next one starts from it again.
+      expect(await sweep(deadLetter)).toBe(0);
+      expect(refusals()).toBe(0);
+      expect(await h.engine.redis.zcard(index)).toBe(0);
+      // Two sweeps at once: one runs, the other finds it running.
+      expect((await Promise.all([sweep(h.engine.deadLetter), sweep(h.engine.deadLetter)])).sort()).toEqual([
+        0,
+        count,
+      ]);
+      expect(await h.engine.redis.zcard(index)).toBe(count);
+      expect(new Set(abandoned).size).toBe(count);
+      expect(await sweep(h.engine.deadLetter)).toBe(0);
+    } finally {
+      await close();
+      const ids = await h.engine.redis.zrange(index, '0', '-1');
+      for (const id of ids) await h.engine.deadLetter.discard((await h.engine.deadLetter.get(id))!);
+    }
+  });
+
+  it('refuses to retry or discard an entry while its job is still finishing', async () => {
+    let finish = () => {};
+    const finishing = new Promise<void>((resolve) => (finish = resolve));
+    // Parks itself as the guard does, then fails only when told to: the guard's window between the two.
+    const { queue, close } = scratchQueue('analytics', async (job) => {
+      await h.engine.deadLetter.park('analytics', job, {
+        name: 'Error',
+        code: 'refused',
+        message: 'refused',
+        retryable: false,
+      });
+      await finishing;
+      throw new Error('refused');
+    });
+    try {
+      await queue.add('finishing', { orgId: 'org-finishing' }, { jobId: 'finishing-1', attempts: 1 });
+      const [entry] = await eventually(async () => {
+        const all = await h.engine.deadLetter.list('org-finishing');
+        return all.length > 0 ? all : undefined;
+      });
+      await expect(h.engine.deadLetter.discard(entry!)).rejects.toMatchObject({ status: 409 });
+      await expect(h.engine.deadLetter.retry(entry!)).rejects.toMatchObject({ status: 409 });
+      finish();
+      await eventually(async () => ((await queue.getFailedCount()) === 1 ? true : undefined));
+      await h.engine.deadLetter.discard(entry!);
+      expect(await Job.fromId(queue, 'finishing-1')).toBeUndefined();
+      expect(await h.engine.deadLetter.list('org-finishing')).toEqual([]);
+    } finally {
+      finish();
+      await close();
     }
   });
 });
