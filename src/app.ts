@@ -229,10 +229,13 @@ export async function createEngine(config: Config, logger: Logger, options: Engi
     if (!parsed.success) return;
     const now = new Date().toISOString();
     const failure = { steps: [], effects: {}, final: true, error, jobId: nodeJobId(parsed.data) };
-    await executions.fail(parsed.data.executionId, failure, now);
-    // Recorded as what it is now: failed, or ended otherwise meanwhile (see the node runner's failure path).
+    const { recorded } = await executions.fail(parsed.data.executionId, failure, now);
+    // Recorded as what it is now: failed, or ended otherwise meanwhile (see the node runner's failure path). A failure
+    // recorded before (the runner, or the failed listener before the sweep) was finalized then, unless that stopped
+    // short: finalized again, its end would be announced twice.
     const state = await executions.load(parsed.data.executionId);
-    if (state && terminalStatuses.has(state.status)) await lifecycle.finalize(state);
+    if (!state || !terminalStatuses.has(state.status)) return;
+    if (recorded || !(await lifecycle.finalized(state))) await lifecycle.finalize(state);
   };
 
   /**
@@ -252,9 +255,13 @@ export async function createEngine(config: Config, logger: Logger, options: Engi
   /** The cleanup job: the retention sweep and the failed-job sweep, each run even when the other fails. */
   const cleanup = async () => {
     const [removed, parked] = await Promise.allSettled([lifecycle.sweep(), sweepFailed()]);
-    if (removed.status === 'rejected') throw removed.reason;
-    if (parked.status === 'rejected') throw parked.reason;
-    return { removed: removed.value, parked: parked.value };
+    if (removed.status === 'fulfilled' && parked.status === 'fulfilled')
+      return { removed: removed.value, parked: parked.value };
+    const errors = [removed, parked].flatMap((result) =>
+      result.status === 'rejected' ? [result.reason] : [],
+    );
+    for (const err of errors) logger.error({ err }, 'cleanup job failed');
+    throw errors[0];
   };
 
   /** Moves the jobs of action partitions another ACTION_QUEUE_PARTITIONS used into the current ones. */

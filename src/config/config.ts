@@ -87,8 +87,11 @@ export const ConfigSchema = z.object({
   RETENTION_DAYS: intFrom(30, 1),
   /** How often the cleanup job sweeps finished executions and dead-letters failed jobs nothing parked. */
   CLEANUP_INTERVAL_MS: intFrom(60_000, 100),
-  /** How long a job failed for good is left to its worker to park before the cleanup job parks it. */
-  FAILED_SWEEP_GRACE_MS: intFrom(5 * 60_000, 0),
+  /**
+   * How long a job failed for good is left to its worker to park before the cleanup job parks it: longer than the
+   * worker's `failed` listener tries (about a minute and a half).
+   */
+  FAILED_SWEEP_GRACE_MS: intFrom(5 * 60_000, 2 * 60_000),
   /** How often a scheduler re-checks its job schedulers against the published workflows. */
   SCHEDULER_SYNC_MS: intFrom(60_000, 100),
   /** Hosts, IPs or CIDR ranges that outbound webhooks may reach even though they are private. */

@@ -181,22 +181,27 @@ const failScript = `
 -- KEYS[1] state, KEYS[2] steps, KEYS[3] effects
 -- ARGV[1] now, ARGV[2] final ('1'|'0'), ARGV[3] error JSON, ARGV[4] the job's id ('' for none), ARGV[5] step count n,
 -- ARGV[6..5+n] steps, then effect pairs
+-- Returns { status after, '1' | '0' }: '0' when the job's final failure was recorded before, which leaves the status,
+-- error and counts as they were (its step records are still appended).
 local status = redis.call('HGET', KEYS[1], 'status')
-if not status then return '' end
+if not status then return {'', '0'} end
 local n = tonumber(ARGV[5])
 for i = 1, n do redis.call('RPUSH', KEYS[2], ARGV[5 + i]) end
 for i = 6 + n, #ARGV, 2 do redis.call('HSET', KEYS[3], ARGV[i], ARGV[i + 1]) end
+local recorded = '1'
 if ARGV[2] == '1' then
   if ARGV[4] == '' or redis.call('HSETNX', KEYS[1], 'parked:' .. ARGV[4], ARGV[1]) == 1 then
     redis.call('HINCRBY', KEYS[1], 'failedJobs', 1)
-  end
-  if status == 'running' or status == 'waiting' or status == 'failed' then
-    status = 'failed'
-    redis.call('HSET', KEYS[1], 'status', 'failed', 'error', ARGV[3], 'finishedAt', ARGV[1])
+    if status == 'running' or status == 'waiting' or status == 'failed' then
+      status = 'failed'
+      redis.call('HSET', KEYS[1], 'status', 'failed', 'error', ARGV[3], 'finishedAt', ARGV[1])
+    end
+  else
+    recorded = '0'
   end
 end
 redis.call('HSET', KEYS[1], 'updatedAt', ARGV[1])
-return status
+return {status, recorded}
 `;
 
 const reviveScript = `
@@ -272,7 +277,7 @@ interface ScriptClient {
   atlasKeepExecution(...args: (string | number)[]): Promise<'kept' | 'ended' | 'missing'>;
   atlasDiscardExecution(...args: (string | number)[]): Promise<number>;
   atlasCommit(...args: (string | number)[]): Promise<[string, string, string, string, string?]>;
-  atlasFail(...args: (string | number)[]): Promise<string>;
+  atlasFail(...args: (string | number)[]): Promise<[string, '0' | '1']>;
   atlasRevive(...args: (string | number)[]): Promise<string>;
   atlasEnd(...args: (string | number)[]): Promise<string[]>;
   atlasJoin(...args: (string | number)[]): Promise<number>;
@@ -452,7 +457,12 @@ export function createExecutionStore(redis: RedisClient, keys: Keys) {
       };
     },
 
-    /** Records a failed attempt and the effects that succeeded before it; `final` parks the execution as failed. */
+    /**
+     * Records a failed attempt and the effects that succeeded before it; `final` parks the execution as failed.
+     * Resolves the execution's status after, and whether it recorded the failure: a final failure of a job recorded
+     * before (the runner, then the worker's abandon; the failed listener, then the sweep) leaves the execution as it
+     * was, bar step records.
+     */
     async fail(
       executionId: string,
       input: {
@@ -464,7 +474,7 @@ export function createExecutionStore(redis: RedisClient, keys: Keys) {
         jobId?: string;
       },
       now: string,
-    ): Promise<string> {
+    ): Promise<{ status: string; recorded: boolean }> {
       const k = keys.execution(executionId);
       const args: (string | number)[] = [
         k.state,
@@ -478,7 +488,8 @@ export function createExecutionStore(redis: RedisClient, keys: Keys) {
         ...input.steps.map((step) => JSON.stringify(step)),
       ];
       for (const [key, effect] of Object.entries(input.effects)) args.push(key, JSON.stringify(effect));
-      return scripts.atlasFail(...args);
+      const [status, recorded] = await scripts.atlasFail(...args);
+      return { status, recorded: recorded === '1' };
     },
 
     /** A parked job is retried (`jobId`, when known): once none is left, the failed execution runs again. */

@@ -306,7 +306,7 @@ export function createNodeRunner(deps: NodeRunnerDeps) {
               : { note: 'will retry' }),
         });
       }
-      const status = await executions.fail(
+      const { status } = await executions.fail(
         job.executionId,
         { steps, effects: internalEffects, final, error: stepError, jobId: nodeJobId(job) },
         new Date(clock()).toISOString(),

@@ -50,6 +50,9 @@ export interface DeadLetterDeps {
 
 const entryId = (queue: string, jobId: string) => `${queue}.${jobId}`;
 
+/** What `Job.getState` answers for a job that has not finished. */
+const unfinishedJobStates = new Set(['active', 'waiting', 'delayed', 'prioritized', 'waiting-children']);
+
 /**
  * Whether `id` can be an entry's id: `<queue>.<job id>` (`entryId`) of one of the engine's queues (none has a dot in
  * its name) with a job id BullMQ accepts, which holds no `:` or, a repeat job's, exactly two. Anything else could name
@@ -86,14 +89,20 @@ export function createDeadLetter(deps: DeadLetterDeps) {
   };
 
   /**
-   * Refuses to act on an entry whose original is still active: the worker parked it and is about to fail it. The
-   * entry forgotten now, the job would be failed without one, and the sweep would park it again.
+   * Refuses to act on an entry whose original has not finished: the worker parked it and is about to fail it, or its
+   * process died first and the job is back in its queue to run again. The entry forgotten now, the job would fail
+   * again without one, and the sweep would park it again.
    */
-  const refuseWhileFinishing = async (view: DeadLetterView) => {
+  const refuseUnfinished = async (view: DeadLetterView) => {
     const where = queues.byName(view.queue);
     const original = where && (await Job.fromId(where, view.jobId));
-    if (original && (await original.isActive()))
-      throw new HttpError(409, 'conflict', `the job of ${view.id} is still finishing; try again in a moment`);
+    const state = original ? await original.getState() : 'unknown';
+    if (unfinishedJobStates.has(state))
+      throw new HttpError(
+        409,
+        'conflict',
+        `the job of ${view.id} has not finished (${state}); try again later`,
+      );
   };
 
   const forget = async (view: DeadLetterView) => {
@@ -170,7 +179,7 @@ export function createDeadLetter(deps: DeadLetterDeps) {
           : queues.byName(view.queue);
       if (!queue)
         throw new NonRetryableError(`dead-letter entry ${view.id} names an unknown queue ${view.queue}`);
-      await refuseWhileFinishing(view);
+      await refuseUnfinished(view);
       await deps.revive?.(view);
       // The failed original keeps its id in the queue it failed in; removed, the id can be added again.
       await removeOriginal(view, queue);
@@ -178,9 +187,13 @@ export function createDeadLetter(deps: DeadLetterDeps) {
       await forget(view);
     },
 
-    /** Whether a job of `queue` is parked. */
-    async holds(queue: string, jobId: string): Promise<boolean> {
-      return (await dlq.getJob(entryId(queue, jobId))) !== undefined;
+    /** Refuses (409) an entry whose original job has not finished: it cannot be retried or discarded yet. */
+    ensureFinished: refuseUnfinished,
+
+    /** Whether each job of `queue` is parked (one EXISTS each, sent together). */
+    async holds(queue: string, jobIds: string[]): Promise<boolean[]> {
+      const found = await Promise.all(jobIds.map((jobId) => redis.exists(dlq.toKey(entryId(queue, jobId)))));
+      return found.map((count) => count > 0);
     },
 
     /**
@@ -188,7 +201,7 @@ export function createDeadLetter(deps: DeadLetterDeps) {
      * (`sweepUnparked`).
      */
     async discard(view: DeadLetterView): Promise<void> {
-      await refuseWhileFinishing(view);
+      await refuseUnfinished(view);
       await removeOriginal(view);
       await forget(view);
     },

@@ -255,21 +255,23 @@ export function parkUnparked(
 
 /** Failed jobs a queue's sweep reads per page, and pages per run at most (BullMQ keeps 10,000 failed jobs a queue). */
 const SWEEP_PAGE = 200;
-const SWEEP_PAGES = 50;
+const SWEEP_PAGES = 60;
 
 /**
  * Each sweep reads again this far behind where the last one stopped: a job's failure time is taken by its worker
- * before the failure reaches Redis, so a late one can land behind the cursor.
+ * before the failure reaches Redis, so a late one can land behind the cursor; and a job that could not be parked is
+ * tried again at each sweep while it is this recent.
  */
 const SWEEP_OVERLAP_MS = 10 * 60_000;
 
-/** One sweep at a time: cleanup jobs can overlap (a slow one, a retried one), and each would park the same jobs. */
-const SWEEP_LOCK_MS = 5 * 60_000;
+/** One sweep at a time (cleanup jobs can overlap: a slow one, a retried one); its lock is renewed page by page. */
+const SWEEP_LOCK_MS = 2 * 60_000;
 
-/** Deletes a lock only if it still holds this sweep's token. KEYS[1] the lock; ARGV[1] the token. */
-const releaseScript = `
-if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
-return 0
+/** Sets a lock's TTL, or deletes it (TTL 0), only while it holds this sweep's token. KEYS[1]; ARGV token, ms. */
+const lockScript = `
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+if ARGV[2] == '0' then return redis.call('DEL', KEYS[1]) end
+return redis.call('PEXPIRE', KEYS[1], ARGV[2])
 `;
 
 export interface SweepDeps {
@@ -284,66 +286,82 @@ export interface SweepDeps {
 }
 
 /**
- * Parks a job found in a failed set without an entry, after recording its failure in its execution (so a crash
- * between the two leaves the job for the next sweep, which counts the failure once). Resolves false if parking
- * failed.
+ * Parks a job found in a failed set without an entry, after recording its failure in its execution (a crash between
+ * the two leaves the job to the next sweep; a failure is recorded once). Any error is logged and the job left to the
+ * next sweeps while it is within their overlap: a job that cannot be read (its hash damaged) or parked does not stop
+ * the others. Resolves whether it parked the job.
  */
 async function parkFound(queue: Queue, jobId: string, deps: SweepDeps): Promise<boolean> {
-  const job = await Job.fromId(queue, jobId);
-  if (!job || !(await job.isFailed())) return true;
-  const pending = unparkedFailure(job, new Error(job.failedReason));
-  const failed = asFailed(job);
-  if (pending.abandon) await recordFailure(queue.name, failed, pending.error, deps);
+  let failed: FailedJob | undefined;
   try {
+    const job = await Job.fromId(queue, jobId);
+    if (!job || !(await job.isFailed())) return false;
+    const pending = unparkedFailure(job, new Error(job.failedReason));
+    failed = asFailed(job);
+    if (pending.abandon) await recordFailure(queue.name, failed, pending.error, deps);
     await deps.deadLetter.park(queue.name, failed, pending.error);
+    deps.logger.warn(
+      { queue: queue.name, jobId, error: pending.error },
+      'dead-lettered a job found failed for good without an entry',
+    );
+    return true;
   } catch (error) {
     deps.logger.error(
-      { queue: queue.name, jobId, err: error, error: pending.error },
-      'could not dead-letter a job found failed for good; the next sweep tries again',
+      { queue: queue.name, jobId, data: failed?.data, err: error },
+      'could not dead-letter a job found failed for good; the next sweeps try again while it is recent',
     );
     return false;
   }
-  deps.logger.warn(
-    { queue: queue.name, jobId, error: pending.error },
-    'dead-lettered a job found failed for good without an entry',
-  );
-  return true;
 }
 
-/** Sweeps one queue's failed jobs up to `until`; resolves how many it parked. */
-async function sweepQueue(queue: Queue, deps: SweepDeps, until: number): Promise<number> {
-  const from = await deps.redis.hget(deps.cursorKey, queue.name);
-  if (from === null) {
-    await deps.redis.hset(deps.cursorKey, queue.name, String(until));
-    return 0;
-  }
-  const start = Math.max(0, Number(from) - SWEEP_OVERLAP_MS);
-  let cursor = Number(from);
+/**
+ * Sweeps one queue's failed jobs, from `from` to `until` (failure times, inclusive), a page at a time by score: each
+ * page starts at the last score seen, past the jobs already seen at it, so jobs leaving or joining the set meanwhile
+ * shift nothing. Resolves how many it parked and the last failure time it read, or undefined once the lock is lost.
+ */
+async function sweepQueue(
+  queue: Queue,
+  deps: SweepDeps,
+  from: number,
+  until: number,
+  renew: () => Promise<boolean>,
+) {
+  let low = from;
+  let seenAtLow: string[] = [];
   let parked = 0;
-  sweep: for (let page = 0; page < SWEEP_PAGES; page += 1) {
+  for (let page = 0; page < SWEEP_PAGES; page += 1) {
+    if (!(await renew())) return undefined;
+    const limit = SWEEP_PAGE + seenAtLow.length;
     const found = await deps.redis.zrangebyscore(
       queue.toKey('failed'),
-      start,
+      low,
       until,
       'WITHSCORES',
       'LIMIT',
-      page * SWEEP_PAGE,
-      SWEEP_PAGE,
+      0,
+      limit,
     );
-    const ids = found.filter((_, i) => i % 2 === 0);
-    const held = await Promise.all(ids.map((id) => deps.deadLetter.holds(queue.name, id)));
-    for (const [i, jobId] of ids.entries()) {
-      if (!held[i]) {
-        // Not parked: the cursor stays where it is, so the next sweep tries this job again.
-        if (!(await parkFound(queue, jobId, deps))) break sweep;
-        parked += 1;
-      }
-      cursor = Math.max(cursor, Number(found[2 * i + 1]));
+    const seen = new Set(seenAtLow);
+    const jobs: { id: string; score: number }[] = [];
+    for (let i = 0; i < found.length; i += 2) {
+      if (!seen.has(found[i]!)) jobs.push({ id: found[i]!, score: Number(found[i + 1]) });
     }
-    if (ids.length < SWEEP_PAGE) break;
+    const held = await deps.deadLetter.holds(
+      queue.name,
+      jobs.map((job) => job.id),
+    );
+    for (const [i, job] of jobs.entries()) {
+      if (!held[i] && (await parkFound(queue, job.id, deps))) parked += 1;
+      seenAtLow = job.score === low ? [...seenAtLow, job.id] : [job.id];
+      low = job.score;
+    }
+    if (found.length < 2 * limit) return { parked, reached: low };
   }
-  if (cursor !== Number(from)) await deps.redis.hset(deps.cursorKey, queue.name, String(cursor));
-  return parked;
+  deps.logger.warn(
+    { queue: queue.name, reached: low, until },
+    'the failed-job sweep read its most pages and stopped short; the next sweep goes on',
+  );
+  return { parked, reached: low };
 }
 
 /**
@@ -351,24 +369,44 @@ async function sweepQueue(queue: Queue, deps: SweepDeps, until: number): Promise
  * dead-letter entry, recording its failure in its execution. Such a job failed for good while its worker could not
  * park it: the process died first, or the listener gave up. A job parked before has an entry; one whose entry was
  * retried or discarded has left the failed set with it. Each queue's sweep reads the jobs failed at least `graceMs`
- * ago, from a while before where the last sweep stopped; the first sweep only marks where the next one starts. One
- * sweep runs at a time; another one finding it running returns at once. Resolves the number of jobs it parked.
+ * ago (by Redis's clock), from a while before where the last sweep stopped; the first sweep only marks where the next
+ * one starts. One sweep runs at a time; another one finding it running returns at once. An error in one queue's sweep
+ * is logged and the others go on. Resolves the number of jobs it parked.
  */
 export async function sweepUnparked(
   queues: Queue[],
   deps: SweepDeps,
   /** Longer than the `failed` listener's tries take (about a minute and a half): FAILED_SWEEP_GRACE_MS. */
   graceMs: number,
-  now = Date.now(),
 ): Promise<number> {
   const token = randomUUID();
   if ((await deps.redis.set(deps.lockKey, token, 'PX', SWEEP_LOCK_MS, 'NX')) !== 'OK') return 0;
+  const lock = (ms: number) =>
+    deps.redis.eval(lockScript, 1, deps.lockKey, token, ms).then((held) => held === 1);
   try {
+    const [seconds, micros] = await deps.redis.time();
+    const until = Number(seconds) * 1000 + Math.floor(Number(micros) / 1000) - graceMs;
     let parked = 0;
-    for (const queue of queues) parked += await sweepQueue(queue, deps, now - graceMs);
+    for (const queue of queues) {
+      try {
+        const cursor = await deps.redis.hget(deps.cursorKey, queue.name);
+        if (cursor === null) {
+          await deps.redis.hset(deps.cursorKey, queue.name, String(until));
+          continue;
+        }
+        const from = Math.max(0, Number(cursor) - SWEEP_OVERLAP_MS);
+        const swept = await sweepQueue(queue, deps, from, until, () => lock(SWEEP_LOCK_MS));
+        if (!swept) break;
+        parked += swept.parked;
+        if (swept.reached > Number(cursor))
+          await deps.redis.hset(deps.cursorKey, queue.name, String(swept.reached));
+      } catch (error) {
+        deps.logger.error({ queue: queue.name, err: error }, 'could not sweep a queue for failed jobs');
+      }
+    }
     return parked;
   } finally {
-    await deps.redis.eval(releaseScript, 1, deps.lockKey, token);
+    await lock(0);
   }
 }
 

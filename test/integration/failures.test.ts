@@ -222,6 +222,35 @@ describe('failing steps', () => {
     await settledExecution(h, apiKey, workflowId, ['completed']);
   });
 
+  it("records a job's final failure once: recorded again, it leaves the execution's error and counts as they were", async () => {
+    const { apiKey } = await h.createOrg();
+    const workflowId = await publishWorkflow(h, apiKey, {
+      name: 'Pause an hour, then tag',
+      nodes: [
+        trigger(),
+        { id: 'pause', type: 'wait', params: { duration: 'PT1H' } },
+        { id: 'tag', type: 'add_tag', params: { tag: 'later' } },
+      ],
+      edges: chain('start', 'pause', 'tag'),
+    });
+    await h.call('POST', '/v1/events', { type: 'new_lead', lead: { id: 'lead-recorded-once' } }, apiKey);
+    const { id } = await settledExecution(h, apiKey, workflowId, ['waiting']);
+    const failure = (message: string) => ({
+      steps: [],
+      effects: {},
+      final: true,
+      error: { name: 'Error', code: 'internal_error', message, retryable: false },
+      jobId: 'job-recorded-once',
+    });
+    const first = await h.engine.executions.fail(id, failure('the first record'), new Date().toISOString());
+    expect(first).toEqual({ status: 'failed', recorded: true });
+    const again = await h.engine.executions.fail(id, failure('a second record'), new Date().toISOString());
+    expect(again).toEqual({ status: 'failed', recorded: false });
+    const state = await h.engine.redis.hgetall(h.engine.keys.execution(id).state);
+    expect(JSON.parse(state.error!).message).toBe('the first record');
+    expect(state.failedJobs).toBe('1');
+  });
+
   it('holds a job the dead-letter queue cannot take, and parks it when it comes back without running it again', async () => {
     const real = h.engine.deadLetter;
     const { deadLetter, refusals } = refusing(real, 3);
@@ -470,7 +499,7 @@ describe('failing steps', () => {
     }
   });
 
-  it('sweeps failed jobs page by page, one sweep at a time, and tries a job it could not park again', async () => {
+  it('sweeps failed jobs page by page, one sweep at a time, past a damaged job, and tries one it could not park again', async () => {
     const abandoned: string[] = [];
     const cursorKey = `${h.prefix}:sweep-pages`;
     const { queue, close } = scratchQueue('analytics', async () => {
@@ -490,21 +519,36 @@ describe('failing steps', () => {
         })),
       );
       await eventually(async () => ((await queue.getFailedCount()) === count ? true : undefined), 20_000);
+      // A failed job whose hash cannot be read (its data is not JSON), among the others.
+      const [damagedAt] = await h.engine.redis
+        .zrange(queue.toKey('failed'), '200', '200', 'WITHSCORES')
+        .then((r) => [r[1]]);
+      await h.engine.redis.hset(
+        queue.toKey('damaged'),
+        'name',
+        'page',
+        'data',
+        '{not json',
+        'timestamp',
+        '1',
+      );
+      await h.engine.redis.zadd(queue.toKey('failed'), damagedAt!, 'damaged');
 
-      // Parking the first job failed: this sweep stops there, and the next one starts from it again.
-      expect(await sweep(deadLetter)).toBe(0);
+      // Parking one job failed, and one job cannot be read: the sweep logs them and parks the rest, each failure
+      // recorded first.
+      expect(await sweep(deadLetter)).toBe(count - 1);
       expect(refusals()).toBe(0);
-      expect(await h.engine.redis.zcard(index)).toBe(0);
-      // Two sweeps at once: one runs, the other finds it running.
+      expect(await h.engine.redis.zcard(index)).toBe(count - 1);
+      expect(new Set(abandoned).size).toBe(count);
+      // Two sweeps at once: one runs and parks the job refused before, the other finds it running.
       expect((await Promise.all([sweep(h.engine.deadLetter), sweep(h.engine.deadLetter)])).sort()).toEqual([
-        0,
-        count,
+        0, 1,
       ]);
       expect(await h.engine.redis.zcard(index)).toBe(count);
-      expect(new Set(abandoned).size).toBe(count);
       expect(await sweep(h.engine.deadLetter)).toBe(0);
     } finally {
       await close();
+      await h.engine.redis.zrem(queue.toKey('failed'), 'damaged');
       const ids = await h.engine.redis.zrange(index, '0', '-1');
       for (const id of ids) await h.engine.deadLetter.discard((await h.engine.deadLetter.get(id))!);
     }
@@ -532,6 +576,22 @@ describe('failing steps', () => {
       });
       await expect(h.engine.deadLetter.discard(entry!)).rejects.toMatchObject({ status: 409 });
       await expect(h.engine.deadLetter.retry(entry!)).rejects.toMatchObject({ status: 409 });
+      // Its process died before failing it, and it waits to run again: refused as well.
+      const waiting = await queue.add(
+        'later',
+        { orgId: 'org-finishing' },
+        { jobId: 'finishing-2', delay: 60_000 },
+      );
+      await h.engine.deadLetter.park('analytics', waiting, {
+        name: 'Error',
+        code: 'refused',
+        message: 'refused',
+        retryable: false,
+      });
+      const later = (await h.engine.deadLetter.get('analytics.finishing-2'))!;
+      await expect(h.engine.deadLetter.discard(later)).rejects.toMatchObject({ status: 409 });
+      await waiting.remove();
+      await h.engine.deadLetter.discard(later);
       finish();
       await eventually(async () => ((await queue.getFailedCount()) === 1 ? true : undefined));
       await h.engine.deadLetter.discard(entry!);
@@ -548,10 +608,7 @@ describe('the cleanup job', () => {
   let h: Harness;
 
   beforeAll(async () => {
-    h = await startHarness({
-      workers: false,
-      env: { CLEANUP_INTERVAL_MS: '200', FAILED_SWEEP_GRACE_MS: '0' },
-    });
+    h = await startHarness({ workers: false, env: { CLEANUP_INTERVAL_MS: '200' } });
   });
   afterAll(async () => {
     await h.close();
@@ -580,6 +637,16 @@ describe('the cleanup job', () => {
     );
     try {
       await h.call('POST', '/v1/events', { type: 'new_lead', lead: { id: 'lead-swept' } }, apiKey);
+      const failedSet = h.engine.queues.triggers.toKey('failed');
+      const [jobId] = await eventually(async () => {
+        const ids = await h.engine.redis.zrange(failedSet, '0', '-1');
+        return ids.length > 0 ? ids : undefined;
+      });
+      expect(await h.call('GET', '/v1/dead-letter', undefined, apiKey)).toMatchObject({
+        body: { entries: [] },
+      });
+      // As if it failed 6 minutes ago: past the grace period (FAILED_SWEEP_GRACE_MS, 5 minutes) the sweep parks it.
+      await h.engine.redis.zadd(failedSet, 'XX', Date.now() - 6 * 60_000, jobId!);
       const [entry] = await eventually(async () => {
         const r = await h.call('GET', '/v1/dead-letter', undefined, apiKey);
         return r.body.entries.length > 0 ? r.body.entries : undefined;

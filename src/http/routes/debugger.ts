@@ -109,16 +109,28 @@ export const debuggerRoutes: Route<Context>[] = [
           `execution ${id} has no failed step waiting in the dead-letter queue`,
         );
       }
-      for (const entry of entries) await engine.deadLetter.retry(entry);
-      await engine.audit.record(orgId, {
-        actor: await actorOf(context),
-        action: 'execution.retry',
-        target: id!,
-        detail: {
-          steps: entries.map((entry) => entry.name),
-          deadLetterIds: entries.map((entry) => entry.id),
-        },
-      });
+      // Each entry is checked first, so a refusal (409) comes before any is retried; one that fails later still
+      // leaves the ones retried before it in the audit trail.
+      for (const entry of entries) await engine.deadLetter.ensureFinished(entry);
+      const retried: typeof entries = [];
+      try {
+        for (const entry of entries) {
+          await engine.deadLetter.retry(entry);
+          retried.push(entry);
+        }
+      } finally {
+        if (retried.length > 0) {
+          await engine.audit.record(orgId, {
+            actor: await actorOf(context),
+            action: 'execution.retry',
+            target: id!,
+            detail: {
+              steps: retried.map((entry) => entry.name),
+              deadLetterIds: retried.map((entry) => entry.id),
+            },
+          });
+        }
+      }
       return json(202, { id, retried: entries.map((entry) => ({ id: entry.id, nodeId: entry.name })) });
     },
   },
