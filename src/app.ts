@@ -229,13 +229,12 @@ export async function createEngine(config: Config, logger: Logger, options: Engi
     if (!parsed.success) return;
     const now = new Date().toISOString();
     const failure = { steps: [], effects: {}, final: true, error, jobId: nodeJobId(parsed.data) };
-    const { recorded } = await executions.fail(parsed.data.executionId, failure, now);
-    // Recorded as what it is now: failed, or ended otherwise meanwhile (see the node runner's failure path). A failure
-    // recorded before (the runner, or the failed listener before the sweep) was finalized then, unless that stopped
-    // short: finalized again, its end would be announced twice.
+    await executions.fail(parsed.data.executionId, failure, now);
+    // Recorded as what it is now: failed, or ended otherwise meanwhile (see the node runner's failure path). Finalized
+    // again even when its failure was recorded before (the runner, or the failed listener before the sweep): that
+    // repairs an end whose bookkeeping stopped short, and counts once.
     const state = await executions.load(parsed.data.executionId);
-    if (!state || !terminalStatuses.has(state.status)) return;
-    if (recorded || !(await lifecycle.finalized(state))) await lifecycle.finalize(state);
+    if (state && terminalStatuses.has(state.status)) await lifecycle.finalize(state);
   };
 
   /**

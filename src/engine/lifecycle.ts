@@ -85,11 +85,6 @@ export function createLifecycle(deps: LifecycleDeps) {
     deps.onFinished?.(state);
   }
 
-  /** Whether an ended execution's end was recorded (`finalize` got as far as indexing it). */
-  async function finalized(state: ExecutionState): Promise<boolean> {
-    return orgIndex.isFinished(state.orgId, state.workflowId, state.id);
-  }
-
   async function end(orgId: string, executionId: string, status: 'cancelled' | 'exited', reason: string) {
     const state = await executions.load(executionId);
     if (!state || state.orgId !== orgId) return undefined;
@@ -178,6 +173,6 @@ export function createLifecycle(deps: LifecycleDeps) {
     ]);
   }
 
-  return { finalize, finalized, end, sweep, revive, retentionDays, expirySeconds };
+  return { finalize, end, sweep, revive, retentionDays, expirySeconds };
 }
 export type Lifecycle = ReturnType<typeof createLifecycle>;

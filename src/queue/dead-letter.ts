@@ -1,4 +1,5 @@
 // The dead-letter queue: jobs that exhausted their attempts, parked with their full context until retried or discarded.
+import { setTimeout as sleep } from 'node:timers/promises';
 import { Job, type JobsOptions, type Queue } from 'bullmq';
 import { z } from 'zod';
 import type { StepError } from '../engine/executions.js';
@@ -50,6 +51,10 @@ export interface DeadLetterDeps {
 
 const entryId = (queue: string, jobId: string) => `${queue}.${jobId}`;
 
+/** How long retry and discard wait for an active original to finish, asking every so often. */
+const FINISHING_WAIT_MS = 2000;
+const FINISHING_POLL_MS = 50;
+
 /** What `Job.getState` answers for a job that has not finished. */
 const unfinishedJobStates = new Set(['active', 'waiting', 'delayed', 'prioritized', 'waiting-children']);
 
@@ -89,14 +94,18 @@ export function createDeadLetter(deps: DeadLetterDeps) {
   };
 
   /**
-   * Refuses to act on an entry whose original has not finished: the worker parked it and is about to fail it, or its
-   * process died first and the job is back in its queue to run again. The entry forgotten now, the job would fail
-   * again without one, and the sweep would park it again.
+   * Refuses to act on an entry whose original has not finished: its process died after parking it, and the job is
+   * back in its queue to run again. The entry forgotten now, the job would fail again without one, and the sweep
+   * would park it again. An active original is waited for a moment: the guard parks a job, then fails it at once.
    */
   const refuseUnfinished = async (view: DeadLetterView) => {
     const where = queues.byName(view.queue);
     const original = where && (await Job.fromId(where, view.jobId));
-    const state = original ? await original.getState() : 'unknown';
+    let state = original ? await original.getState() : 'unknown';
+    for (let waited = 0; state === 'active' && waited < FINISHING_WAIT_MS; waited += FINISHING_POLL_MS) {
+      await sleep(FINISHING_POLL_MS);
+      state = await original!.getState();
+    }
     if (unfinishedJobStates.has(state))
       throw new HttpError(
         409,

@@ -352,7 +352,8 @@ async function sweepQueue(
     );
     for (const [i, job] of jobs.entries()) {
       if (!held[i] && (await parkFound(queue, job.id, deps))) parked += 1;
-      seenAtLow = job.score === low ? [...seenAtLow, job.id] : [job.id];
+      if (job.score === low) seenAtLow.push(job.id);
+      else seenAtLow = [job.id];
       low = job.score;
     }
     if (found.length < 2 * limit) return { parked, reached: low };
@@ -406,7 +407,9 @@ export async function sweepUnparked(
     }
     return parked;
   } finally {
-    await lock(0);
+    await lock(0).catch((error: unknown) =>
+      deps.logger.warn({ err: error }, 'could not release the failed-job sweep lock; it expires by itself'),
+    );
   }
 }
 

@@ -592,8 +592,8 @@ describe('failing steps', () => {
       await expect(h.engine.deadLetter.discard(later)).rejects.toMatchObject({ status: 409 });
       await waiting.remove();
       await h.engine.deadLetter.discard(later);
-      finish();
-      await eventually(async () => ((await queue.getFailedCount()) === 1 ? true : undefined));
+      // A job that fails within a moment of the request is waited for.
+      setTimeout(finish, 200);
       await h.engine.deadLetter.discard(entry!);
       expect(await Job.fromId(queue, 'finishing-1')).toBeUndefined();
       expect(await h.engine.deadLetter.list('org-finishing')).toEqual([]);
