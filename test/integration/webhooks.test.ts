@@ -384,12 +384,17 @@ describe('ingest handler: signed webhooks and tracking', () => {
       // Arrange
       const request = sign(fixture('twilio', 'inbound-sms', { orgId }));
 
+      const signature = request.headers['x-twilio-signature']!;
+      const respelled = withHeader(request, 'x-twilio-signature', signature.replace(/=+$/, ''));
+
       // Act
       const first = await handler(request);
       const replay = await handler(request);
+      const respelledReplay = await handler(respelled);
 
       // Assert
       expect(first.statusCode).toBe(200);
+      expect(respelledReplay.statusCode).toBe(403);
       expect(first.headers?.['content-type']).toBe('text/xml');
       expect(first.body).toContain('<Response></Response>');
       const job = await triggerJob('twilio_SM8f1f9e7d3c2b1a0f9e8d7c6b5a4f3e2d');

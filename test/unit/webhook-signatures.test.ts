@@ -124,6 +124,20 @@ describe("twilio: X-Twilio-Signature, Twilio's documented example", () => {
     });
     expect(refusal(() => verify(undefined))).toMatchObject({ status: 401, code: 'signature_missing' });
   });
+
+  it('answers the signature in one spelling however the header writes it, so a replay guard knows it again', () => {
+    const header = twilioSignature('12345', url, params);
+    const verify = (h: string) => verifyTwilio({ header: h, url, params, secrets: ['12345'] });
+    const respelled = [
+      header.replace(/=+$/, ''),
+      header.replace(/\+/g, '-').replace(/\//g, '_'),
+      ` ${header.slice(0, 10)}.${header.slice(10)}`,
+    ];
+    for (const variant of respelled) {
+      expect(variant).not.toBe(header);
+      expect(verify(variant)).toBe(header);
+    }
+  });
 });
 
 describe('meta: X-Hub-Signature-256 and the subscription handshake', () => {
