@@ -276,7 +276,10 @@ return redis.call('PEXPIRE', KEYS[1], ARGV[2])
 
 export interface SweepDeps {
   redis: RedisClient;
-  /** Hash: queue name to the failure time (ms) up to which the sweep has read its failed jobs. */
+  /**
+   * Hash: queue name to the failure time (ms) up to which the sweep has read its failed jobs, and `<queue>:floor` to
+   * the time of its first sweep, below which it never reads.
+   */
   cursorKey: string;
   /** String: the token of the sweep running now, with a TTL. */
   lockKey: string;
@@ -371,7 +374,7 @@ async function sweepQueue(
  * park it: the process died first, or the listener gave up. A job parked before has an entry; one whose entry was
  * retried or discarded has left the failed set with it. Each queue's sweep reads the jobs failed at least `graceMs`
  * ago (by Redis's clock), from a while before where the last sweep stopped; the first sweep only marks where the next
- * one starts. One sweep runs at a time; another one finding it running returns at once. An error in one queue's sweep
+ * one starts, and nothing failed before it is read. One sweep runs at a time; another one finding it running returns at once. An error in one queue's sweep
  * is logged and the others go on. Resolves the number of jobs it parked.
  */
 export async function sweepUnparked(
@@ -390,12 +393,20 @@ export async function sweepUnparked(
     let parked = 0;
     for (const queue of queues) {
       try {
-        const cursor = await deps.redis.hget(deps.cursorKey, queue.name);
+        const [cursor, floor] = await deps.redis.hmget(deps.cursorKey, queue.name, `${queue.name}:floor`);
         if (cursor === null) {
-          await deps.redis.hset(deps.cursorKey, queue.name, String(until));
+          // The first sweep: nothing before it is read, ever (jobs discarded before their originals were removed with
+          // them must not come back).
+          await deps.redis.hset(
+            deps.cursorKey,
+            queue.name,
+            String(until),
+            `${queue.name}:floor`,
+            String(until),
+          );
           continue;
         }
-        const from = Math.max(0, Number(cursor) - SWEEP_OVERLAP_MS);
+        const from = Math.max(Number(floor ?? 0), Number(cursor) - SWEEP_OVERLAP_MS);
         const swept = await sweepQueue(queue, deps, from, until, () => lock(SWEEP_LOCK_MS));
         if (!swept) break;
         parked += swept.parked;

@@ -94,7 +94,10 @@ export function createKeys(prefix: string) {
      * start); only processes with that count move jobs out of retired action partitions.
      */
     actionPartitions: `${prefix}:action-partitions`,
-    /** Hash: queue name to the failure time (ms) up to which the sweep looked for failed jobs without an entry. */
+    /**
+     * Hash: queue name to the failure time (ms) up to which the sweep looked for failed jobs without an entry, and
+     * `<queue>:floor` to the time of its first sweep.
+     */
     failedSweep: `${prefix}:failed-sweep`,
     /** String: the token of the failed-job sweep running now (one at a time), with a TTL. */
     failedSweepLock: `${prefix}:failed-sweep:lock`,

@@ -468,11 +468,14 @@ describe('failing steps', () => {
       sweepUnparked([queue], sweepDeps(cursorKey, h.engine.deadLetter, abandoned), graceMs);
     const entries = () => h.engine.deadLetter.list('org-swept');
     try {
-      // The first sweep only marks where the next ones start.
+      // The first sweep only marks where the next ones start: a job failed before it is never read.
+      await queue.add('before', { orgId: 'org-swept' }, { jobId: 'swept-0', attempts: 1 });
+      await eventually(async () => ((await queue.getFailedCount()) === 1 ? true : undefined));
+      await new Promise((resolve) => setTimeout(resolve, 5));
       expect(await sweep(0)).toBe(0);
       await queue.add('a', { orgId: 'org-swept' }, { jobId: 'swept-1', attempts: 1 });
       await queue.add('b', { orgId: 'org-swept' }, { jobId: 'swept-2', attempts: 1 });
-      await eventually(async () => ((await queue.getFailedCount()) === 2 ? true : undefined));
+      await eventually(async () => ((await queue.getFailedCount()) === 3 ? true : undefined));
 
       // Failed less than the grace period ago: left to the failed listener.
       expect(await sweep(60_000)).toBe(0);
@@ -495,6 +498,7 @@ describe('failing steps', () => {
       expect(abandoned).toHaveLength(2);
     } finally {
       await close();
+      await (await Job.fromId(queue, 'swept-0'))?.remove();
       for (const entry of await entries()) await h.engine.deadLetter.discard(entry);
     }
   });
@@ -645,8 +649,10 @@ describe('the cleanup job', () => {
       expect(await h.call('GET', '/v1/dead-letter', undefined, apiKey)).toMatchObject({
         body: { entries: [] },
       });
-      // As if it failed 6 minutes ago: past the grace period (FAILED_SWEEP_GRACE_MS, 5 minutes) the sweep parks it.
-      await h.engine.redis.zadd(failedSet, 'XX', Date.now() - 6 * 60_000, jobId!);
+      // As if it failed over 5 minutes ago (FAILED_SWEEP_GRACE_MS), just after the first sweep's horizon: the sweep
+      // parks it.
+      const floor = Number(await h.engine.redis.hget(h.engine.keys.failedSweep, 'triggers:floor'));
+      await h.engine.redis.zadd(failedSet, 'XX', floor + 1, jobId!);
       const [entry] = await eventually(async () => {
         const r = await h.call('GET', '/v1/dead-letter', undefined, apiKey);
         return r.body.entries.length > 0 ? r.body.entries : undefined;
