@@ -19,6 +19,17 @@ const webhookFlow = (url: string) => ({
   edges: chain('start', 'notify', 'tag'),
 });
 
+/** Waits `duration` (ISO 8601), then tags the lead: an execution that sits waiting meanwhile. */
+const pauseThenTag = (duration: string) => ({
+  name: `Pause ${duration}, then tag`,
+  nodes: [
+    trigger(),
+    { id: 'pause', type: 'wait', params: { duration } },
+    { id: 'tag', type: 'add_tag', params: { tag: 'later' } },
+  ],
+  edges: chain('start', 'pause', 'tag'),
+});
+
 /** The dead-letter queue, refusing the first `count` jobs it is asked to park (as when its node is down). */
 function refusing(real: DeadLetter, count: number) {
   let left = count;
@@ -191,15 +202,7 @@ describe('failing steps', () => {
 
   it('records an execution whose job fails for good outside its steps as failed, and parks the job', async () => {
     const { apiKey, orgId } = await h.createOrg();
-    const workflowId = await publishWorkflow(h, apiKey, {
-      name: 'Pause, then tag',
-      nodes: [
-        trigger(),
-        { id: 'pause', type: 'wait', params: { duration: 'PT0.5S' } },
-        { id: 'tag', type: 'add_tag', params: { tag: 'later' } },
-      ],
-      edges: chain('start', 'pause', 'tag'),
-    });
+    const workflowId = await publishWorkflow(h, apiKey, pauseThenTag('PT0.5S'));
     await h.call('POST', '/v1/events', { type: 'new_lead', lead: { id: 'lead-unreadable' } }, apiKey);
     await settledExecution(h, apiKey, workflowId, ['waiting']);
     // The lead can no longer be read (a key of the wrong type): the node job fails before it runs a step.
@@ -224,15 +227,7 @@ describe('failing steps', () => {
 
   it("records a job's final failure once: recorded again, it leaves the execution's error and counts as they were", async () => {
     const { apiKey } = await h.createOrg();
-    const workflowId = await publishWorkflow(h, apiKey, {
-      name: 'Pause an hour, then tag',
-      nodes: [
-        trigger(),
-        { id: 'pause', type: 'wait', params: { duration: 'PT1H' } },
-        { id: 'tag', type: 'add_tag', params: { tag: 'later' } },
-      ],
-      edges: chain('start', 'pause', 'tag'),
-    });
+    const workflowId = await publishWorkflow(h, apiKey, pauseThenTag('PT1H'));
     await h.call('POST', '/v1/events', { type: 'new_lead', lead: { id: 'lead-recorded-once' } }, apiKey);
     const { id } = await settledExecution(h, apiKey, workflowId, ['waiting']);
     const failure = (message: string) => ({
