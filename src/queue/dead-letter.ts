@@ -85,11 +85,28 @@ export function createDeadLetter(deps: DeadLetterDeps) {
     return parsed.success ? { id: job.id, ...parsed.data } : undefined;
   };
 
-  /** Removes an entry's failed original from the queue it failed in (and from `also`), so its id is free again. */
-  const removeOriginal = async (view: DeadLetterView, also?: Queue) => {
-    for (const where of new Set([queues.byName(view.queue), also])) {
-      const original = where && (await Job.fromId(where, view.jobId));
-      if (original && (await original.isFailed())) await original.remove();
+  /**
+   * Where an entry's original may be: the queue it failed in and, for a node job, its organization's current action
+   * partition (a drain moves unfinished jobs there).
+   */
+  const placesOf = (view: DeadLetterView): Queue[] => {
+    const current =
+      isActionQueue(view.queue) && view.orgId !== undefined ? queues.actionsFor(view.orgId) : undefined;
+    return [...new Set([queues.byName(view.queue), current])].filter((queue): queue is Queue => !!queue);
+  };
+
+  /**
+   * Removes an entry's finished original, so its id is free again: failed, or completed (it ran again after its
+   * process died before failing it). One that is its job scheduler's current job stays: BullMQ refuses to remove it.
+   */
+  const removeOriginal = async (view: DeadLetterView) => {
+    for (const where of placesOf(view)) {
+      const original = await Job.fromId(where, view.jobId);
+      const state = original ? await original.getState() : 'unknown';
+      if (state !== 'failed' && state !== 'completed') continue;
+      await original!.remove().catch((error: unknown) => {
+        if (!(error instanceof Error && error.message.includes('belongs to a job scheduler'))) throw error;
+      });
     }
   };
 
@@ -99,19 +116,20 @@ export function createDeadLetter(deps: DeadLetterDeps) {
    * would park it again. An active original is waited for a moment: the guard parks a job, then fails it at once.
    */
   const refuseUnfinished = async (view: DeadLetterView) => {
-    const where = queues.byName(view.queue);
-    const original = where && (await Job.fromId(where, view.jobId));
-    let state = original ? await original.getState() : 'unknown';
-    for (let waited = 0; state === 'active' && waited < FINISHING_WAIT_MS; waited += FINISHING_POLL_MS) {
-      await sleep(FINISHING_POLL_MS);
-      state = await original!.getState();
+    for (const where of placesOf(view)) {
+      const original = await Job.fromId(where, view.jobId);
+      let state = original ? await original.getState() : 'unknown';
+      for (let waited = 0; state === 'active' && waited < FINISHING_WAIT_MS; waited += FINISHING_POLL_MS) {
+        await sleep(FINISHING_POLL_MS);
+        state = await original!.getState();
+      }
+      if (unfinishedJobStates.has(state))
+        throw new HttpError(
+          409,
+          'conflict',
+          `the job of ${view.id} has not finished (${state}); try again later`,
+        );
     }
-    if (unfinishedJobStates.has(state))
-      throw new HttpError(
-        409,
-        'conflict',
-        `the job of ${view.id} has not finished (${state}); try again later`,
-      );
   };
 
   const forget = async (view: DeadLetterView) => {
@@ -191,7 +209,7 @@ export function createDeadLetter(deps: DeadLetterDeps) {
       await refuseUnfinished(view);
       await deps.revive?.(view);
       // The failed original keeps its id in the queue it failed in; removed, the id can be added again.
-      await removeOriginal(view, queue);
+      await removeOriginal(view);
       await queue.add(view.name, view.data, { jobId: view.jobId, lifo: true, ...redelivered });
       await forget(view);
     },

@@ -289,19 +289,24 @@ export interface SweepDeps {
 }
 
 /**
- * Parks a job found in a failed set without an entry, after recording its failure in its execution (a crash between
- * the two leaves the job to the next sweep; a failure is recorded once). Any error is logged and the job left to the
+ * Parks a job found in a failed set without an entry, after recording its failure in its execution the first time a
+ * sweep reads it (read again, within the overlap, it is only parked: its end is not announced again). Any error is logged and the job left to the
  * next sweeps while it is within their overlap: a job that cannot be read (its hash damaged) or parked does not stop
  * the others. Resolves whether it parked the job.
  */
-async function parkFound(queue: Queue, jobId: string, deps: SweepDeps): Promise<boolean> {
+async function parkFound(
+  queue: Queue,
+  jobId: string,
+  deps: SweepDeps,
+  firstSight: boolean,
+): Promise<boolean> {
   let failed: FailedJob | undefined;
   try {
     const job = await Job.fromId(queue, jobId);
     if (!job || !(await job.isFailed())) return false;
     const pending = unparkedFailure(job, new Error(job.failedReason));
     failed = asFailed(job);
-    if (pending.abandon) await recordFailure(queue.name, failed, pending.error, deps);
+    if (pending.abandon && firstSight) await recordFailure(queue.name, failed, pending.error, deps);
     await deps.deadLetter.park(queue.name, failed, pending.error);
     deps.logger.warn(
       { queue: queue.name, jobId, error: pending.error },
@@ -320,11 +325,14 @@ async function parkFound(queue: Queue, jobId: string, deps: SweepDeps): Promise<
 /**
  * Sweeps one queue's failed jobs, from `from` to `until` (failure times, inclusive), a page at a time by score: each
  * page starts at the last score seen, past the jobs already seen at it, so jobs leaving or joining the set meanwhile
- * shift nothing. Resolves how many it parked and the last failure time it read, or undefined once the lock is lost.
+ * shift nothing. Resolves how many it parked and how far it read (`until` when it read to the end), or undefined
+ * once the lock is lost.
  */
 async function sweepQueue(
   queue: Queue,
   deps: SweepDeps,
+  /** Where the last sweep stopped: jobs failed after it are read for the first time. */
+  cursor: number,
   from: number,
   until: number,
   renew: () => Promise<boolean>,
@@ -354,12 +362,13 @@ async function sweepQueue(
       jobs.map((job) => job.id),
     );
     for (const [i, job] of jobs.entries()) {
-      if (!held[i] && (await parkFound(queue, job.id, deps))) parked += 1;
+      if (!held[i] && (await parkFound(queue, job.id, deps, job.score > cursor))) parked += 1;
       if (job.score === low) seenAtLow.push(job.id);
       else seenAtLow = [job.id];
       low = job.score;
     }
-    if (found.length < 2 * limit) return { parked, reached: low };
+    // Read to the end: the next sweep goes on from `until`, over what failed since (and its overlap).
+    if (found.length < 2 * limit) return { parked, reached: until };
   }
   deps.logger.warn(
     { queue: queue.name, reached: low, until },
@@ -407,7 +416,7 @@ export async function sweepUnparked(
           continue;
         }
         const from = Math.max(Number(floor ?? 0), Number(cursor) - SWEEP_OVERLAP_MS);
-        const swept = await sweepQueue(queue, deps, from, until, () => lock(SWEEP_LOCK_MS));
+        const swept = await sweepQueue(queue, deps, Number(cursor), from, until, () => lock(SWEEP_LOCK_MS));
         if (!swept) break;
         parked += swept.parked;
         if (swept.reached > Number(cursor))

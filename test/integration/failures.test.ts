@@ -476,6 +476,9 @@ describe('failing steps', () => {
       expect(await sweep(60_000)).toBe(0);
       expect(await entries()).toEqual([]);
       expect(await sweep(0)).toBe(2);
+      // Read to the end: the next sweep goes on from when this one ran, past every failure it read.
+      const failedAt = await h.engine.redis.zrange(queue.toKey('failed'), '-1', '-1', 'WITHSCORES');
+      expect(Number(await h.engine.redis.hget(cursorKey, 'analytics'))).toBeGreaterThan(Number(failedAt[1]));
       const parked = await entries();
       expect(parked.map((e) => [e.jobId, e.error.message, e.error.retryable, e.attempts]).sort()).toEqual([
         ['swept-1', 'the process died', false, 1],
@@ -543,6 +546,8 @@ describe('failing steps', () => {
       expect((await Promise.all([sweep(h.engine.deadLetter), sweep(h.engine.deadLetter)])).sort()).toEqual([
         0, 1,
       ]);
+      // Read again, the refused job was parked without recording its failure a second time.
+      expect(abandoned).toHaveLength(count);
       expect(await h.engine.redis.zcard(index)).toBe(count);
       expect(await sweep(h.engine.deadLetter)).toBe(0);
     } finally {
@@ -550,6 +555,29 @@ describe('failing steps', () => {
       await h.engine.redis.zrem(queue.toKey('failed'), 'damaged');
       const ids = await h.engine.redis.zrange(index, '0', '-1');
       for (const id of ids) await h.engine.deadLetter.discard((await h.engine.deadLetter.get(id))!);
+    }
+  });
+
+  it('runs again, retried, an entry whose job completed after it was parked (its process died first)', async () => {
+    let runs = 0;
+    const { queue, close } = scratchQueue('analytics', async () => {
+      runs += 1;
+    });
+    try {
+      const job = await queue.add('ran-again', { orgId: 'org-completed' }, { jobId: 'completed-1' });
+      await eventually(async () => ((await job.getState()) === 'completed' ? true : undefined));
+      await h.engine.deadLetter.park('analytics', job, {
+        name: 'Error',
+        code: 'refused',
+        message: 'refused',
+        retryable: false,
+      });
+      const [entry] = await h.engine.deadLetter.list('org-completed');
+      await h.engine.deadLetter.retry(entry!);
+      await eventually(async () => (runs === 2 ? true : undefined));
+      expect(await h.engine.deadLetter.list('org-completed')).toEqual([]);
+    } finally {
+      await close();
     }
   });
 
