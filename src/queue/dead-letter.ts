@@ -97,15 +97,25 @@ export function createDeadLetter(deps: DeadLetterDeps) {
 
   /**
    * Removes an entry's finished original, so its id is free again: failed, or completed (it ran again after its
-   * process died before failing it). One that is its job scheduler's current job stays: BullMQ refuses to remove it.
+   * process died before failing it) if it was created before the entry (not a job an earlier retry put back). A job
+   * scheduler's current job cannot be removed (BullMQ refuses): a discard leaves it, a retry is refused (409), since
+   * the job put back would be ignored.
    */
-  const removeOriginal = async (view: DeadLetterView) => {
+  const removeOriginal = async (view: DeadLetterView, action: 'retry' | 'discard') => {
     for (const where of placesOf(view)) {
       const original = await Job.fromId(where, view.jobId);
       const state = original ? await original.getState() : 'unknown';
-      if (state !== 'failed' && state !== 'completed') continue;
+      const parked =
+        state === 'failed' || (state === 'completed' && original!.timestamp < Date.parse(view.failedAt));
+      if (!parked) continue;
       await original!.remove().catch((error: unknown) => {
         if (!(error instanceof Error && error.message.includes('belongs to a job scheduler'))) throw error;
+        if (action === 'retry')
+          throw new HttpError(
+            409,
+            'conflict',
+            `the job of ${view.id} is its job scheduler's current job; discard it`,
+          );
       });
     }
   };
@@ -207,9 +217,10 @@ export function createDeadLetter(deps: DeadLetterDeps) {
       if (!queue)
         throw new NonRetryableError(`dead-letter entry ${view.id} names an unknown queue ${view.queue}`);
       await refuseUnfinished(view);
+      // The failed original keeps its id in the queue it failed in; removed, the id can be added again. Removed first:
+      // a revive refused (409) leaves the entry to retry later, nothing else changed.
+      await removeOriginal(view, 'retry');
       await deps.revive?.(view);
-      // The failed original keeps its id in the queue it failed in; removed, the id can be added again.
-      await removeOriginal(view);
       await queue.add(view.name, view.data, { jobId: view.jobId, lifo: true, ...redelivered });
       await forget(view);
     },
@@ -229,7 +240,7 @@ export function createDeadLetter(deps: DeadLetterDeps) {
      */
     async discard(view: DeadLetterView): Promise<void> {
       await refuseUnfinished(view);
-      await removeOriginal(view);
+      await removeOriginal(view, 'discard');
       await forget(view);
     },
   };

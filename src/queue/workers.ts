@@ -264,6 +264,9 @@ const SWEEP_PAGES = 60;
  */
 const SWEEP_OVERLAP_MS = 10 * 60_000;
 
+/** A job the sweep read is marked read this long: past the overlap, no sweep reads it again. */
+const READ_MARK_MS = 2 * SWEEP_OVERLAP_MS;
+
 /** One sweep at a time (cleanup jobs can overlap: a slow one, a retried one); its lock is renewed page by page. */
 const SWEEP_LOCK_MS = 2 * 60_000;
 
@@ -298,7 +301,8 @@ async function parkFound(
   queue: Queue,
   jobId: string,
   deps: SweepDeps,
-  firstSight: boolean,
+  /** Whether no sweep read this job before (marks it read). */
+  firstSight: () => Promise<boolean>,
 ): Promise<boolean> {
   let failed: FailedJob | undefined;
   try {
@@ -306,7 +310,7 @@ async function parkFound(
     if (!job || !(await job.isFailed())) return false;
     const pending = unparkedFailure(job, new Error(job.failedReason));
     failed = asFailed(job);
-    if (pending.abandon && firstSight) await recordFailure(queue.name, failed, pending.error, deps);
+    if (pending.abandon && (await firstSight())) await recordFailure(queue.name, failed, pending.error, deps);
     await deps.deadLetter.park(queue.name, failed, pending.error);
     deps.logger.warn(
       { queue: queue.name, jobId, error: pending.error },
@@ -331,8 +335,6 @@ async function parkFound(
 async function sweepQueue(
   queue: Queue,
   deps: SweepDeps,
-  /** Where the last sweep stopped: jobs failed after it are read for the first time. */
-  cursor: number,
   from: number,
   until: number,
   renew: () => Promise<boolean>,
@@ -362,7 +364,17 @@ async function sweepQueue(
       jobs.map((job) => job.id),
     );
     for (const [i, job] of jobs.entries()) {
-      if (!held[i] && (await parkFound(queue, job.id, deps, job.score > cursor))) parked += 1;
+      // Read before is told by a mark of its own, not by the cursor: a failure can reach Redis after a sweep read
+      // past its time, and is still read for the first time within the overlap.
+      const firstSight = async () =>
+        (await deps.redis.set(
+          `${deps.cursorKey}:read:${queue.name}:${job.id}`,
+          '1',
+          'PX',
+          READ_MARK_MS,
+          'NX',
+        )) === 'OK';
+      if (!held[i] && (await parkFound(queue, job.id, deps, firstSight))) parked += 1;
       if (job.score === low) seenAtLow.push(job.id);
       else seenAtLow = [job.id];
       low = job.score;
@@ -416,7 +428,7 @@ export async function sweepUnparked(
           continue;
         }
         const from = Math.max(Number(floor ?? 0), Number(cursor) - SWEEP_OVERLAP_MS);
-        const swept = await sweepQueue(queue, deps, Number(cursor), from, until, () => lock(SWEEP_LOCK_MS));
+        const swept = await sweepQueue(queue, deps, from, until, () => lock(SWEEP_LOCK_MS));
         if (!swept) break;
         parked += swept.parked;
         if (swept.reached > Number(cursor))

@@ -487,13 +487,21 @@ describe('failing steps', () => {
       expect(abandoned.sort()).toEqual(['swept-1', 'swept-2']);
       expect(await sweep(0)).toBe(0);
 
+      // A failure that reaches Redis after a sweep read past its time is parked, and recorded, by the next one.
+      await queue.add('late', { orgId: 'org-swept' }, { jobId: 'swept-late', attempts: 1 });
+      await eventually(async () => ((await queue.getFailedCount()) === 4 ? true : undefined));
+      const cursor = Number(await h.engine.redis.hget(cursorKey, 'analytics'));
+      await h.engine.redis.zadd(queue.toKey('failed'), 'XX', cursor - 1, 'swept-late');
+      expect(await sweep(0)).toBe(1);
+      expect(abandoned).toContain('swept-late');
+
       // A discarded entry takes its failed original with it, so a sweep over the same failures brings back nothing.
       await h.engine.deadLetter.discard(parked.find((e) => e.jobId === 'swept-1')!);
       expect(await Job.fromId(queue, 'swept-1')).toBeUndefined();
       await h.engine.redis.hset(cursorKey, 'analytics', '0');
       expect(await sweep(0)).toBe(0);
-      expect((await entries()).map((e) => e.jobId)).toEqual(['swept-2']);
-      expect(abandoned).toHaveLength(2);
+      expect((await entries()).map((e) => e.jobId).sort()).toEqual(['swept-2', 'swept-late']);
+      expect(abandoned).toHaveLength(3);
     } finally {
       await close();
       await (await Job.fromId(queue, 'swept-0'))?.remove();
