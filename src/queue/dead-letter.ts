@@ -12,7 +12,10 @@ import type { RedisClient } from './redis.js';
 
 /** Marks a job the dead-letter queue put back: a job of the same id ran (and failed) before it. */
 const REDELIVERED = 'atlasRedelivered';
-const redelivered = { [REDELIVERED]: true } as JobsOptions;
+/** On a job put back, the `failedAt` of the entry it was put back from. */
+const RETRY_OF = 'atlasRetryOf';
+const redelivered = (view: DeadLetterView) =>
+  ({ [REDELIVERED]: true, [RETRY_OF]: view.failedAt }) as JobsOptions;
 
 /**
  * Whether a job ran before: a re-run after a failure or a stall (BullMQ counts each move to active, the first one
@@ -97,7 +100,7 @@ export function createDeadLetter(deps: DeadLetterDeps) {
 
   /**
    * Removes an entry's finished original, so its id is free again: failed, or completed (it ran again after its
-   * process died before failing it) if it was created before the entry (not a job an earlier retry put back). A job
+   * process died before failing it) unless an earlier retry of this entry put it back (`RETRY_OF`). A job
    * scheduler's current job cannot be removed (BullMQ refuses): a discard leaves it, a retry is refused (409), since
    * the job put back would be ignored.
    */
@@ -106,7 +109,8 @@ export function createDeadLetter(deps: DeadLetterDeps) {
       const original = await Job.fromId(where, view.jobId);
       const state = original ? await original.getState() : 'unknown';
       const parked =
-        state === 'failed' || (state === 'completed' && original!.timestamp < Date.parse(view.failedAt));
+        state === 'failed' ||
+        (state === 'completed' && (original!.opts as Record<string, unknown>)[RETRY_OF] !== view.failedAt);
       if (!parked) continue;
       await original!.remove().catch((error: unknown) => {
         if (!(error instanceof Error && error.message.includes('belongs to a job scheduler'))) throw error;
@@ -221,7 +225,7 @@ export function createDeadLetter(deps: DeadLetterDeps) {
       // a revive refused (409) leaves the entry to retry later, nothing else changed.
       await removeOriginal(view, 'retry');
       await deps.revive?.(view);
-      await queue.add(view.name, view.data, { jobId: view.jobId, lifo: true, ...redelivered });
+      await queue.add(view.name, view.data, { jobId: view.jobId, lifo: true, ...redelivered(view) });
       await forget(view);
     },
 

@@ -293,7 +293,8 @@ export interface SweepDeps {
 
 /**
  * Parks a job found in a failed set without an entry, after recording its failure in its execution the first time a
- * sweep reads it (read again, within the overlap, it is only parked: its end is not announced again). Any error is logged and the job left to the
+ * sweep reads it (read again, within the overlap, it is only parked: its end is not announced again). A failure that
+ * could not be recorded is not parked, and counts as unread. Any error is logged and the job left to the
  * next sweeps while it is within their overlap: a job that cannot be read (its hash damaged) or parked does not stop
  * the others. Resolves whether it parked the job.
  */
@@ -301,8 +302,8 @@ async function parkFound(
   queue: Queue,
   jobId: string,
   deps: SweepDeps,
-  /** Whether no sweep read this job before (marks it read). */
-  firstSight: () => Promise<boolean>,
+  /** This failure of the job as read before: `first()` marks it read unless it was, `forget()` takes the mark back. */
+  read: { first(): Promise<boolean>; forget(): Promise<unknown> },
 ): Promise<boolean> {
   let failed: FailedJob | undefined;
   try {
@@ -310,7 +311,13 @@ async function parkFound(
     if (!job || !(await job.isFailed())) return false;
     const pending = unparkedFailure(job, new Error(job.failedReason));
     failed = asFailed(job);
-    if (pending.abandon && (await firstSight())) await recordFailure(queue.name, failed, pending.error, deps);
+    if (pending.abandon && (await read.first())) {
+      // Not parked unless recorded: the next sweep tries both again.
+      await deps.abandon(queue.name, failed, pending.error).catch(async (error: unknown) => {
+        await read.forget();
+        throw error;
+      });
+    }
     await deps.deadLetter.park(queue.name, failed, pending.error);
     deps.logger.warn(
       { queue: queue.name, jobId, error: pending.error },
@@ -365,16 +372,14 @@ async function sweepQueue(
     );
     for (const [i, job] of jobs.entries()) {
       // Read before is told by a mark of its own, not by the cursor: a failure can reach Redis after a sweep read
-      // past its time, and is still read for the first time within the overlap.
-      const firstSight = async () =>
-        (await deps.redis.set(
-          `${deps.cursorKey}:read:${queue.name}:${job.id}`,
-          '1',
-          'PX',
-          READ_MARK_MS,
-          'NX',
-        )) === 'OK';
-      if (!held[i] && (await parkFound(queue, job.id, deps, firstSight))) parked += 1;
+      // past its time, and is still read for the first time within the overlap. The mark names the failure's time:
+      // a job retried from the dead-letter queue that fails again is a new failure.
+      const mark = `${deps.cursorKey}:read:${queue.name}:${job.id}:${job.score}`;
+      const read = {
+        first: async () => (await deps.redis.set(mark, '1', 'PX', READ_MARK_MS, 'NX')) === 'OK',
+        forget: () => deps.redis.del(mark),
+      };
+      if (!held[i] && (await parkFound(queue, job.id, deps, read))) parked += 1;
       if (job.score === low) seenAtLow.push(job.id);
       else seenAtLow = [job.id];
       low = job.score;

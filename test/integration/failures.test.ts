@@ -566,6 +566,43 @@ describe('failing steps', () => {
     }
   });
 
+  it('records a swept job again when it fails again after a retry, and parks none whose failure it could not record', async () => {
+    const recorded: string[] = [];
+    let refuseRecord = true;
+    const cursorKey = `${h.prefix}:sweep-again`;
+    const { queue, close } = scratchQueue('analytics', async () => {
+      throw new Error('the process died');
+    });
+    const deps = {
+      ...sweepDeps(cursorKey, h.engine.deadLetter, recorded),
+      abandon: async (_queue: string, job: { id?: string | undefined }) => {
+        if (refuseRecord) throw new Error('the execution cannot be written');
+        recorded.push(String(job.id));
+      },
+    };
+    const sweep = () => sweepUnparked([queue], deps, 0);
+    const entries = () => h.engine.deadLetter.list('org-again');
+    try {
+      await sweep();
+      await queue.add('again', { orgId: 'org-again' }, { jobId: 'again-1', attempts: 1 });
+      await eventually(async () => ((await queue.getFailedCount()) === 1 ? true : undefined));
+      // Its failure could not be recorded: not parked, and tried again, recorded, by the next sweep.
+      expect(await sweep()).toBe(0);
+      expect(await entries()).toEqual([]);
+      refuseRecord = false;
+      expect(await sweep()).toBe(1);
+      expect(recorded).toEqual(['again-1']);
+      // Retried, it fails again: a new failure, recorded again.
+      await h.engine.deadLetter.retry((await entries())[0]!);
+      await eventually(async () => ((await queue.getFailedCount()) === 1 ? true : undefined));
+      expect(await sweep()).toBe(1);
+      expect(recorded).toEqual(['again-1', 'again-1']);
+    } finally {
+      await close();
+      for (const entry of await entries()) await h.engine.deadLetter.discard(entry);
+    }
+  });
+
   it('runs again, retried, an entry whose job completed after it was parked (its process died first)', async () => {
     let runs = 0;
     const { queue, close } = scratchQueue('analytics', async () => {
@@ -584,6 +621,10 @@ describe('failing steps', () => {
       await h.engine.deadLetter.retry(entry!);
       await eventually(async () => (runs === 2 ? true : undefined));
       expect(await h.engine.deadLetter.list('org-completed')).toEqual([]);
+      // A second retry of the same entry (a stale view) leaves the job the first one put back, which completed.
+      await h.engine.deadLetter.retry(entry!);
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      expect(runs).toBe(2);
     } finally {
       await close();
     }
