@@ -264,7 +264,7 @@ const SWEEP_PAGES = 60;
  */
 const SWEEP_OVERLAP_MS = 10 * 60_000;
 
-/** A job the sweep read is marked read this long: past the overlap, no sweep reads it again. */
+/** A failure the sweep recorded is marked so this long: past the overlap, no sweep reads it again. */
 const READ_MARK_MS = 2 * SWEEP_OVERLAP_MS;
 
 /** One sweep at a time (cleanup jobs can overlap: a slow one, a retried one); its lock is renewed page by page. */
@@ -292,9 +292,10 @@ export interface SweepDeps {
 }
 
 /**
- * Parks a job found in a failed set without an entry, after recording its failure in its execution the first time a
- * sweep reads it (read again, within the overlap, it is only parked: its end is not announced again). A failure that
- * could not be recorded is not parked, and counts as unread. Any error is logged and the job left to the
+ * Parks a job found in a failed set without an entry, after recording its failure in its execution unless a sweep did
+ * (read again within the overlap, it is only parked: its end is not announced again). A failure that could not be
+ * recorded is not parked, and is tried again by the next sweeps; in its last five minutes in the overlap it is parked
+ * all the same. Any error is logged and the job left to the
  * next sweeps while it is within their overlap: a job that cannot be read (its hash damaged) or parked does not stop
  * the others. Resolves whether it parked the job.
  */
@@ -302,8 +303,11 @@ async function parkFound(
   queue: Queue,
   jobId: string,
   deps: SweepDeps,
-  /** This failure of the job as read before: `first()` marks it read unless it was, `forget()` takes the mark back. */
-  read: { first(): Promise<boolean>; forget(): Promise<unknown> },
+  /**
+   * This failure of the job: whether a sweep recorded it before, marking it recorded, and whether it is old enough
+   * to leave the sweeps' overlap soon (a failure that still cannot be recorded is parked then, not lost).
+   */
+  read: { recorded(): Promise<boolean>; markRecorded(): Promise<unknown>; lastChances: boolean },
 ): Promise<boolean> {
   let failed: FailedJob | undefined;
   try {
@@ -311,12 +315,19 @@ async function parkFound(
     if (!job || !(await job.isFailed())) return false;
     const pending = unparkedFailure(job, new Error(job.failedReason));
     failed = asFailed(job);
-    if (pending.abandon && (await read.first())) {
-      // Not parked unless recorded: the next sweep tries both again.
-      await deps.abandon(queue.name, failed, pending.error).catch(async (error: unknown) => {
-        await read.forget();
-        throw error;
-      });
+    if (pending.abandon && !(await read.recorded())) {
+      // Not parked unless recorded, so the next sweep tries both again; marked once recorded (a crash between the
+      // two records it again, which counts once).
+      try {
+        await deps.abandon(queue.name, failed, pending.error);
+        await read.markRecorded();
+      } catch (error) {
+        if (!read.lastChances) throw error;
+        deps.logger.error(
+          { queue: queue.name, jobId, data: failed.data, err: error, error: pending.error },
+          'could not record a failed job in its execution for minutes; dead-lettering it anyway',
+        );
+      }
     }
     await deps.deadLetter.park(queue.name, failed, pending.error);
     deps.logger.warn(
@@ -371,13 +382,14 @@ async function sweepQueue(
       jobs.map((job) => job.id),
     );
     for (const [i, job] of jobs.entries()) {
-      // Read before is told by a mark of its own, not by the cursor: a failure can reach Redis after a sweep read
-      // past its time, and is still read for the first time within the overlap. The mark names the failure's time:
-      // a job retried from the dead-letter queue that fails again is a new failure.
+      // Recorded before is told by a mark of its own, not by the cursor: a failure can reach Redis after a sweep read
+      // past its time, and is still new within the overlap. The mark names the failure's time: a job retried from
+      // the dead-letter queue that fails again is a new failure.
       const mark = `${deps.cursorKey}:read:${queue.name}:${job.id}:${job.score}`;
       const read = {
-        first: async () => (await deps.redis.set(mark, '1', 'PX', READ_MARK_MS, 'NX')) === 'OK',
-        forget: () => deps.redis.del(mark),
+        recorded: async () => (await deps.redis.exists(mark)) === 1,
+        markRecorded: () => deps.redis.set(mark, '1', 'PX', READ_MARK_MS),
+        lastChances: job.score < until - SWEEP_OVERLAP_MS / 2,
       };
       if (!held[i] && (await parkFound(queue, job.id, deps, read))) parked += 1;
       if (job.score === low) seenAtLow.push(job.id);

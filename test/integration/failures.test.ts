@@ -597,6 +597,15 @@ describe('failing steps', () => {
       await eventually(async () => ((await queue.getFailedCount()) === 1 ? true : undefined));
       expect(await sweep()).toBe(1);
       expect(recorded).toEqual(['again-1', 'again-1']);
+      // A failure that still cannot be recorded when it is about to leave the sweeps' overlap is parked all the same.
+      refuseRecord = true;
+      await queue.add('again', { orgId: 'org-again' }, { jobId: 'again-2', attempts: 1 });
+      await eventually(async () => ((await queue.getFailedCount()) === 2 ? true : undefined));
+      await h.engine.redis.hset(cursorKey, 'analytics:floor', '0');
+      await h.engine.redis.zadd(queue.toKey('failed'), 'XX', Date.now() - 6 * 60_000, 'again-2');
+      expect(await sweep()).toBe(1);
+      expect((await entries()).map((e) => e.jobId).sort()).toEqual(['again-1', 'again-2']);
+      expect(recorded).toEqual(['again-1', 'again-1']);
     } finally {
       await close();
       for (const entry of await entries()) await h.engine.deadLetter.discard(entry);
@@ -622,9 +631,11 @@ describe('failing steps', () => {
       await eventually(async () => (runs === 2 ? true : undefined));
       expect(await h.engine.deadLetter.list('org-completed')).toEqual([]);
       // A second retry of the same entry (a stale view) leaves the job the first one put back, which completed.
+      const { processedOn } = (await Job.fromId(queue, 'completed-1'))!;
       await h.engine.deadLetter.retry(entry!);
       await new Promise((resolve) => setTimeout(resolve, 200));
-      expect(runs).toBe(2);
+      const kept = (await Job.fromId(queue, 'completed-1'))!;
+      expect([runs, await kept.getState(), kept.processedOn]).toEqual([2, 'completed', processedOn]);
     } finally {
       await close();
     }
