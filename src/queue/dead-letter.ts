@@ -88,15 +88,18 @@ export function createDeadLetter(deps: DeadLetterDeps) {
     return parsed.success ? { id: job.id, ...parsed.data } : undefined;
   };
 
+  /** A node job's current action partition (under this ACTION_QUEUE_PARTITIONS), where a retry puts it back. */
+  const currentPartitionOf = (view: DeadLetterView): Queue | undefined =>
+    isActionQueue(view.queue) && view.orgId !== undefined ? queues.actionsFor(view.orgId) : undefined;
+
   /**
    * Where an entry's original may be: the queue it failed in and, for a node job, its organization's current action
    * partition (a drain moves unfinished jobs there).
    */
-  const placesOf = (view: DeadLetterView): Queue[] => {
-    const current =
-      isActionQueue(view.queue) && view.orgId !== undefined ? queues.actionsFor(view.orgId) : undefined;
-    return [...new Set([queues.byName(view.queue), current])].filter((queue): queue is Queue => !!queue);
-  };
+  const placesOf = (view: DeadLetterView): Queue[] =>
+    [...new Set([queues.byName(view.queue), currentPartitionOf(view)])].filter(
+      (queue): queue is Queue => !!queue,
+    );
 
   /**
    * Removes an entry's finished original, so its id is free again: failed, or completed (it ran again after its
@@ -214,10 +217,7 @@ export function createDeadLetter(deps: DeadLetterDeps) {
      * moves to a current one).
      */
     async retry(view: DeadLetterView): Promise<void> {
-      const queue =
-        isActionQueue(view.queue) && view.orgId !== undefined
-          ? queues.actionsFor(view.orgId)
-          : queues.byName(view.queue);
+      const queue = currentPartitionOf(view) ?? queues.byName(view.queue);
       if (!queue)
         throw new NonRetryableError(`dead-letter entry ${view.id} names an unknown queue ${view.queue}`);
       await refuseUnfinished(view);

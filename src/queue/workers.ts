@@ -295,9 +295,8 @@ export interface SweepDeps {
  * Parks a job found in a failed set without an entry, after recording its failure in its execution unless a sweep did
  * (read again within the overlap, it is only parked: its end is not announced again). A failure that could not be
  * recorded is not parked, and is tried again by the next sweeps; in its last five minutes in the overlap it is parked
- * all the same. Any error is logged and the job left to the
- * next sweeps while it is within their overlap: a job that cannot be read (its hash damaged) or parked does not stop
- * the others. Resolves whether it parked the job.
+ * all the same. Any error is logged and the job left to the next sweeps while it is within their overlap: a job that
+ * cannot be read (its hash damaged) or parked does not stop the others. Resolves whether it parked the job.
  */
 async function parkFound(
   queue: Queue,
@@ -357,6 +356,17 @@ async function sweepQueue(
   until: number,
   renew: () => Promise<boolean>,
 ) {
+  // Recorded before is told by a mark of its own, not by the cursor: a failure can reach Redis after a sweep read past
+  // its time, and is still new within the overlap. The mark names the failure's time: a job retried from the
+  // dead-letter queue that fails again is a new failure.
+  const readOf = (job: { id: string; score: number }) => {
+    const mark = `${deps.cursorKey}:read:${queue.name}:${job.id}:${job.score}`;
+    return {
+      recorded: async () => (await deps.redis.exists(mark)) === 1,
+      markRecorded: () => deps.redis.set(mark, '1', 'PX', READ_MARK_MS),
+      lastChances: job.score < until - SWEEP_OVERLAP_MS / 2,
+    };
+  };
   let low = from;
   let seenAtLow: string[] = [];
   let parked = 0;
@@ -382,16 +392,7 @@ async function sweepQueue(
       jobs.map((job) => job.id),
     );
     for (const [i, job] of jobs.entries()) {
-      // Recorded before is told by a mark of its own, not by the cursor: a failure can reach Redis after a sweep read
-      // past its time, and is still new within the overlap. The mark names the failure's time: a job retried from
-      // the dead-letter queue that fails again is a new failure.
-      const mark = `${deps.cursorKey}:read:${queue.name}:${job.id}:${job.score}`;
-      const read = {
-        recorded: async () => (await deps.redis.exists(mark)) === 1,
-        markRecorded: () => deps.redis.set(mark, '1', 'PX', READ_MARK_MS),
-        lastChances: job.score < until - SWEEP_OVERLAP_MS / 2,
-      };
-      if (!held[i] && (await parkFound(queue, job.id, deps, read))) parked += 1;
+      if (!held[i] && (await parkFound(queue, job.id, deps, readOf(job)))) parked += 1;
       if (job.score === low) seenAtLow.push(job.id);
       else seenAtLow = [job.id];
       low = job.score;
@@ -412,8 +413,8 @@ async function sweepQueue(
  * park it: the process died first, or the listener gave up. A job parked before has an entry; one whose entry was
  * retried or discarded has left the failed set with it. Each queue's sweep reads the jobs failed at least `graceMs`
  * ago (by Redis's clock), from a while before where the last sweep stopped; the first sweep only marks where the next
- * one starts, and nothing failed before it is read. One sweep runs at a time; another one finding it running returns at once. An error in one queue's sweep
- * is logged and the others go on. Resolves the number of jobs it parked.
+ * one starts, and nothing failed before it is read. One sweep runs at a time; another one finding it running returns
+ * at once. An error in one queue's sweep is logged and the others go on. Resolves the number of jobs it parked.
  */
 export async function sweepUnparked(
   queues: Queue[],
