@@ -84,13 +84,16 @@ export class StepFailure extends AtlasError {
   override name = 'StepFailure';
   readonly final: boolean;
   readonly stepError: StepError;
-  /** A final failure whose end could not be recorded (finalize failed): the worker records it once the job is parked. */
-  readonly endUnrecorded: boolean;
-  constructor(cause: unknown, final: boolean, stepError: StepError, endUnrecorded = false) {
+  /**
+   * A final failure whose end could not be recorded (finalize failed), with why: the worker logs it and records the
+   * end once the job is parked.
+   */
+  readonly unrecordedEnd: { error: unknown } | undefined;
+  constructor(cause: unknown, final: boolean, stepError: StepError, unrecordedEnd?: { error: unknown }) {
     super(stepError.message, { cause, code: stepError.code });
     this.final = final;
     this.stepError = stepError;
-    this.endUnrecorded = endUnrecorded;
+    this.unrecordedEnd = unrecordedEnd;
   }
 }
 
@@ -317,11 +320,11 @@ export function createNodeRunner(deps: NodeRunnerDeps) {
       // records it (an end counts once however often it is recorded).
       if (final && terminalStatuses.has(status)) {
         // The failure is recorded: it stays final (parked, not retried) even if its end's bookkeeping fails here.
-        const ended = await deps.finalize({ ...state, status: status as ExecutionState['status'] }).then(
-          () => true,
-          () => false,
+        const unrecorded = await deps.finalize({ ...state, status: status as ExecutionState['status'] }).then(
+          () => undefined,
+          (endError: unknown) => ({ error: endError }),
         );
-        throw new StepFailure(error, final, stepError, !ended);
+        throw new StepFailure(error, final, stepError, unrecorded);
       }
       throw new StepFailure(error, final, stepError);
     };

@@ -194,7 +194,13 @@ export function guard(
       );
       // A step that failed for good recorded it (unless its end's bookkeeping failed); a job given up here, or failing
       // outside its steps, has not.
-      const recorded = error instanceof StepFailure && error.final && !error.endUnrecorded;
+      const unrecordedEnd = error instanceof StepFailure ? error.unrecordedEnd : undefined;
+      if (unrecordedEnd)
+        logger.error(
+          { queue, jobId: job.id, err: unrecordedEnd.error },
+          'could not record the end of an execution that failed for good; it is recorded as the job is parked',
+        );
+      const recorded = error instanceof StepFailure && error.final && !unrecordedEnd;
       if (final) return parkOrHold(queue, job, token, { error: stepError, abandon: !recorded }, deps);
       throw error;
     }

@@ -1,6 +1,9 @@
+import { Writable } from 'node:stream';
 import { Job, Queue, Worker, type Processor } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { executionIdFor } from '../../src/engine/start.js';
+import { StepFailure } from '../../src/nodes/runner.js';
+import { createLogger } from '../../src/observability/logger.js';
 import { createDeadLetter, ranBefore, type DeadLetter } from '../../src/queue/dead-letter.js';
 import { queuePrefix } from '../../src/queue/queues.js';
 import { guard, parkUnparked, STALLED_TOO_OFTEN, sweepUnparked } from '../../src/queue/workers.js';
@@ -284,6 +287,53 @@ describe('failing steps', () => {
     } finally {
       await close();
       await real.discard({ id: 'park-held.held-1', orgId: 'org-held' } as never);
+    }
+  });
+
+  it("logs why a failed execution's end could not be recorded, and records it as the job is parked", async () => {
+    const lines: string[] = [];
+    const sink = new Writable({
+      write(chunk, _encoding, done) {
+        lines.push(String(chunk));
+        done();
+      },
+    });
+    const abandoned: string[] = [];
+    const stepError = {
+      name: 'Error',
+      code: 'http_error',
+      message: 'the webhook answered 400',
+      retryable: false,
+    };
+    const processor = guard(
+      'park-unended',
+      async () => {
+        throw new StepFailure(new NonRetryableError(stepError.message), true, stepError, {
+          error: new Error('the finished index is out of reach'),
+        });
+      },
+      h.engine.deadLetter,
+      createLogger('info', sink),
+      async (_queue, job) => void abandoned.push(String(job.id)),
+    );
+    const { queue, close } = scratchQueue('park-unended', processor);
+    const entries = () => h.engine.deadLetter.list('org-unended');
+    try {
+      await queue.add('failing', { orgId: 'org-unended' }, { jobId: 'unended-1', attempts: 3 });
+      const [entry] = await eventually(async () => {
+        const all = await entries();
+        return all.length === 1 ? all : undefined;
+      });
+      expect(entry).toMatchObject({ jobId: 'unended-1', error: { code: 'http_error' }, attempts: 1 });
+      // The runner recorded the step's failure but not the end: the worker records it through `abandon`.
+      expect(abandoned).toEqual(['unended-1']);
+      const logged = lines.map((line) => JSON.parse(line) as { msg: string; err?: { message: string } });
+      expect(logged.find((line) => line.msg.startsWith('could not record the end'))?.err?.message).toBe(
+        'the finished index is out of reach',
+      );
+    } finally {
+      await close();
+      for (const entry of await entries()) await h.engine.deadLetter.discard(entry);
     }
   });
 
