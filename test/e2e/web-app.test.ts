@@ -5,7 +5,7 @@ import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { launchChromium, screenshot, signIn, startStack, type Stack } from '../support/browser.js';
 import { startFakeServer, type FakeServer } from '../support/fake-http.js';
-import { eventually } from '../support/harness.js';
+import { ADMIN_TOKEN, eventually } from '../support/harness.js';
 import { chain, publishWorkflow, settledExecution, trigger } from '../support/workflows.js';
 
 const webhookFlow = (url: string) => ({
@@ -162,16 +162,24 @@ describe('the web app', () => {
       return row?.completed === 60 ? row : undefined;
     }, 30_000);
 
+    // The organization sees its workflows' figures, and no queue figures (they count every organization's jobs).
     const page = await newPage();
     await signIn(page, stack.baseUrl, org.apiKey, '/ui/dashboard');
-    await page.waitForSelector('[data-testid="dashboard"] .u-wrap');
-    const processed = Number(await page.textContent('[data-testid="processed-actions"]'));
-    const rate = Number(await page.textContent('[data-testid="rate-actions"]'));
+    const row = page.locator(`[data-workflow="${workflowId}"]`);
+    await row.waitFor();
+    expect(await row.locator('[data-testid="wf-started"]').textContent()).toBe('60');
+    expect(await page.locator('[data-testid="queues-admin-only"]').count()).toBe(1);
+    expect(await page.locator('[data-testid="queues"]').count()).toBe(0);
+
+    // The operator sees the queues' throughput.
+    const admin = await newPage();
+    await signIn(admin, stack.baseUrl, ADMIN_TOKEN, '/ui/dashboard');
+    await admin.waitForSelector('[data-testid="dashboard"] .u-wrap');
+    const processed = Number(await admin.textContent('[data-testid="processed-actions"]'));
+    const rate = Number(await admin.textContent('[data-testid="rate-actions"]'));
     expect(processed).toBeGreaterThanOrEqual(60);
     expect(rate).toBeGreaterThan(0);
-    const row = page.locator(`[data-workflow="${workflowId}"]`);
-    expect(await row.locator('[data-testid="wf-started"]').textContent()).toBe('60');
-    await screenshot(page, 'dashboard');
+    await screenshot(admin, 'dashboard');
   });
 
   it('draws a workflow version with node types, parameters and edge labels', async () => {

@@ -38,7 +38,7 @@ describe('metrics', () => {
 
   it('counts processed jobs per queue in 10 s buckets with their mean processing time', async () => {
     const response = await eventually(async () => {
-      const r = await h.call('GET', '/v1/metrics/queues?window=300', undefined, org.apiKey);
+      const r = await h.call('GET', '/v1/metrics/queues?window=300', undefined, ADMIN_TOKEN);
       const actions = r.body.queues.find((q: any) => q.name === 'actions');
       return actions.processed.completed >= 20 ? r : undefined;
     });
@@ -87,7 +87,11 @@ describe('metrics', () => {
     expect(admin.body.error.issues[0].path).toBe('orgId');
     const named = await h.call('GET', `/v1/metrics/workflows?orgId=${org.orgId}`, undefined, ADMIN_TOKEN);
     expect(named.body.workflows[0].completed).toBe(20);
-    expect((await h.call('GET', '/v1/metrics/queues?window=5', undefined, org.apiKey)).status).toBe(400);
+    expect((await h.call('GET', '/v1/metrics/queues?window=5', undefined, ADMIN_TOKEN)).status).toBe(400);
+    // Queue figures count every organization's jobs: an organization's key sees none of them.
+    const queues = await h.call('GET', '/v1/metrics/queues', undefined, org.apiKey);
+    expect(queues.status).toBe(403);
+    expect(queues.body).not.toHaveProperty('queues');
   });
 
   it('serves Prometheus text to the admin token only', async () => {

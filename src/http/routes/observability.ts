@@ -37,7 +37,10 @@ export const observabilityRoutes: Route<Context>[] = [
   {
     method: 'GET',
     pattern: '/v1/metrics/queues',
-    async handle(request, _params, { engine }) {
+    async handle(request, _params, context) {
+      // Queue depths and throughput are the whole engine's, every organization's jobs together: operators only.
+      await requireAdmin(context);
+      const { engine } = context;
       const { window } = parseWith(QueueMetricsQuery, request.query);
       // Health first: it names the queues, retired action partitions still holding jobs included.
       const health = await queueHealth(engine.queues);
