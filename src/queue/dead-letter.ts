@@ -6,14 +6,11 @@ import type { StepError } from '../engine/executions.js';
 import type { PublishEngineEvent } from '../observability/engine-events.js';
 import { HttpError, NonRetryableError } from '../shared/errors.js';
 import type { Keys } from '../shared/keys.js';
+import { REDELIVERED, RETRY_OF } from './job-marks.js';
 import { attemptsBeforeMove } from './partitions.js';
 import { isActionQueue, queueNames, type Queues } from './queues.js';
 import type { RedisClient } from './redis.js';
 
-/** Marks a job the dead-letter queue put back: a job of the same id ran (and failed) before it. */
-const REDELIVERED = 'atlasRedelivered';
-/** On a job put back, the `failedAt` of the entry it was put back from. */
-const RETRY_OF = 'atlasRetryOf';
 const redelivered = (view: DeadLetterView) =>
   ({ [REDELIVERED]: true, [RETRY_OF]: view.failedAt }) as JobsOptions;
 

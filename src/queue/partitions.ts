@@ -4,6 +4,7 @@ import { randomUUID } from 'node:crypto';
 import type { Job, JobsOptions, Queue } from 'bullmq';
 import type { Logger } from '../observability/logger.js';
 import type { Keys } from '../shared/keys.js';
+import { deadLetterMarks } from './job-marks.js';
 import type { Queues } from './queues.js';
 import type { RedisClient } from './redis.js';
 
@@ -236,7 +237,7 @@ export function createPartitionDrain(deps: PartitionDrainDeps) {
           batch.map(({ job, options }) => ({
             name: job.name,
             data: job.data,
-            opts: { ...options, ...attemptsLeft(job) },
+            opts: { ...options, ...attemptsLeft(job), ...deadLetterMarks(job) },
           })),
         ),
       ),

@@ -2,6 +2,7 @@
 // the partitions it has, so every execution continues (src/queue/partitions.ts).
 import { Worker, type JobsOptions, type Processor, type Queue } from 'bullmq';
 import { afterEach, describe, expect, it } from 'vitest';
+import { ranBefore } from '../../src/queue/dead-letter.js';
 import { attemptsBeforeMove } from '../../src/queue/partitions.js';
 import { queuePrefix } from '../../src/queue/queues.js';
 import { guard } from '../../src/queue/workers.js';
@@ -293,14 +294,17 @@ describe('moving the jobs of a retired partition', () => {
     return worker;
   };
 
-  it('keeps id, name, data, order, priority, remaining delay and the attempts left', async () => {
+  it('keeps id, name, data, order, priority, remaining delay, the attempts left and dead-letter marks', async () => {
     // Arrange: jobs on `actions-2`, which a count of 1 does not use, and one job already on `actions`
     const h = await engine();
     const { queues } = h.engine;
     const retired = queues.byName('actions-2')!;
     const [current] = queues.actions;
     await current!.add('newer', node('org-1', 'newer'), { jobId: 'newer' });
-    for (const id of ['a', 'b', 'c']) await retired.add(id, node('org-1', id), { jobId: id });
+    for (const id of ['a', 'b']) await retired.add(id, node('org-1', id), { jobId: id });
+    // `c` was put back by a dead-letter retry: a stale second retry of the same entry must still know it
+    const putBack = { atlasRedelivered: true, atlasRetryOf: '2026-12-06T10:00:00.000Z' };
+    await retired.add('c', node('org-1', 'c'), { jobId: 'c', ...putBack } as JobsOptions);
     await retired.add('p', node('org-1', 'p'), { jobId: 'p', priority: 5 });
     await retired.add('d', node('org-1', 'd'), { jobId: 'd', delay: 60_000 });
     await h.engine.redis.hset(retired.toKey('b'), 'atm', 2, 'ats', 3);
@@ -333,6 +337,10 @@ describe('moving the jobs of a retired partition', () => {
       1,
       2,
     ]);
+    const c = (await current!.getJob('c'))!;
+    expect(c.opts).toMatchObject(putBack);
+    expect(ranBefore(c)).toBe(true);
+    expect(b.opts).not.toHaveProperty('atlasRedelivered');
     const p = (await current!.getJob('p'))!;
     expect([await p.getState(), p.priority]).toEqual(['prioritized', 5]);
     const score = await h.engine.redis.zscore(current!.toKey('delayed'), 'd');
