@@ -6,20 +6,16 @@ import type { StepError } from '../engine/executions.js';
 import type { PublishEngineEvent } from '../observability/engine-events.js';
 import { HttpError, NonRetryableError } from '../shared/errors.js';
 import type { Keys } from '../shared/keys.js';
-import { REDELIVERED, RETRY_OF } from './job-marks.js';
-import { attemptsBeforeMove } from './partitions.js';
+import { attemptsBeforeMove, redelivered, retryOf, wasRedelivered } from './job-marks.js';
 import { isActionQueue, queueNames, type Queues } from './queues.js';
 import type { RedisClient } from './redis.js';
-
-const redelivered = (view: DeadLetterView) =>
-  ({ [REDELIVERED]: true, [RETRY_OF]: view.failedAt }) as JobsOptions;
 
 /**
  * Whether a job ran before: a re-run after a failure or a stall (BullMQ counts each move to active, the first one
  * included), or put back from the dead-letter queue (its attempts start afresh, so only the mark tells).
  */
 export function ranBefore(job: { attemptsStarted: number; opts?: JobsOptions }): boolean {
-  return job.attemptsStarted > 1 || (job.opts as Record<string, unknown> | undefined)?.[REDELIVERED] === true;
+  return job.attemptsStarted > 1 || wasRedelivered(job);
 }
 
 export const DeadLetterEntry = z.object({
@@ -108,9 +104,7 @@ export function createDeadLetter(deps: DeadLetterDeps) {
     for (const where of placesOf(view)) {
       const original = await Job.fromId(where, view.jobId);
       const state = original ? await original.getState() : 'unknown';
-      const parked =
-        state === 'failed' ||
-        (state === 'completed' && (original!.opts as Record<string, unknown>)[RETRY_OF] !== view.failedAt);
+      const parked = state === 'failed' || (state === 'completed' && retryOf(original!) !== view.failedAt);
       if (!parked) continue;
       await original!.remove().catch((error: unknown) => {
         if (!(error instanceof Error && error.message.includes('belongs to a job scheduler'))) throw error;
@@ -222,7 +216,7 @@ export function createDeadLetter(deps: DeadLetterDeps) {
       // a revive refused (409) leaves the entry to retry later, nothing else changed.
       await removeOriginal(view, 'retry');
       await deps.revive?.(view);
-      await queue.add(view.name, view.data, { jobId: view.jobId, lifo: true, ...redelivered(view) });
+      await queue.add(view.name, view.data, { jobId: view.jobId, lifo: true, ...redelivered(view.failedAt) });
       await forget(view);
     },
 

@@ -4,7 +4,7 @@ import { randomUUID } from 'node:crypto';
 import type { Job, JobsOptions, Queue } from 'bullmq';
 import type { Logger } from '../observability/logger.js';
 import type { Keys } from '../shared/keys.js';
-import { deadLetterMarks } from './job-marks.js';
+import { attemptsBefore, attemptsBeforeMove, deadLetterMarks } from './job-marks.js';
 import type { Queues } from './queues.js';
 import type { RedisClient } from './redis.js';
 
@@ -38,26 +38,11 @@ export interface DrainReport {
   capped?: true;
 }
 
-/**
- * The job option of a moved job's copy that holds the attempts the job made before its move (in every queue it was
- * moved out of). The copy is added with only the attempts left as its `attempts` and counts its own from 0, so BullMQ
- * and the worker tell its last attempt without any counter carried after the add; this option numbers the attempts
- * on in step logs and dead-letter entries.
- */
-const ATTEMPTS_BEFORE = 'atlasAttemptsBefore';
-
-/** Attempts a job made before it was moved out of a retired action partition; 0 for a job never moved. */
-export function attemptsBeforeMove(job: { opts?: JobsOptions }): number {
-  const before = (job.opts as Record<string, unknown> | undefined)?.[ATTEMPTS_BEFORE];
-  return typeof before === 'number' && before > 0 ? before : 0;
-}
-
 /** A copy's attempt options: the attempts its original has left (at least one), and those it made. */
 function attemptsLeft(job: Job): JobsOptions {
-  const before = attemptsBeforeMove(job) + job.attemptsMade;
   return {
     attempts: Math.max(1, (job.opts.attempts ?? 1) - job.attemptsMade),
-    ...(before > 0 ? { [ATTEMPTS_BEFORE]: before } : {}),
+    ...attemptsBefore(attemptsBeforeMove(job) + job.attemptsMade),
   };
 }
 

@@ -8,7 +8,7 @@ import type { Logger } from '../observability/logger.js';
 import { StepFailure, toStepError } from '../nodes/runner.js';
 import { RetryAfterError } from '../shared/errors.js';
 import type { DeadLetter } from './dead-letter.js';
-import { attemptsBeforeMove } from './partitions.js';
+import { attemptsBeforeMove } from './job-marks.js';
 import { queuePrefix } from './queues.js';
 import { repeatStrategy } from './schedules.js';
 import type { RedisClient } from './redis.js';

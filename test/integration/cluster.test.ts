@@ -2,7 +2,7 @@
 // (Lua scripts, MULTI, BullMQ's scripts) must stay inside one hash slot, or this test fails with CROSSSLOT.
 import { Cluster } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { attemptsBeforeMove } from '../../src/queue/partitions.js';
+import { attemptsBeforeMove } from '../../src/queue/job-marks.js';
 import { startLocalCluster, type LocalCluster } from '../support/cluster.js';
 import { eventually, nurtureDefinition, startHarness, type Harness } from '../support/harness.js';
 

@@ -3,7 +3,7 @@
 import { Worker, type JobsOptions, type Processor, type Queue } from 'bullmq';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ranBefore } from '../../src/queue/dead-letter.js';
-import { attemptsBeforeMove } from '../../src/queue/partitions.js';
+import { attemptsBeforeMove, redelivered } from '../../src/queue/job-marks.js';
 import { queuePrefix } from '../../src/queue/queues.js';
 import { guard } from '../../src/queue/workers.js';
 import { RetryableError } from '../../src/shared/errors.js';
@@ -347,6 +347,37 @@ describe('moving the jobs of a retired partition', () => {
     const runIn = Math.floor(Number(score) / 0x1000) - Date.now();
     expect(runIn).toBeGreaterThan(55_000);
     expect(runIn).toBeLessThanOrEqual(60_000);
+  });
+
+  it('keeps a job a dead-letter retry put back on a retired partition from running again on a stale second retry', async () => {
+    // Arrange: an entry, retried by a process of the old count, which put its job back on `actions-2` with its marks
+    const h = await engine();
+    const retired = h.engine.queues.byName('actions-2')!;
+    const [current] = h.engine.queues.actions;
+    const parkedJob = await retired.add('r', node('org-stale', 'r'), { jobId: 'r' });
+    const error = { name: 'Error', code: 'http_500', message: 'refused', retryable: false };
+    await h.engine.deadLetter.park('actions-2', parkedJob, error);
+    const [entry] = await h.engine.deadLetter.list('org-stale');
+    await parkedJob.remove();
+    await h.engine.deadLetter.discard(entry!);
+    await retired.add('r', node('org-stale', 'r'), { jobId: 'r', ...redelivered(entry!.failedAt) });
+    await h.engine.partitions.pass();
+    let runs = 0;
+    workerOn(h, current!.name, async () => {
+      runs += 1;
+    });
+    const moved = await eventually(async () => {
+      const job = await current!.getJob('r');
+      return job && (await job.getState()) === 'completed' ? job : undefined;
+    });
+
+    // Act: a second retry of the same entry, from a view read before the first forgot it
+    await h.engine.deadLetter.retry(entry!);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+
+    // Assert: the job the first retry put back was kept, and did not run again
+    const kept = (await current!.getJob('r'))!;
+    expect([runs, await kept.getState(), kept.processedOn]).toEqual([1, 'completed', moved.processedOn]);
   });
 
   it('moves each job once with two passes at once, and finishes a move stopped between add and remove', async () => {
