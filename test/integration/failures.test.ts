@@ -1,9 +1,7 @@
-import { Writable } from 'node:stream';
 import { Job, Queue, Worker, type Processor } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { executionIdFor } from '../../src/engine/start.js';
 import { StepFailure } from '../../src/nodes/runner.js';
-import { createLogger } from '../../src/observability/logger.js';
 import { createDeadLetter, ranBefore, type DeadLetter } from '../../src/queue/dead-letter.js';
 import { queuePrefix } from '../../src/queue/queues.js';
 import { guard, parkUnparked, STALLED_TOO_OFTEN, sweepUnparked } from '../../src/queue/workers.js';
@@ -11,6 +9,7 @@ import { NonRetryableError } from '../../src/shared/errors.js';
 import { startFakeServer, type FakeServer } from '../support/fake-http.js';
 import { eventually, startHarness, type Harness } from '../support/harness.js';
 import { chain, publishWorkflow, settledExecution, trigger } from '../support/workflows.js';
+import { capturedLogs } from '../support/logs.js';
 
 const webhookFlow = (url: string) => ({
   name: 'Notify the CRM',
@@ -52,10 +51,11 @@ function refusing(real: DeadLetter, count: number) {
 describe('failing steps', () => {
   let h: Harness;
   let server: FakeServer;
+  const logs = capturedLogs('error');
 
   beforeAll(async () => {
     server = await startFakeServer();
-    h = await startHarness({ env: { WEBHOOK_ALLOWLIST: '127.0.0.1' } });
+    h = await startHarness({ env: { WEBHOOK_ALLOWLIST: '127.0.0.1' }, logger: logs.logger });
   });
   afterAll(async () => {
     await h.close();
@@ -291,13 +291,8 @@ describe('failing steps', () => {
   });
 
   it("logs why a failed execution's end could not be recorded, and records it as the job is parked", async () => {
-    const lines: string[] = [];
-    const sink = new Writable({
-      write(chunk, _encoding, done) {
-        lines.push(String(chunk));
-        done();
-      },
-    });
+    // Arrange: a step that failed for good, recorded, whose end's bookkeeping failed
+    const { logger, lines } = capturedLogs();
     const abandoned: string[] = [];
     const stepError = {
       name: 'Error',
@@ -313,17 +308,20 @@ describe('failing steps', () => {
         });
       },
       h.engine.deadLetter,
-      createLogger('info', sink),
+      logger,
       async (_queue, job) => void abandoned.push(String(job.id)),
     );
     const { queue, close } = scratchQueue('park-unended', processor);
     const entries = () => h.engine.deadLetter.list('org-unended');
     try {
+      // Act
       await queue.add('failing', { orgId: 'org-unended' }, { jobId: 'unended-1', attempts: 3 });
       const [entry] = await eventually(async () => {
         const all = await entries();
         return all.length === 1 ? all : undefined;
       });
+
+      // Assert: parked at its first attempt
       expect(entry).toMatchObject({ jobId: 'unended-1', error: { code: 'http_error' }, attempts: 1 });
       // The runner recorded the step's failure but not the end: the worker records it through `abandon`.
       expect(abandoned).toEqual(['unended-1']);
@@ -410,6 +408,12 @@ describe('failing steps', () => {
     expect(server.requests.filter((r) => r.url === '/end-unrecorded')).toHaveLength(1);
     const failed = await settledExecution(h, apiKey, workflowId, ['failed']);
     expect(failed.error).toMatchObject({ code: 'http_404' });
+    // Why its end could not be recorded is logged, with the job it was for.
+    const logged = logs.lines.map((line) => JSON.parse(line) as { msg: string; jobId?: string; err?: any });
+    expect(
+      logged.find((line) => line.msg.startsWith('could not record the end') && line.jobId === entry.jobId)
+        ?.err?.message,
+    ).toMatch(/WRONGTYPE/);
   });
 
   it('revives an execution only once each of its parked jobs was retried, however often one is retried', async () => {

@@ -1,10 +1,9 @@
-import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createLogger } from '../../src/observability/logger.js';
 import { TWILIO_SID, TWILIO_TOKEN } from '../support/fakes/twilio.js';
 import { ADMIN_TOKEN, startHarness, type Harness } from '../support/harness.js';
 import { configure, providerEnv, settingsFor, startFakes, type Fakes } from '../support/providers.js';
 import { chain, publishWorkflow, settledExecution, trigger } from '../support/workflows.js';
+import { capturedLogs } from '../support/logs.js';
 
 describe('per-organization provider settings', () => {
   let h: Harness;
@@ -160,14 +159,7 @@ describe('per-organization provider settings', () => {
     // Arrange
     const { apiKey, orgId } = await h.createOrg();
     await configure(h, apiKey, fakes, ['smtp', 'twilio', 'meta', 'stripe', 'crm', 'webhooks']);
-    const lines: string[] = [];
-    const sink = new Writable({
-      write(chunk, _encoding, done) {
-        lines.push(String(chunk));
-        done();
-      },
-    });
-    const logger = createLogger('info', sink);
+    const { logger, lines } = capturedLogs();
 
     // Act
     const settings = await h.engine.settings.get(orgId);

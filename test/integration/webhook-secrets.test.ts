@@ -1,12 +1,12 @@
 // The webhook secret store on Redis when a sealed value does not open: another key, a tampered value, a record that is
 // not one. The webhook sees such a source as not set up, and the log names what was ignored, never its value.
 import { randomBytes } from 'node:crypto';
-import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../../src/observability/logger.js';
 import { createSecretBox } from '../../src/orgs/secrets.js';
 import { createWebhookSecretStore } from '../../src/webhooks/secrets.js';
 import { startHarness, type Harness } from '../support/harness.js';
+import { capturedLogs } from '../support/logs.js';
 
 const KEY_BEFORE = Buffer.alloc(32, 1).toString('base64');
 const KEY_AFTER = Buffer.alloc(32, 2).toString('base64');
@@ -20,16 +20,6 @@ describe('webhook secret store: values that do not open', () => {
   afterAll(() => h.close());
 
   const newOrgId = () => `org_${randomBytes(8).toString('hex')}`;
-  const capturedLogs = () => {
-    const lines: string[] = [];
-    const sink = new Writable({
-      write(chunk, _encoding, done) {
-        lines.push(String(chunk));
-        done();
-      },
-    });
-    return { logger: createLogger('warn', sink), lines };
-  };
   const storeWith = (key: string, logger = createLogger('silent')) =>
     createWebhookSecretStore(h.engine.redis, h.engine.keys, createSecretBox(key), logger);
 
@@ -37,7 +27,7 @@ describe('webhook secret store: values that do not open', () => {
     // Arrange
     const orgId = newOrgId();
     const old = await storeWith(KEY_BEFORE).add(orgId, 'generic', {});
-    const { logger, lines } = capturedLogs();
+    const { logger, lines } = capturedLogs('warn');
     const store = storeWith(KEY_AFTER, logger);
 
     // Act

@@ -4,7 +4,7 @@ import { createEngine, type Engine, type EngineOptions } from '../../src/app.js'
 import { loadConfig } from '../../src/config/config.js';
 import { createApi, type Api } from '../../src/http/api.js';
 import type { ApiResponse } from '../../src/http/types.js';
-import { createLogger } from '../../src/observability/logger.js';
+import { createLogger, type Logger } from '../../src/observability/logger.js';
 
 export const ADMIN_TOKEN = 'test-admin-token-0123456789';
 
@@ -21,6 +21,8 @@ export interface HarnessOptions extends EngineOptions {
   /** Environment over the test defaults; `QUEUE_PREFIX` starts an engine on another harness's data. */
   env?: Record<string, string>;
   workers?: boolean;
+  /** The engine's and the API's logger; by default one at LOG_LEVEL (silent unless `env` says otherwise). */
+  logger?: Logger;
 }
 
 export async function startHarness(options: HarnessOptions = {}): Promise<Harness> {
@@ -35,7 +37,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     WORKER_CONCURRENCY: '10',
     ...options.env,
   });
-  const logger = createLogger(config.LOG_LEVEL);
+  const logger = options.logger ?? createLogger(config.LOG_LEVEL);
   const engine = await createEngine(config, logger, options);
   if (options.workers !== false) await engine.startWorkers();
   const api = createApi(engine, logger);

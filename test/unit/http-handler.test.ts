@@ -1,30 +1,19 @@
-import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { createHandler } from '../../src/http/handler.js';
 import { publicIngestPatterns } from '../../src/http/ingest-routes.js';
 import { linkRoutePatterns } from '../../src/http/link-routes.js';
 import type { Route } from '../../src/http/router.js';
 import type { ApiRequest } from '../../src/http/types.js';
-import { createLogger } from '../../src/observability/logger.js';
+import type { Logger } from '../../src/observability/logger.js';
 import { HttpError } from '../../src/shared/errors.js';
+import { capturedLogs } from '../support/logs.js';
 
 const TOKEN = 'eyJvIjoib3JnXzEiLCJrIjoiYyJ9.bGVha2VkLXNpZ25hdHVyZQ';
-
-function capturedLogs() {
-  const lines: string[] = [];
-  const sink = new Writable({
-    write(chunk, _encoding, done) {
-      lines.push(String(chunk));
-      done();
-    },
-  });
-  return { logger: createLogger('info', sink), lines };
-}
 
 const get = (path: string): ApiRequest => ({ method: 'GET', path, query: {}, headers: {}, body: '' });
 
 /** A handler over one public route that fails as a broken engine does (not with an HttpError). */
-function failingHandler(pattern: string, logger: ReturnType<typeof createLogger>) {
+function failingHandler(pattern: string, logger: Logger) {
   const route: Route<{ principal: () => Promise<never> }> = {
     method: 'GET',
     pattern,

@@ -1,6 +1,6 @@
-import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { createLogger, scrubSecrets } from '../../src/observability/logger.js';
+import { scrubSecrets } from '../../src/observability/logger.js';
+import { capturedLogs } from '../support/logs.js';
 
 describe('secret scrubbing in logs', () => {
   it('censors secret-named fields at any depth and keeps everything else', () => {
@@ -21,21 +21,13 @@ describe('secret scrubbing in logs', () => {
 
   it('is applied by the logger', () => {
     // Arrange
-    let output = '';
-    const logger = createLogger(
-      'info',
-      new Writable({
-        write(chunk, _encoding, done) {
-          output += String(chunk);
-          done();
-        },
-      }),
-    );
+    const { logger, lines } = capturedLogs();
 
     // Act
     logger.info({ org: { settings: { stripe: { secretKey: 'sk_live_123' } } } }, 'hello');
 
     // Assert
+    const output = lines.join('');
     expect(output).not.toContain('sk_live_123');
     expect(output).toContain('"secretKey":"[redacted]"');
   });

@@ -1,5 +1,6 @@
-// The performance dashboard: per queue depth, workers, throughput and mean processing time over time; per workflow
-// executions and step latency percentiles. Refreshed every 2 s from /v1/metrics/*.
+// The performance dashboard: for the admin token, per queue depth, workers, throughput and mean processing time over
+// time (queues hold every organization's jobs); for an organization, its workflows' executions and step latency
+// percentiles. Refreshed every 2 s from /v1/metrics/*.
 import { useMemo, useState } from 'react';
 import { api } from '../api';
 import { LoadError, Loading, formatMs } from '../components/common';
@@ -19,14 +20,15 @@ export function recentRate(series: QueueMetrics['series'], bucketSeconds: number
 
 export function DashboardView({ principal }: { principal: Principal }) {
   const [span, setSpan] = useState(900);
+  const operator = principal.kind === 'admin';
   // Queue figures are the whole engine's (every organization's jobs): the admin token's only.
   const queues = useLoad(
     async () =>
-      principal.kind === 'admin'
+      operator
         ? await api<{ bucketSeconds: number; queues: QueueMetrics[] }>(`/v1/metrics/queues?window=${span}`)
         : undefined,
-    [span, principal],
-    POLL_MS,
+    [span, operator],
+    operator ? POLL_MS : false,
   );
   const workflows = useLoad(
     async () =>
@@ -64,20 +66,22 @@ export function DashboardView({ principal }: { principal: Principal }) {
   }, [queues.data]);
 
   if (queues.error && !queues.data) return <LoadError error={queues.error} what="queue metrics" />;
-  if (principal.kind === 'admin' && !queues.data) return <Loading />;
+  if (operator && !queues.data) return <Loading />;
   return (
     <section data-testid="dashboard">
       <h1>Dashboard</h1>
       <div className="toolbar">
-        <label>
-          Window{' '}
-          <select value={span} onChange={(event) => setSpan(Number(event.target.value))}>
-            <option value={300}>5 minutes</option>
-            <option value={900}>15 minutes</option>
-            <option value={3600}>1 hour</option>
-            <option value={7200}>2 hours</option>
-          </select>
-        </label>
+        {operator && (
+          <label>
+            Window{' '}
+            <select value={span} onChange={(event) => setSpan(Number(event.target.value))}>
+              <option value={300}>5 minutes</option>
+              <option value={900}>15 minutes</option>
+              <option value={3600}>1 hour</option>
+              <option value={7200}>2 hours</option>
+            </select>
+          </label>
+        )}
         <span className="live on">● live, every {POLL_MS / 1000} s</span>
       </div>
       <h2>Queues</h2>
@@ -146,7 +150,7 @@ export function DashboardView({ principal }: { principal: Principal }) {
         </div>
       )}
       <h2>Workflows</h2>
-      {principal.kind === 'admin' ? (
+      {operator ? (
         <p className="muted">Workflow figures are per organization: sign in with its API key.</p>
       ) : workflows.error ? (
         <LoadError error={workflows.error} what="workflow metrics" />
