@@ -2,7 +2,13 @@
 // The two sides take turns in short segments, so a burst of other work on the machine does not land on one side only.
 import { performance } from 'node:perf_hooks';
 import type { Redis } from 'ioredis';
-import { benchEvent, startEngine, STEPS_PER_EXECUTION, type EngineUnderTest } from './engine.js';
+import {
+  benchEvent,
+  startEngine,
+  STEPS_PER_EXECUTION,
+  type BenchEvent,
+  type EngineUnderTest,
+} from './engine.js';
 import type { BenchOptions } from './options.js';
 import { JOBS_PER_CHAIN, startRawChain } from './raw-chain.js';
 import { meter } from './redis-stats.js';
@@ -135,15 +141,19 @@ async function engineSide(options: BenchOptions): Promise<Side> {
   );
   const pending = new Map<string, number>();
   const sentAt = new Map<string, number>();
+  let noted: { i: number; event: BenchEvent } | undefined;
   return {
     name: 'engine',
     expect(i, dueAt) {
-      const executionId = sut.executionId(benchEvent('latency', i).id);
+      const event = benchEvent('latency', i);
+      const executionId = sut.executionId(event.id);
       pending.set(executionId, dueAt);
       sentAt.set(executionId, dueAt);
+      noted = { i, event };
     },
     async send(i) {
-      await sut.postEvents(benchEvent('latency', i));
+      // Sent inline right after it is noted: the event is built once, as the baseline's first job is.
+      await sut.postEvents(noted?.i === i ? noted.event : benchEvent('latency', i));
     },
     remote,
     subscribe(completed) {
