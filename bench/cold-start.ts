@@ -10,6 +10,7 @@ import { cpus, loadavg } from 'node:os';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { build, type BuildOptions } from 'esbuild';
+import { median } from './util.js';
 
 const require = createRequire(import.meta.url);
 const { deployedBuildOptions } = require('../esbuild-plugins.cjs') as { deployedBuildOptions: BuildOptions };
@@ -27,11 +28,6 @@ const TARGET_INIT_MS = 150;
 const runsArg = process.argv.indexOf('--runs');
 const runs = runsArg > 0 ? Number(process.argv[runsArg + 1]) : 7;
 const outRoot = path.resolve('bench/results/cold-start');
-
-const median = (values: number[]) => {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)]!;
-};
 
 const httpEvent = {
   version: '2.0',
