@@ -80,7 +80,7 @@ const bootCpuMs = median(
     );
     return Number(out);
   }),
-);
+)!;
 const results: Record<string, unknown> = {};
 
 for (const [name, handler] of Object.entries(handlers)) {

@@ -6,6 +6,7 @@ import { launchChromium, startStack } from '../test/support/browser.js';
 import { eventually } from '../test/support/harness.js';
 import { chain, publishWorkflow, trigger } from '../test/support/workflows.js';
 import { ensureUi } from '../scripts/ensure-ui.mjs';
+import { median } from './util.js';
 
 const RUNS = Number(process.env.RUNS ?? 7);
 const STEPS = 200;
@@ -52,8 +53,7 @@ try {
     await context.close();
   }
   const stats = (values: number[]) => {
-    const sorted = [...values].sort((a, b) => a - b);
-    return { median: sorted[Math.floor(sorted.length / 2)]!, min: sorted[0]!, max: sorted.at(-1)! };
+    return { median: median(values)!, min: Math.min(...values), max: Math.max(...values) };
   };
   const result = {
     steps: detail.body.steps.length,

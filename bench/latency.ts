@@ -68,9 +68,9 @@ const SENDER_LEAD_MS = 20;
 /** One side under load: sends run `i` and reports each completion with the due time of its send. */
 interface Side {
   name: LatencyResult['side'];
-  /** Notes run `i`'s due time, before it is sent. */
+  /** Notes run `i`'s due time, before it is sent (inline, right before its `send`). */
   expect(i: number, dueAt: number): void;
-  /** Sends run `i` from this process. */
+  /** Sends run `i` from this process, right after its `expect`. */
   send(i: number): Promise<void>;
   /** The process that sends the runs instead, unless they are sent inline. */
   remote?: RemoteSender;

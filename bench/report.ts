@@ -54,7 +54,7 @@ export function ratios(m: Measurements) {
   const raw = commandsPerStep(m.throughput.raw);
   const throughput = m.throughput.engine.unitsPerSecond / m.throughput.raw.unitsPerSecond;
   const p99 = m.latency.engine.latencyMs.p99 / m.latency.raw.latencyMs.p99;
-  const turnP99 = (l: LatencyResult) => median(l.segmentsMs.map((s) => s.p99));
+  const turnP99 = (l: LatencyResult) => median(l.segmentsMs.map((s) => s.p99)) ?? Number.NaN;
   return {
     engineExecPerSecOverRawChainsPerSec: throughput,
     throughputTargetMet: throughput >= THROUGHPUT_TARGET,

@@ -21,14 +21,12 @@ import {
 } from './report.js';
 import { steadiness, type Steadiness } from './steadiness.js';
 import { engineThroughput, rawThroughput, type ThroughputResult } from './throughput.js';
-import { now, round } from './util.js';
+import { medianBy, now, round } from './util.js';
 
 const log = (message: string) => console.log(`[bench ${new Date().toISOString().slice(11, 19)}] ${message}`);
 
 /** The median round by runs/s (the upper one of the middle two for an even count). */
-function median(results: ThroughputResult[]): ThroughputResult {
-  return [...results].sort((a, b) => a.unitsPerSecond - b.unitsPerSecond)[Math.floor(results.length / 2)]!;
-}
+const medianRound = (results: ThroughputResult[]) => medianBy(results, (result) => result.unitsPerSecond)!;
 
 /** Deletes one phase's keys as soon as it is done, so later phases run on a Redis of the same size. */
 async function dropPhase(options: BenchOptions, probe: Redis, phase: string): Promise<void> {
@@ -63,7 +61,11 @@ async function throughput(
     await dropPhase(options, probe, phase);
   }
   const rate = (results: ThroughputResult[]) => results.map((result) => result.unitsPerSecond);
-  return { engine: median(engine), raw: median(raw), rounds: { engine: rate(engine), raw: rate(raw) } };
+  return {
+    engine: medianRound(engine),
+    raw: medianRound(raw),
+    rounds: { engine: rate(engine), raw: rate(raw) },
+  };
 }
 
 async function measure(options: BenchOptions, probe: Redis, startedAt: number): Promise<Measurements> {

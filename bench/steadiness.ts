@@ -4,6 +4,7 @@
 // event in flight at the time 100 ms behind, on either side of a comparison, so they set the p99 of both.
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
+import { median } from './util.js';
 
 export interface Steadiness {
   seconds: number;
@@ -38,8 +39,6 @@ for (;;) {
 parentPort.postMessage({ counts, sink });
 `;
 
-const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] ?? 0;
-
 /** Spins one thread per core for `seconds` and reports the slow windows. Keeps the machine fully busy meanwhile. */
 export async function steadiness(seconds = 3): Promise<Steadiness> {
   const threads = availableParallelism();
@@ -56,7 +55,7 @@ export async function steadiness(seconds = 3): Promise<Steadiness> {
   );
   // The first window includes the thread's start-up; it does not count.
   const slowByThread = results.map((counts) => {
-    const typical = median(counts.slice(1));
+    const typical = median(counts.slice(1)) ?? 0;
     return counts.map((count, i) => i > 0 && count < typical / 2);
   });
   const windows = Math.min(...slowByThread.map((slow) => slow.length));
@@ -79,6 +78,6 @@ export async function steadiness(seconds = 3): Promise<Steadiness> {
     slowShare: slow.filter(Boolean).length / Math.max(1, windows - 1),
     spells: starts.length,
     longestSpellMs: longest * WINDOW_MS,
-    ...(spacing.length > 0 ? { medianSpacingMs: median(spacing) } : {}),
+    ...(spacing.length > 0 ? { medianSpacingMs: median(spacing)! } : {}),
   };
 }

@@ -104,12 +104,16 @@ export function cpuMsSince(since: NodeJS.CpuUsage): number {
   return (used.user + used.system) / 1000;
 }
 
-/** The middle value (the mean of the middle two for an even count); NaN for none. */
-export function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+/**
+ * The median of `values` by `by`: the upper of the middle two for an even count, so it is always one of the values (a
+ * round or a sample that was measured); undefined for none.
+ */
+export function medianBy<T>(values: readonly T[], by: (value: T) => number): T | undefined {
+  return [...values].sort((a, b) => by(a) - by(b))[Math.floor(values.length / 2)];
 }
+
+/** The median of numbers, as `medianBy` takes it. */
+export const median = (values: readonly number[]): number | undefined => medianBy(values, (value) => value);
 
 export const round = (value: number, digits = 1) => Math.round(value * 10 ** digits) / 10 ** digits;
 

@@ -96,7 +96,7 @@ export function createDeadLetter(deps: DeadLetterDeps) {
 
   /**
    * Removes an entry's finished original, so its id is free again: failed, or completed (it ran again after its
-   * process died before failing it) unless an earlier retry of this entry put it back (`RETRY_OF`). A job
+   * process died before failing it) unless an earlier retry of this entry put it back (its `retryOf` mark). A job
    * scheduler's current job cannot be removed (BullMQ refuses): a discard leaves it, a retry is refused (409), since
    * the job put back would be ignored.
    */

@@ -29,7 +29,7 @@ export function attemptsBeforeMove(job: Marked): number {
 }
 
 /** The option a moved job's copy gets for the attempts made before (none for 0). */
-export const attemptsBefore = (before: number) =>
+export const withAttemptsBefore = (before: number) =>
   (before > 0 ? { [ATTEMPTS_BEFORE]: before } : {}) as JobsOptions;
 
 /** The options of a job the dead-letter queue puts back from the entry that failed at `failedAt`. */
@@ -40,13 +40,17 @@ export const redelivered = (failedAt: string) =>
 export const wasRedelivered = (job: Marked): boolean => markOf(job, REDELIVERED) === true;
 
 /** The `failedAt` of the dead-letter entry the job was put back from, if it was. */
-export const retryOf = (job: Marked): unknown => markOf(job, RETRY_OF);
+export function retryOf(job: Marked): string | undefined {
+  const failedAt = markOf(job, RETRY_OF);
+  return typeof failedAt === 'string' ? failedAt : undefined;
+}
 
 /** The dead-letter marks a job carries, for its copy when it is moved. */
 export function deadLetterMarks(job: Marked): JobsOptions {
   return Object.fromEntries(
-    [REDELIVERED, RETRY_OF].flatMap((mark) =>
-      markOf(job, mark) === undefined ? [] : [[mark, markOf(job, mark)]],
-    ),
+    [REDELIVERED, RETRY_OF].flatMap((mark) => {
+      const value = markOf(job, mark);
+      return value === undefined ? [] : [[mark, value]];
+    }),
   );
 }

@@ -4,7 +4,7 @@ import { randomUUID } from 'node:crypto';
 import type { Job, JobsOptions, Queue } from 'bullmq';
 import type { Logger } from '../observability/logger.js';
 import type { Keys } from '../shared/keys.js';
-import { attemptsBefore, attemptsBeforeMove, deadLetterMarks } from './job-marks.js';
+import { attemptsBeforeMove, deadLetterMarks, withAttemptsBefore } from './job-marks.js';
 import type { Queues } from './queues.js';
 import type { RedisClient } from './redis.js';
 
@@ -42,7 +42,7 @@ export interface DrainReport {
 function attemptsLeft(job: Job): JobsOptions {
   return {
     attempts: Math.max(1, (job.opts.attempts ?? 1) - job.attemptsMade),
-    ...attemptsBefore(attemptsBeforeMove(job) + job.attemptsMade),
+    ...withAttemptsBefore(attemptsBeforeMove(job) + job.attemptsMade),
   };
 }
 

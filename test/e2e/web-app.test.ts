@@ -170,6 +170,7 @@ describe('the web app', () => {
     expect(await row.locator('[data-testid="wf-started"]').textContent()).toBe('60');
     expect(await page.locator('[data-testid="queues-admin-only"]').count()).toBe(1);
     expect(await page.locator('[data-testid="queues"]').count()).toBe(0);
+    expect(await page.locator('[data-testid="dashboard"] select').count()).toBe(0);
 
     // The operator sees the queues' throughput.
     const admin = await newPage();

@@ -8,8 +8,8 @@ import { guard, parkUnparked, STALLED_TOO_OFTEN, sweepUnparked } from '../../src
 import { NonRetryableError } from '../../src/shared/errors.js';
 import { startFakeServer, type FakeServer } from '../support/fake-http.js';
 import { eventually, startHarness, type Harness } from '../support/harness.js';
-import { chain, publishWorkflow, settledExecution, trigger } from '../support/workflows.js';
 import { capturedLogs } from '../support/logs.js';
+import { chain, publishWorkflow, settledExecution, trigger } from '../support/workflows.js';
 
 const webhookFlow = (url: string) => ({
   name: 'Notify the CRM',

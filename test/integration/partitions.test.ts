@@ -302,7 +302,8 @@ describe('moving the jobs of a retired partition', () => {
     const [current] = queues.actions;
     await current!.add('newer', node('org-1', 'newer'), { jobId: 'newer' });
     for (const id of ['a', 'b']) await retired.add(id, node('org-1', id), { jobId: id });
-    // `c` was put back by a dead-letter retry: a stale second retry of the same entry must still know it
+    // `c` was put back by a dead-letter retry: a stale second retry of the same entry must still know it. The marks are
+    // spelled out (not `redelivered(...)`), so the test pins the names stored on jobs already in Redis.
     const putBack = { atlasRedelivered: true, atlasRetryOf: '2026-12-06T10:00:00.000Z' };
     await retired.add('c', node('org-1', 'c'), { jobId: 'c', ...putBack } as JobsOptions);
     await retired.add('p', node('org-1', 'p'), { jobId: 'p', priority: 5 });
@@ -373,6 +374,7 @@ describe('moving the jobs of a retired partition', () => {
 
     // Act: a second retry of the same entry, from a view read before the first forgot it
     await h.engine.deadLetter.retry(entry!);
+    // Time for a job the retry wrongly added again to run; its state and start time below tell it either way.
     await new Promise((resolve) => setTimeout(resolve, 200));
 
     // Assert: the job the first retry put back was kept, and did not run again

@@ -2,8 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TWILIO_SID, TWILIO_TOKEN } from '../support/fakes/twilio.js';
 import { ADMIN_TOKEN, startHarness, type Harness } from '../support/harness.js';
 import { configure, providerEnv, settingsFor, startFakes, type Fakes } from '../support/providers.js';
-import { chain, publishWorkflow, settledExecution, trigger } from '../support/workflows.js';
 import { capturedLogs } from '../support/logs.js';
+import { chain, publishWorkflow, settledExecution, trigger } from '../support/workflows.js';
 
 describe('per-organization provider settings', () => {
   let h: Harness;

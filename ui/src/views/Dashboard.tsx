@@ -32,10 +32,10 @@ export function DashboardView({ principal }: { principal: Principal }) {
   );
   const workflows = useLoad(
     async () =>
-      principal.kind === 'org'
+      !operator
         ? (await api<{ workflows: WorkflowMetrics[] }>(`/v1/metrics/workflows?window=3600`)).workflows
         : undefined,
-    [principal],
+    [operator],
     POLL_MS,
   );
 
