@@ -50,7 +50,7 @@ export interface BenchOptions {
   jobOptions: DefaultJobOptions;
 }
 
-function intEnv(name: string, fallback: number, min = 1): number {
+export function intEnv(name: string, fallback: number, min = 1): number {
   const raw = process.env[name];
   if (raw === undefined || raw === '') return fallback;
   const value = Number(raw);

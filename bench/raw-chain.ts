@@ -12,6 +12,8 @@ export interface ChainJob {
 }
 
 export interface RawChain {
+  /** The key of the queue's wait list (every step of every chain waits there). */
+  waitKey: string;
   /** Adds the first job of each chain (addBulk in one call). */
   addFirst(chains: number[]): Promise<void>;
   /** Adds the first job of one chain (queue.add). */
@@ -49,6 +51,7 @@ export async function startRawChain(options: BenchOptions, phase: string): Promi
   };
 
   return {
+    waitKey: queue.keys.wait!,
     async addFirst(chains) {
       await queue.addBulk(chains.map(first));
     },
