@@ -1,10 +1,10 @@
 // Retired action partitions: the action queues of another ACTION_QUEUE_PARTITIONS that still hold jobs, and the pass
 // that moves those jobs into the partition each organization uses now, so changing the count strands no execution.
-import { randomUUID } from 'node:crypto';
 import type { Job, JobsOptions, Queue } from 'bullmq';
 import type { Logger } from '../observability/logger.js';
 import type { Keys } from '../shared/keys.js';
 import { attemptsBeforeMove, deadLetterMarks, withAttemptsBefore } from './job-marks.js';
+import { takeLock, type HeldLock } from './lock.js';
 import type { Queues } from './queues.js';
 import type { RedisClient } from './redis.js';
 
@@ -96,17 +96,6 @@ redis.call('DEL', KEYS[2], KEYS[2] .. ':logs', KEYS[2] .. ':dependencies', KEYS[
 return 1
 `;
 
-/**
- * Renews or releases the drain lock if the caller still holds it.
- * KEYS[1] the lock; ARGV[1] the caller's token, ARGV[2] milliseconds to renew it for, or 0 to release it.
- * Returns 1, or 0 when the caller no longer holds the lock.
- */
-const lockScript = `
-if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
-if tonumber(ARGV[2]) > 0 then redis.call('PEXPIRE', KEYS[1], ARGV[2]) else redis.call('DEL', KEYS[1]) end
-return 1
-`;
-
 interface Scripts {
   atlasCarryStalls(jobKey: string, stalls: number): Promise<number>;
   atlasIsStalled(activeKey: string, lockKey: string, jobId: string): Promise<number>;
@@ -116,7 +105,6 @@ interface Scripts {
     jobId: string,
     mode: 'list' | 'zset' | 'stalled',
   ): Promise<number>;
-  atlasDrainLock(lockKey: string, token: string, ms: number): Promise<number>;
 }
 
 /** Where a job of each kind was read: its state's key and how the take-out script finds it there. */
@@ -169,7 +157,6 @@ export function createPartitionDrain(deps: PartitionDrainDeps) {
     ['atlasCarryStalls', 1, carryStallsScript],
     ['atlasIsStalled', 2, stalledScript],
     ['atlasTakeOut', 2, takeOutScript],
-    ['atlasDrainLock', 1, lockScript],
   ] as const) {
     if (!(name in redis)) redis.defineCommand(name, { numberOfKeys, lua });
   }
@@ -203,12 +190,12 @@ export function createPartitionDrain(deps: PartitionDrainDeps) {
 
   /** The lock one pass holds; `live` turns false when the pass should stop (engine closing, lock lost). */
   interface Lease {
-    token: string;
+    lock: HeldLock;
     live: boolean;
   }
   const going = (lease: Lease) => lease.live && !stopping;
   const renew = async (lease: Lease) => {
-    if ((await scripts.atlasDrainLock(lockKey, lease.token, LOCK_MS)) === 0) lease.live = false;
+    if (!(await lease.lock.renew())) lease.live = false;
   };
 
   /** Moves one page of jobs; returns how many left the retired queue. */
@@ -398,8 +385,9 @@ export function createPartitionDrain(deps: PartitionDrainDeps) {
     if (!(await newest())) return [];
     const holding = await queues.retiredHolding();
     if (holding.length === 0 || stopping) return [];
-    const lease: Lease = { token: randomUUID(), live: true };
-    if ((await redis.set(lockKey, lease.token, 'PX', LOCK_MS, 'NX')) !== 'OK') return [];
+    const lock = await takeLock(redis, lockKey, LOCK_MS);
+    if (!lock) return [];
+    const lease: Lease = { lock, live: true };
     const reports: DrainReport[] = [];
     try {
       for (const queue of holding) {
@@ -420,7 +408,7 @@ export function createPartitionDrain(deps: PartitionDrainDeps) {
         );
       }
     } finally {
-      await scripts.atlasDrainLock(lockKey, lease.token, 0);
+      await lock.release();
     }
     return reports;
   }

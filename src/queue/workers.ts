@@ -1,5 +1,4 @@
 // BullMQ workers: the only place that turns the engine's errors into BullMQ behaviour (retry, delay, dead-letter).
-import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { DelayedError, Job, UnrecoverableError, Worker, type Processor, type Queue } from 'bullmq';
 import type { StepError } from '../engine/executions.js';
@@ -9,6 +8,7 @@ import { StepFailure, toStepError } from '../nodes/runner.js';
 import { RetryAfterError } from '../shared/errors.js';
 import type { DeadLetter } from './dead-letter.js';
 import { attemptsBeforeMove } from './job-marks.js';
+import { takeLock } from './lock.js';
 import { queuePrefix } from './queues.js';
 import { repeatStrategy } from './schedules.js';
 import type { RedisClient } from './redis.js';
@@ -276,13 +276,6 @@ const READ_MARK_MS = 2 * SWEEP_OVERLAP_MS;
 /** One sweep at a time (cleanup jobs can overlap: a slow one, a retried one); its lock is renewed page by page. */
 const SWEEP_LOCK_MS = 2 * 60_000;
 
-/** Sets a lock's TTL, or deletes it (TTL 0), only while it holds this sweep's token. KEYS[1]; ARGV token, ms. */
-const lockScript = `
-if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
-if ARGV[2] == '0' then return redis.call('DEL', KEYS[1]) end
-return redis.call('PEXPIRE', KEYS[1], ARGV[2])
-`;
-
 export interface SweepDeps {
   redis: RedisClient;
   /**
@@ -290,7 +283,7 @@ export interface SweepDeps {
    * the time of its first sweep, below which it never reads.
    */
   cursorKey: string;
-  /** String: the token of the sweep running now, with a TTL. */
+  /** The lock of the sweep running now (`takeLock`). */
   lockKey: string;
   deadLetter: DeadLetter;
   logger: Logger;
@@ -428,10 +421,8 @@ export async function sweepUnparked(
   /** Longer than the `failed` listener's tries take (about a minute and a half): FAILED_SWEEP_GRACE_MS. */
   graceMs: number,
 ): Promise<number> {
-  const token = randomUUID();
-  if ((await deps.redis.set(deps.lockKey, token, 'PX', SWEEP_LOCK_MS, 'NX')) !== 'OK') return 0;
-  const lock = (ms: number) =>
-    deps.redis.eval(lockScript, 1, deps.lockKey, token, ms).then((held) => held === 1);
+  const lock = await takeLock(deps.redis, deps.lockKey, SWEEP_LOCK_MS);
+  if (!lock) return 0;
   try {
     const [seconds, micros] = await deps.redis.time();
     const until = Number(seconds) * 1000 + Math.floor(Number(micros) / 1000) - graceMs;
@@ -452,7 +443,7 @@ export async function sweepUnparked(
           continue;
         }
         const from = Math.max(Number(floor ?? 0), Number(cursor) - SWEEP_OVERLAP_MS);
-        const swept = await sweepQueue(queue, deps, from, until, () => lock(SWEEP_LOCK_MS));
+        const swept = await sweepQueue(queue, deps, from, until, lock.renew);
         if (!swept) break;
         parked += swept.parked;
         if (swept.reached > Number(cursor))
@@ -463,9 +454,11 @@ export async function sweepUnparked(
     }
     return parked;
   } finally {
-    await lock(0).catch((error: unknown) =>
-      deps.logger.warn({ err: error }, 'could not release the failed-job sweep lock; it expires by itself'),
-    );
+    await lock
+      .release()
+      .catch((error: unknown) =>
+        deps.logger.warn({ err: error }, 'could not release the failed-job sweep lock; it expires by itself'),
+      );
   }
 }
 
