@@ -8,7 +8,8 @@
 // some CPU of its own. It deletes its keys when done, interrupted or failed.
 import { PerformanceObserver, performance } from 'node:perf_hooks';
 import type { Job } from 'bullmq';
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
+import { installRoundTripTimer } from './client-commands.js';
 import type { ExecutionState } from '../src/engine/executions.js';
 import { benchEvent, startEngine } from './engine.js';
 import { intEnv, readOptions } from './options.js';
@@ -25,20 +26,7 @@ const options = readOptions();
 
 /** Milliseconds from each command's send to its reply being handled, for every client of this process but blocking reads. */
 const roundTrips: number[] = [];
-const prototype = Redis.prototype as unknown as {
-  sendCommand(command: { name: string; promise?: Promise<unknown> }, ...rest: unknown[]): unknown;
-};
-const send = prototype.sendCommand;
-prototype.sendCommand = function (this: Redis, command, ...rest) {
-  const sentAt = now();
-  const result = send.call(this, command, ...rest);
-  if (command.name !== 'bzpopmin')
-    command.promise?.then(
-      () => roundTrips.push(now() - sentAt),
-      () => undefined,
-    );
-  return result;
-};
+installRoundTripTimer((ms) => roundTrips.push(ms));
 
 const gc = { count: 0, ms: 0, maxMs: 0 };
 new PerformanceObserver((list) => {
