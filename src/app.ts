@@ -8,7 +8,7 @@ import { NodeJobData, nodeJobId } from './engine/jobs.js';
 import { createLeadIndex } from './engine/lead-index.js';
 import { createLifecycle } from './engine/lifecycle.js';
 import { createReplayer } from './engine/replay.js';
-import { createStarter } from './engine/start.js';
+import { createHandOver, createStarter } from './engine/start.js';
 import { createWaiters } from './engine/waiters.js';
 import { ingestEvents } from './events/ingest.js';
 import type { EventInput } from './events/schema.js';
@@ -224,8 +224,24 @@ export async function createEngine(config: Config, logger: Logger, options: Engi
     });
   };
 
-  /** A node job the worker gave up on: its execution fails like after a last attempt. */
-  const abandon: Abandon = async (_queue, job, error) => {
+  const handOver = createHandOver({ executions, workflows, enqueue: enqueuers.nodeJobs });
+
+  /**
+   * A job that failed for good without its execution recording it. A node job the worker gave up on: its execution
+   * fails like after a last attempt. A trigger job: the executions its event started carry on (`createHandOver`).
+   */
+  const abandon: Abandon = async (queue, job, error) => {
+    if (queue === 'triggers') {
+      const event = EngineEvent.safeParse(job.data);
+      if (!event.success) return;
+      const handedOver = await handOver(event.data);
+      if (handedOver.length > 0)
+        logger.warn(
+          { jobId: job.id, eventId: event.data.id, orgId: event.data.orgId, executions: handedOver, error },
+          'a trigger job failed for good; the executions its event started carry on',
+        );
+      return;
+    }
     const parsed = NodeJobData.safeParse(job.data);
     if (!parsed.success) return;
     const now = new Date().toISOString();
@@ -284,6 +300,8 @@ export async function createEngine(config: Config, logger: Logger, options: Engi
     outbox,
     lifecycle,
     deadLetter,
+    /** What the workers do with a job that failed for good outside its steps, once it is parked. */
+    abandon,
     settings,
     webhookSecrets,
     /** The guarded action handlers and the AI decider, as the node runner uses them. */

@@ -79,6 +79,8 @@ export interface ExecutionState {
   priority?: number;
   /** Set on an execution started by replaying another from one of its nodes. */
   replayOf?: ReplayLink;
+  /** Created with its enrolment and not kept yet: its start may still be refused, and it expires unless kept. */
+  provisional?: true;
 }
 
 export interface ReplayLink {
@@ -590,5 +592,6 @@ function parseState(hash: Record<string, string>, event: string | null): Executi
   if (hash.endReason) state.endReason = hash.endReason;
   if (hash.priority) state.priority = Number(hash.priority);
   if (hash.replayOf) state.replayOf = JSON.parse(hash.replayOf) as ReplayLink;
+  if (hash.provisional === '1') state.provisional = true;
   return state;
 }

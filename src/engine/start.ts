@@ -15,7 +15,7 @@ import { nodeJobId, type NodeJobData, type NodeJobSpec } from './jobs.js';
 import { createLeadIndex } from './lead-index.js';
 import { createOrgIndex } from './org-index.js';
 import type { Lifecycle } from './lifecycle.js';
-import { planNext } from './plan.js';
+import { planNext, type CompiledWorkflow } from './plan.js';
 import { isTimeTrigger, jobPriority } from './priority.js';
 import { parseWaiters, subjectOf, type Waiter, type Waiters } from './waiters.js';
 
@@ -68,6 +68,30 @@ export interface Delivery {
 export function executionIdFor(orgId: string, eventId: string, workflowId: string): string {
   return `x_${stableId(orgId, eventId, workflowId)}`;
 }
+
+/** The node jobs that start an execution: the nodes its trigger plans, at their first iteration. */
+function firstJobs(
+  execution: Pick<ExecutionState, 'id' | 'orgId' | 'workflowId' | 'version' | 'priority'>,
+  plan: PlannedJob[],
+): NodeJobSpec[] {
+  return plan.map((next) => {
+    const data: NodeJobData = {
+      orgId: execution.orgId,
+      executionId: execution.id,
+      workflowId: execution.workflowId,
+      version: execution.version,
+      nodeId: next.nodeId,
+      iteration: 0,
+      arms: next.arms,
+      ...(execution.priority ? { priority: execution.priority } : {}),
+    };
+    return { data, jobId: nodeJobId(data) };
+  });
+}
+
+/** What the trigger node of a compiled version plans first. */
+const firstPlan = (compiled: CompiledWorkflow, trigger: WorkflowNode): PlannedJob[] =>
+  planNext(compiled, trigger, {}, []).map((next) => ({ nodeId: next.nodeId, arms: [...next.arms] }));
 
 const ABANDON_MARK_SECONDS = 24 * 3600;
 
@@ -140,10 +164,7 @@ export function createStarter(deps: StartDeps) {
       trigger.type === 'trigger'
         ? jobPriority(trigger.event, compiled.definition.settings.priority)
         : undefined;
-    const plan: PlannedJob[] = planNext(compiled, trigger, {}, []).map((next) => ({
-      nodeId: next.nodeId,
-      arms: [...next.arms],
-    }));
+    const plan = firstPlan(compiled, trigger);
     const startedAt = new Date(clock()).toISOString();
     const mode = compiled.definition.settings.enrollment;
     const enrolIt = () => enrol(event.orgId, match.workflowId, mode, leadId, executionId);
@@ -244,19 +265,10 @@ export function createStarter(deps: StartDeps) {
         startedAt,
       });
     }
-    const jobs = plan.map((next) => {
-      const data: NodeJobData = {
-        orgId: event.orgId,
-        executionId,
-        workflowId: match.workflowId,
-        version: match.version,
-        nodeId: next.nodeId,
-        iteration: 0,
-        arms: next.arms,
-        ...(priority ? { priority } : {}),
-      };
-      return { data, jobId: nodeJobId(data) };
-    });
+    const jobs = firstJobs(
+      { id: executionId, orgId: event.orgId, workflowId: match.workflowId, version: match.version, priority },
+      plan,
+    );
     // What the new execution's state is, as just written: the inline run needs not read it back.
     const stateOf = (): ExecutionState => ({
       id: executionId,
@@ -440,5 +452,39 @@ export function createStarter(deps: StartDeps) {
       else result.skipped.push({ workflowId: matches[i]!.workflowId, reason: outcome.reason });
     });
     return result;
+  };
+}
+
+export interface HandOverDeps {
+  executions: Pick<ExecutionStore, 'load'>;
+  workflows: Pick<WorkflowStore, 'list' | 'getVersion'>;
+  /** Enqueues node jobs; must ignore a job id it already holds. */
+  enqueue(jobs: NodeJobSpec[], continuation: boolean): Promise<void>;
+}
+
+/**
+ * For an event whose trigger job failed for good: the executions it started (enrolled and kept, so not provisional)
+ * that are still running get their first node jobs queued again, as the job's next attempt would have queued them. An
+ * execution whose first jobs were never queued (every attempt failed before) would otherwise hold its lead's enrolment
+ * with nothing to run until the job's dead-letter entry is retried; a retry still starts whatever the event did not.
+ * Nothing runs twice: BullMQ ignores a job id it holds, and a node whose steps were committed (run inline, or by a job
+ * since removed) only queues again what it planned. Resolves the executions handed over.
+ */
+export function createHandOver(deps: HandOverDeps) {
+  return async function handOver(event: Pick<EngineEvent, 'id' | 'orgId'>): Promise<string[]> {
+    const workflows = await deps.workflows.list(event.orgId);
+    const states = await Promise.all(
+      workflows.map((workflow) => deps.executions.load(executionIdFor(event.orgId, event.id, workflow.id))),
+    );
+    const handedOver: string[] = [];
+    for (const state of states) {
+      if (state?.status !== 'running' || state.provisional) continue;
+      const entry = await deps.workflows.getVersion(state.orgId, state.workflowId, state.version);
+      const trigger = entry?.compiled.nodes.get(state.triggerNodeId);
+      if (!entry || !trigger) continue;
+      await deps.enqueue(firstJobs(state, firstPlan(entry.compiled, trigger)), false);
+      handedOver.push(state.id);
+    }
+    return handedOver;
   };
 }

@@ -28,7 +28,8 @@ export type FailedJob = Pick<Job, 'id' | 'name' | 'data' | 'attemptsMade' | 'opt
 
 /**
  * Called when a job failed for good without its execution recording it: the worker gave it up (too many deferrals,
- * stalled too often), or it failed outside its steps (reading its execution, committing, queueing the next jobs).
+ * stalled too often), or it failed outside its steps (reading its execution, committing, queueing the next jobs). For
+ * a trigger job, which has no execution of its own, it sees to the executions its event started.
  */
 export type Abandon = (queue: string, job: FailedJob, error: StepError) => Promise<void>;
 

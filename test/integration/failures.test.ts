@@ -1,6 +1,7 @@
 import { Job, Queue, Worker, type Processor } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { executionIdFor } from '../../src/engine/start.js';
+import { createStarter, executionIdFor } from '../../src/engine/start.js';
+import { nodeJobId } from '../../src/engine/jobs.js';
 import { StepFailure } from '../../src/nodes/runner.js';
 import { createDeadLetter, ranBefore, type DeadLetter } from '../../src/queue/dead-letter.js';
 import { queuePrefix } from '../../src/queue/queues.js';
@@ -742,6 +743,131 @@ describe('failing steps', () => {
       finish();
       await close();
     }
+  });
+
+  /** What the workers hand `abandon` for a trigger job of `event` that failed for good. */
+  const failedTriggerJob = (event: { id: string; orgId: string; occurredAt: string; receivedAt: string }) =>
+    [
+      'triggers',
+      { id: `evt-${event.id}`, name: 'new_lead', data: event, attemptsMade: 3, opts: {} },
+      { name: 'Error', code: 'internal', message: 'the action queue is unavailable', retryable: true },
+    ] as const;
+
+  it('hands the executions a trigger job that failed for good started over to their first jobs, never a provisional one', async () => {
+    const { apiKey, orgId } = await h.createOrg();
+    const tagFlow = (tag: string) => ({
+      name: `Tag ${tag}`,
+      nodes: [trigger(), { id: 'tag', type: 'add_tag', params: { tag } }],
+      edges: chain('start', 'tag'),
+    });
+    const workflowId = await publishWorkflow(h, apiKey, tagFlow('started'));
+    const { redis, keys, executions, workflows, leads, lifecycle, waiters } = h.engine;
+    // Every attempt of the trigger job fails as it queues the first job, after enrolling and keeping the execution.
+    const handleEvent = createStarter({
+      redis,
+      keys,
+      executions,
+      workflows,
+      leads,
+      lifecycle,
+      waiters,
+      enqueue: async () => {
+        throw new Error('the action queue is unavailable');
+      },
+      removeTimers: async () => {},
+    });
+    const now = new Date().toISOString();
+    const event = {
+      id: 'fails-for-good',
+      orgId,
+      type: 'new_lead' as const,
+      occurredAt: now,
+      receivedAt: now,
+      lead: { id: 'stranded' },
+    };
+    await expect(handleEvent(event)).rejects.toThrow('unavailable');
+    await expect(handleEvent(event, { retried: true })).rejects.toThrow('unavailable');
+    const executionId = executionIdFor(orgId, event.id, workflowId);
+    const lock = () => redis.get(keys.active(orgId, workflowId, 'stranded'));
+    expect(await executions.load(executionId)).toMatchObject({ status: 'running', pending: 1 });
+    expect(await lock()).toBe(executionId);
+
+    // A second workflow whose execution of the same event was created but never kept (its start never answered).
+    const otherId = await publishWorkflow(h, apiKey, tagFlow('never'));
+    const provisionalId = executionIdFor(orgId, event.id, otherId);
+    await executions.create({
+      id: provisionalId,
+      orgId,
+      workflowId: otherId,
+      version: 1,
+      leadId: 'stranded',
+      triggerNodeId: 'start',
+      event: { id: event.id, type: event.type, occurredAt: now, data: {} },
+      triggerStep: {
+        nodeId: 'start',
+        type: 'trigger',
+        status: 'completed',
+        attempt: 1,
+        startedAt: now,
+        durationMs: 0,
+      },
+      plan: [{ nodeId: 'tag', arms: [] }],
+      provisionalSeconds: 3600,
+    });
+
+    await h.engine.abandon(...failedTriggerJob(event));
+    const completed = await settledExecution(h, apiKey, workflowId, ['completed']);
+    expect(completed.steps.map((step: { nodeId: string }) => step.nodeId)).toEqual(['start', 'tag']);
+    expect((await leads.get(orgId, 'stranded'))?.tags).toEqual(['started']);
+    expect(await lock()).toBeNull();
+    const provisional = nodeJobId({ executionId: provisionalId, nodeId: 'tag', iteration: 0, arms: [] });
+    expect(await h.engine.queues.actionsFor(orgId).getJob(provisional)).toBeUndefined();
+    expect(await executions.load(provisionalId)).toMatchObject({ status: 'running', provisional: true });
+
+    // Handed over again (the sweep records a failure it reads again), nothing runs twice.
+    await h.engine.abandon(...failedTriggerJob(event));
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(await executions.steps(executionId)).toHaveLength(2);
+    expect(await redis.hget(keys.stats(orgId), `${workflowId}:completed`)).toBe('1');
+  });
+
+  it('runs no node twice when it hands over an execution whose first node ran inline and whose next job is running', async () => {
+    const { apiKey, orgId } = await h.createOrg();
+    const workflowId = await publishWorkflow(h, apiKey, {
+      name: 'Tag, then notify the CRM',
+      nodes: [
+        trigger(),
+        { id: 'tag', type: 'add_tag', params: { tag: 'notified' } },
+        { id: 'notify', type: 'webhook_call', params: { url: `${server.url}/crm` } },
+      ],
+      edges: chain('start', 'tag', 'notify'),
+    });
+    const event = { id: 'handed-over-while-running', type: 'new_lead', lead: { id: 'busy' } };
+    const now = new Date().toISOString();
+    // While the webhook job is running, the event's trigger job is taken as failed for good and handed over.
+    let handedOver: Promise<void> | undefined;
+    server.reply({
+      status: 200,
+      before: () =>
+        (handedOver = h.engine.abandon(
+          ...failedTriggerJob({ ...event, orgId, occurredAt: now, receivedAt: now }),
+        )),
+    });
+    await h.call('POST', '/v1/events', event, apiKey);
+    const completed = await settledExecution(h, apiKey, workflowId, ['completed']);
+    await handedOver;
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const executionId = executionIdFor(orgId, event.id, workflowId);
+    expect(completed.id).toBe(executionId);
+    expect((await h.engine.executions.steps(executionId)).map((step) => step.nodeId)).toEqual([
+      'start',
+      'tag',
+      'notify',
+    ]);
+    expect(server.requests.filter((request) => request.url === '/crm')).toHaveLength(1);
+    // The first node ran inline: its job, queued by the hand-over, found its steps committed and added nothing.
+    const first = nodeJobId({ executionId, nodeId: 'tag', iteration: 0, arms: [] });
+    expect(await (await h.engine.queues.actionsFor(orgId).getJob(first))?.getState()).toBe('completed');
   });
 });
 
