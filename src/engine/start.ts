@@ -457,34 +457,44 @@ export function createStarter(deps: StartDeps) {
 
 export interface HandOverDeps {
   executions: Pick<ExecutionStore, 'load'>;
-  workflows: Pick<WorkflowStore, 'list' | 'getVersion'>;
+  workflows: Pick<WorkflowStore, 'ids' | 'getVersion'>;
   /** Enqueues node jobs; must ignore a job id it already holds. */
   enqueue(jobs: NodeJobSpec[], continuation: boolean): Promise<void>;
 }
 
 /**
  * For an event whose trigger job failed for good: the executions it started (enrolled and kept, so not provisional)
- * that are still running get their first node jobs queued again, as the job's next attempt would have queued them. An
- * execution whose first jobs were never queued (every attempt failed before) would otherwise hold its lead's enrolment
- * with nothing to run until the job's dead-letter entry is retried; a retry still starts whatever the event did not.
- * Nothing runs twice: BullMQ ignores a job id it holds, and a node whose steps were committed (run inline, or by a job
- * since removed) only queues again what it planned. Resolves the executions handed over.
+ * that have not ended get their first node jobs queued again, as the job's next attempt would have queued them. An
+ * execution whose first jobs, or the jobs its inline run planned, were never queued (every attempt failed there)
+ * would otherwise hold its lead's enrolment with nothing to run until the job's dead-letter entry is retried, and for
+ * good if it is discarded; a retry still starts whatever the event did not. Nothing runs twice: a node whose steps
+ * were committed (run inline, or by an earlier job) is taken as a duplicate that only queues again what it planned,
+ * and BullMQ ignores a job id it holds; so an execution that has moved on has its committed nodes walked through again
+ * up to where it is. Each execution is handed over even when another's fails; then the first error is thrown.
+ * Resolves the executions handed over.
  */
 export function createHandOver(deps: HandOverDeps) {
+  async function handOverOne(state: ExecutionState): Promise<boolean> {
+    if (state.provisional || (state.status !== 'running' && state.status !== 'waiting')) return false;
+    const entry = await deps.workflows.getVersion(state.orgId, state.workflowId, state.version);
+    const trigger = entry?.compiled.nodes.get(state.triggerNodeId);
+    if (!entry || !trigger) return false;
+    await deps.enqueue(firstJobs(state, firstPlan(entry.compiled, trigger)), false);
+    return true;
+  }
+
   return async function handOver(event: Pick<EngineEvent, 'id' | 'orgId'>): Promise<string[]> {
-    const workflows = await deps.workflows.list(event.orgId);
-    const states = await Promise.all(
-      workflows.map((workflow) => deps.executions.load(executionIdFor(event.orgId, event.id, workflow.id))),
+    const workflowIds = await deps.workflows.ids(event.orgId);
+    const outcomes = await Promise.allSettled(
+      workflowIds.map(async (workflowId) => {
+        const state = await deps.executions.load(executionIdFor(event.orgId, event.id, workflowId));
+        return state && (await handOverOne(state)) ? state.id : undefined;
+      }),
     );
-    const handedOver: string[] = [];
-    for (const state of states) {
-      if (state?.status !== 'running' || state.provisional) continue;
-      const entry = await deps.workflows.getVersion(state.orgId, state.workflowId, state.version);
-      const trigger = entry?.compiled.nodes.get(state.triggerNodeId);
-      if (!entry || !trigger) continue;
-      await deps.enqueue(firstJobs(state, firstPlan(entry.compiled, trigger)), false);
-      handedOver.push(state.id);
-    }
-    return handedOver;
+    const failed = outcomes.find((outcome) => outcome.status === 'rejected');
+    if (failed) throw failed.reason;
+    return outcomes.flatMap((outcome) =>
+      outcome.status === 'fulfilled' && outcome.value ? [outcome.value] : [],
+    );
   };
 }

@@ -97,6 +97,11 @@ export function createWorkflowStore(redis: RedisClient, keys: Keys) {
       return summary(workflowId, await redis.hgetall(key));
     },
 
+    /** Every workflow id of the organization, however many (`list` reads the first 1000). */
+    async ids(orgId: string): Promise<string[]> {
+      return redis.zrange(keys.workflows(orgId), '0', '-1');
+    },
+
     async list(orgId: string): Promise<WorkflowSummary[]> {
       const ids = await redis.zrange(keys.workflows(orgId), '0', '999');
       const hashes = await Promise.all(ids.map((id) => redis.hgetall(keys.workflow(orgId, id))));

@@ -2,7 +2,7 @@ import { Job, Queue, Worker, type Processor } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createStarter, executionIdFor } from '../../src/engine/start.js';
 import { nodeJobId } from '../../src/engine/jobs.js';
-import { StepFailure } from '../../src/nodes/runner.js';
+import { createNodeRunner, StepFailure } from '../../src/nodes/runner.js';
 import { createDeadLetter, ranBefore, type DeadLetter } from '../../src/queue/dead-letter.js';
 import { queuePrefix } from '../../src/queue/queues.js';
 import { guard, parkUnparked, STALLED_TOO_OFTEN, sweepUnparked } from '../../src/queue/workers.js';
@@ -815,20 +815,82 @@ describe('failing steps', () => {
       provisionalSeconds: 3600,
     });
 
-    await h.engine.abandon(...failedTriggerJob(event));
+    // Handed over twice at once (the guard, and the listener or the sweep), it runs once.
+    await Promise.all([
+      h.engine.abandon(...failedTriggerJob(event)),
+      h.engine.abandon(...failedTriggerJob(event)),
+    ]);
     const completed = await settledExecution(h, apiKey, workflowId, ['completed']);
     expect(completed.steps.map((step: { nodeId: string }) => step.nodeId)).toEqual(['start', 'tag']);
     expect((await leads.get(orgId, 'stranded'))?.tags).toEqual(['started']);
     expect(await lock()).toBeNull();
+    expect(await redis.hget(keys.stats(orgId), `${workflowId}:completed`)).toBe('1');
     const provisional = nodeJobId({ executionId: provisionalId, nodeId: 'tag', iteration: 0, arms: [] });
     expect(await h.engine.queues.actionsFor(orgId).getJob(provisional)).toBeUndefined();
     expect(await executions.load(provisionalId)).toMatchObject({ status: 'running', provisional: true });
+  });
 
-    // Handed over again (the sweep records a failure it reads again), nothing runs twice.
+  it('hands over an execution whose inline run reached a wait but whose timer was never queued', async () => {
+    const { apiKey, orgId } = await h.createOrg();
+    const workflowId = await publishWorkflow(h, apiKey, {
+      name: 'Pause, then tag',
+      nodes: [
+        trigger(),
+        { id: 'pause', type: 'wait', params: { duration: 'PT0.2S' } },
+        { id: 'tag', type: 'add_tag', params: { tag: 'later' } },
+      ],
+      edges: chain('start', 'pause', 'tag'),
+    });
+    const { redis, keys, executions, workflows, leads, lifecycle, waiters } = h.engine;
+    const unavailable = async () => {
+      throw new Error('the queues are unavailable');
+    };
+    const runNodeJob = createNodeRunner({
+      executions,
+      workflows,
+      leads,
+      waiters,
+      org: h.engine.orgSettings,
+      actions: h.engine.actions,
+      enqueue: unavailable,
+      finalize: (state, options) => lifecycle.finalize(state, options),
+    });
+    // The first attempt runs the wait inline and cannot queue its timer; the next cannot queue the first job.
+    const handleEvent = createStarter({
+      redis,
+      keys,
+      executions,
+      workflows,
+      leads,
+      lifecycle,
+      waiters,
+      runInline: async (job, known) => {
+        await runNodeJob(job, { attemptsMade: 0, maxAttempts: 3, inline: true }, known);
+        return true;
+      },
+      inlineNode: () => true,
+      enqueue: unavailable,
+      removeTimers: async () => {},
+    });
+    const now = new Date().toISOString();
+    const event = {
+      id: 'timer-lost',
+      orgId,
+      type: 'new_lead' as const,
+      occurredAt: now,
+      receivedAt: now,
+      lead: { id: 'paused' },
+    };
+    await expect(handleEvent(event)).rejects.toThrow('unavailable');
+    await expect(handleEvent(event, { retried: true })).rejects.toThrow('unavailable');
+    const executionId = executionIdFor(orgId, event.id, workflowId);
+    expect(await executions.load(executionId)).toMatchObject({ status: 'waiting' });
+
     await h.engine.abandon(...failedTriggerJob(event));
-    await new Promise((resolve) => setTimeout(resolve, 300));
-    expect(await executions.steps(executionId)).toHaveLength(2);
-    expect(await redis.hget(keys.stats(orgId), `${workflowId}:completed`)).toBe('1');
+    const completed = await settledExecution(h, apiKey, workflowId, ['completed']);
+    expect(completed.steps.filter((step: { nodeId: string }) => step.nodeId === 'tag')).toHaveLength(1);
+    expect((await leads.get(orgId, 'paused'))?.tags).toEqual(['later']);
+    expect(await redis.get(keys.active(orgId, workflowId, 'paused'))).toBeNull();
   });
 
   it('runs no node twice when it hands over an execution whose first node ran inline and whose next job is running', async () => {
@@ -856,8 +918,14 @@ describe('failing steps', () => {
     await h.call('POST', '/v1/events', event, apiKey);
     const completed = await settledExecution(h, apiKey, workflowId, ['completed']);
     await handedOver;
-    await new Promise((resolve) => setTimeout(resolve, 300));
     const executionId = executionIdFor(orgId, event.id, workflowId);
+    // The first node ran inline: its job, queued by the hand-over, finds its steps committed and adds nothing new.
+    const first = nodeJobId({ executionId, nodeId: 'tag', iteration: 0, arms: [] });
+    await eventually(async () =>
+      (await (await h.engine.queues.actionsFor(orgId).getJob(first))?.getState()) === 'completed'
+        ? true
+        : undefined,
+    );
     expect(completed.id).toBe(executionId);
     expect((await h.engine.executions.steps(executionId)).map((step) => step.nodeId)).toEqual([
       'start',
@@ -865,9 +933,7 @@ describe('failing steps', () => {
       'notify',
     ]);
     expect(server.requests.filter((request) => request.url === '/crm')).toHaveLength(1);
-    // The first node ran inline: its job, queued by the hand-over, found its steps committed and added nothing.
-    const first = nodeJobId({ executionId, nodeId: 'tag', iteration: 0, arms: [] });
-    expect(await (await h.engine.queues.actionsFor(orgId).getJob(first))?.getState()).toBe('completed');
+    expect(await h.engine.leads.get(orgId, 'busy')).toMatchObject({ tags: ['notified'] });
   });
 });
 
