@@ -33,7 +33,14 @@ import { attemptsBeforeMove } from './queue/job-marks.js';
 import { createPartitionDrain } from './queue/partitions.js';
 import { createQueues } from './queue/queues.js';
 import { connectRedis } from './queue/redis.js';
-import { startWorkers, sweepUnparked, type Abandon, type Handler, type WorkerSet } from './queue/workers.js';
+import {
+  recordParked,
+  startWorkers,
+  sweepUnparked,
+  type Abandon,
+  type Handler,
+  type WorkerSet,
+} from './queue/workers.js';
 import { createKeys } from './shared/keys.js';
 import { createWebhookSecretStore } from './webhooks/secrets.js';
 import { createWorkflowStore } from './workflows/store.js';
@@ -268,12 +275,22 @@ export async function createEngine(config: Config, logger: Logger, options: Engi
       config.FAILED_SWEEP_GRACE_MS,
     );
 
-  /** The cleanup job: the retention sweep and the failed-job sweep, each run even when the other fails. */
+  /** Records the failures of parked jobs that could not be recorded as they were parked. */
+  const recordParkedFailures = () => recordParked({ deadLetter, logger, abandon });
+
+  /**
+   * The cleanup job: the retention sweep, the failed-job sweep, and the recording of parked failures not recorded yet,
+   * each run even when another fails.
+   */
   const cleanup = async () => {
-    const [removed, parked] = await Promise.allSettled([lifecycle.sweep(), sweepFailed()]);
-    if (removed.status === 'fulfilled' && parked.status === 'fulfilled')
-      return { removed: removed.value, parked: parked.value };
-    const errors = [removed, parked].flatMap((result) =>
+    const [removed, parked, recorded] = await Promise.allSettled([
+      lifecycle.sweep(),
+      sweepFailed(),
+      recordParkedFailures(),
+    ]);
+    if (removed.status === 'fulfilled' && parked.status === 'fulfilled' && recorded.status === 'fulfilled')
+      return { removed: removed.value, parked: parked.value, recorded: recorded.value };
+    const errors = [removed, parked, recorded].flatMap((result) =>
       result.status === 'rejected' ? [result.reason] : [],
     );
     for (const err of errors) logger.error({ err }, 'cleanup job failed');
@@ -302,6 +319,7 @@ export async function createEngine(config: Config, logger: Logger, options: Engi
     deadLetter,
     /** What the workers do with a job that failed for good outside its steps, once it is parked. */
     abandon,
+    recordParkedFailures,
     settings,
     webhookSecrets,
     /** The guarded action handlers and the AI decider, as the node runner uses them. */

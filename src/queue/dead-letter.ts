@@ -31,6 +31,24 @@ export const DeadLetterEntry = z.object({
 });
 export type DeadLetterEntry = z.output<typeof DeadLetterEntry>;
 
+/** A parked job whose failure is not recorded in its execution yet (`markUnrecorded`). */
+export const Unrecorded = DeadLetterEntry.pick({
+  queue: true,
+  jobId: true,
+  name: true,
+  data: true,
+  error: true,
+});
+export type Unrecorded = z.output<typeof Unrecorded>;
+
+const parseJson = (text: string): unknown => {
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return undefined;
+  }
+};
+
 export interface DeadLetterView extends DeadLetterEntry {
   id: string;
 }
@@ -217,11 +235,49 @@ export function createDeadLetter(deps: DeadLetterDeps) {
       await removeOriginal(view, 'retry');
       await deps.revive?.(view);
       await queue.add(view.name, view.data, { jobId: view.jobId, lifo: true, ...redelivered(view.failedAt) });
+      // Put back, the job runs on: a failure it could not record as it was parked is not to be recorded now.
+      await redis.hdel(keys.unrecorded, view.id);
       await forget(view);
     },
 
     /** Refuses (409) an entry whose original job has not finished: it cannot be retried or discarded yet. */
     ensureFinished: refuseUnfinished,
+
+    /**
+     * Notes that a parked job's failure is not recorded in its execution yet, with what recording it needs, for
+     * `recordParked`. Kept when the entry is discarded (the execution still has to fail), dropped when it is retried
+     * (the execution runs on).
+     */
+    async markUnrecorded(
+      queue: string,
+      job: Pick<Job, 'id' | 'name' | 'data'>,
+      error: StepError,
+    ): Promise<void> {
+      const record: Unrecorded = {
+        queue,
+        jobId: String(job.id),
+        name: job.name,
+        data: job.data ?? {},
+        error,
+      };
+      await redis.hsetnx(keys.unrecorded, entryId(queue, String(job.id)), JSON.stringify(record));
+    },
+
+    /** Up to about `limit` parked failures not recorded yet, by entry id (one that cannot be read is skipped). */
+    async unrecorded(limit: number): Promise<{ id: string; record: Unrecorded }[]> {
+      const [, flat] = await redis.hscan(keys.unrecorded, '0', 'COUNT', limit);
+      const found: { id: string; record: Unrecorded }[] = [];
+      for (let i = 0; i + 1 < flat.length; i += 2) {
+        const parsed = Unrecorded.safeParse(parseJson(flat[i + 1]!));
+        if (parsed.success) found.push({ id: flat[i]!, record: parsed.data });
+      }
+      return found;
+    },
+
+    /** The failure of entry `id` is recorded now. */
+    async recorded(id: string): Promise<void> {
+      await redis.hdel(keys.unrecorded, id);
+    },
 
     /** Whether each job of `queue` is parked (one EXISTS each, sent together). */
     async holds(queue: string, jobIds: string[]): Promise<boolean[]> {

@@ -101,19 +101,41 @@ async function parkWithRetries(
   throw last;
 }
 
-/** Records a parked job's failure in its execution (`Abandon`); a failure to do so is logged, with the job's data. */
+/**
+ * Records a failed job's failure in its execution (`Abandon`); a failure to do so is logged, with the job's data.
+ * Resolves whether it recorded it.
+ */
 async function recordFailure(
   queue: string,
   job: FailedJob,
   error: StepError,
   deps: { logger: Logger; abandon: Abandon },
-): Promise<void> {
-  await deps
-    .abandon(queue, job, error)
-    .catch((abandonError: unknown) =>
+): Promise<boolean> {
+  return deps.abandon(queue, job, error).then(
+    () => true,
+    (abandonError: unknown) => {
       deps.logger.error(
         { queue, jobId: job.id, data: job.data, err: abandonError, error },
-        'could not record a failed job in its execution',
+        'could not record a failed job in its execution; the cleanup job tries again once it is parked',
+      );
+      return false;
+    },
+  );
+}
+
+/** Notes a parked job whose failure is not recorded, for the cleanup job (`recordParked`); a failure is logged. */
+async function markUnrecorded(
+  queue: string,
+  job: FailedJob,
+  error: StepError,
+  deps: { deadLetter: DeadLetter; logger: Logger },
+) {
+  await deps.deadLetter
+    .markUnrecorded(queue, job, error)
+    .catch((error: unknown) =>
+      deps.logger.error(
+        { queue, jobId: job.id, data: job.data, err: error },
+        'could not note a parked job whose failure is not recorded in its execution; it stays unrecorded',
       ),
     );
 }
@@ -143,7 +165,8 @@ async function parkOrHold(
     await job.moveToDelayed(Date.now() + PARK_HOLD_MS, token);
     throw new DelayedError();
   }
-  if (pending.abandon) await recordFailure(queue, asFailed(job), pending.error, deps);
+  if (pending.abandon && !(await recordFailure(queue, asFailed(job), pending.error, deps)))
+    await markUnrecorded(queue, asFailed(job), pending.error, deps);
   throw new Parked(pending.error.message);
 }
 
@@ -240,8 +263,8 @@ export function parkUnparked(
     // The execution records the failure first, whether or not the job can be parked: never left running for good. A
     // job left unparked (the tries failed, or the process died first) is parked by the cleanup job's sweep.
     const work = (
-      pending.abandon ? recordFailure(queue, failed, pending.error, deps) : Promise.resolve()
-    ).then(() =>
+      pending.abandon ? recordFailure(queue, failed, pending.error, deps) : Promise.resolve(true)
+    ).then((recorded) =>
       parkWithRetries(
         deps.deadLetter,
         queue,
@@ -249,11 +272,13 @@ export function parkUnparked(
         pending.error,
         LATE_PARK_PAUSES_MS,
         shutdown?.signal,
-      ).catch((parkError: unknown) =>
-        deps.logger.error(
-          { queue, jobId: job.id, data: failed.data, err: parkError, error: pending.error },
-          'could not dead-letter a job that failed for good; the cleanup job parks it later',
-        ),
+      ).then(
+        () => (recorded ? undefined : markUnrecorded(queue, failed, pending.error, deps)),
+        (parkError: unknown) =>
+          deps.logger.error(
+            { queue, jobId: job.id, data: failed.data, err: parkError, error: pending.error },
+            'could not dead-letter a job that failed for good; the cleanup job parks it later',
+          ),
       ),
     );
     shutdown?.track(work);
@@ -314,6 +339,7 @@ async function parkFound(
     if (!job || !(await job.isFailed())) return false;
     const pending = unparkedFailure(job, new Error(job.failedReason));
     failed = asFailed(job);
+    let unrecorded = false;
     if (pending.abandon && !(await read.recorded())) {
       // Not parked unless recorded, so the next sweep tries both again; marked once recorded (a crash between the
       // two records it again, which counts once).
@@ -324,11 +350,13 @@ async function parkFound(
         if (!read.lastChances) throw error;
         deps.logger.error(
           { queue: queue.name, jobId, data: failed.data, err: error, error: pending.error },
-          'could not record a failed job in its execution for minutes; dead-lettering it anyway',
+          'could not record a failed job in its execution for minutes; dead-lettering it, to record later',
         );
+        unrecorded = true;
       }
     }
     await deps.deadLetter.park(queue.name, failed, pending.error);
+    if (unrecorded) await markUnrecorded(queue.name, failed, pending.error, deps);
     deps.logger.warn(
       { queue: queue.name, jobId, error: pending.error },
       'dead-lettered a job found failed for good without an entry',
@@ -518,4 +546,37 @@ export function startWorkers(
       await Promise.allSettled([...lateParks]);
     },
   };
+}
+
+/** Parked jobs whose failures `recordParked` records per run, about. */
+const RECORD_PAGE = 200;
+
+/**
+ * Records the failures of parked jobs that could not be recorded in their executions as they were parked (noted by
+ * `markUnrecorded`): an execution left running by a job that failed for good, or a trigger job's executions not handed
+ * over, holding their leads' enrolment. Run by the cleanup job until each is recorded, also after its entry was
+ * discarded (the execution still fails); a retried entry is dropped from the list, its job running on. A failure is
+ * logged and tried again next time; the others go on. Recording again counts once (`Abandon`). Resolves how many it
+ * recorded.
+ */
+export async function recordParked(deps: {
+  deadLetter: DeadLetter;
+  logger: Logger;
+  abandon: Abandon;
+}): Promise<number> {
+  let recorded = 0;
+  for (const { id, record } of await deps.deadLetter.unrecorded(RECORD_PAGE)) {
+    try {
+      const job = { id: record.jobId, name: record.name, data: record.data, attemptsMade: 0, opts: {} };
+      await deps.abandon(record.queue, job, record.error);
+      await deps.deadLetter.recorded(id);
+      recorded += 1;
+    } catch (error) {
+      deps.logger.error(
+        { deadLetterId: id, data: record.data, err: error },
+        'could not record a parked job in its execution; the next cleanup tries again',
+      );
+    }
+  }
+  return recorded;
 }

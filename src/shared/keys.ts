@@ -101,6 +101,11 @@ export function createKeys(prefix: string) {
     failedSweep: `${prefix}:failed-sweep`,
     /** String: the token of the failed-job sweep running now (one at a time), with a TTL. */
     failedSweepLock: `${prefix}:failed-sweep:lock`,
+    /**
+     * Hash: dead-letter entry id to the parked job and error (JSON) whose failure could not be recorded in its
+     * execution as it was parked; the cleanup job records them (`recordParked`).
+     */
+    unrecorded: `${prefix}:unrecorded`,
 
     /** The keys of one execution; all share the execution's hash tag. */
     execution: (executionId: string) => ({

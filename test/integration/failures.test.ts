@@ -415,6 +415,38 @@ describe('failing steps', () => {
       logged.find((line) => line.msg.startsWith('could not record the end') && line.jobId === entry.jobId)
         ?.err?.message,
     ).toMatch(/WRONGTYPE/);
+    // Recording it as the job was parked failed too: noted, and the cleanup job records it once it can.
+    const unrecorded = () => h.engine.redis.hexists(h.engine.keys.unrecorded, entry.id);
+    expect(await unrecorded()).toBe(1);
+    await h.engine.recordParkedFailures();
+    expect(await unrecorded()).toBe(1);
+    await h.engine.redis.del(finished);
+    await h.engine.recordParkedFailures();
+    expect(await unrecorded()).toBe(0);
+    expect(await h.engine.redis.zscore(finished, `${workflowId} ${failed.id}`)).not.toBeNull();
+    expect(await h.engine.redis.hget(h.engine.keys.stats(orgId), `${workflowId}:failed`)).toBe('1');
+    expect(await h.engine.redis.get(h.engine.keys.active(orgId, workflowId, 'lead-end'))).toBeNull();
+  });
+
+  it('forgets a failure noted unrecorded once its entry is retried, and does not fail the execution later', async () => {
+    const { apiKey } = await h.createOrg();
+    server.reply({ status: 404 });
+    const workflowId = await publishWorkflow(h, apiKey, webhookFlow(`${server.url}/noted`));
+    await h.call('POST', '/v1/events', { type: 'new_lead', lead: { id: 'lead-noted' } }, apiKey);
+    const [entry] = await deadLettered(apiKey);
+    // As if its failure could not be recorded as it was parked.
+    await h.engine.deadLetter.markUnrecorded(
+      entry.queue,
+      { id: entry.jobId, name: entry.name, data: entry.data },
+      entry.error,
+    );
+
+    server.reply({ status: 200 });
+    expect((await h.call('POST', `/v1/dead-letter/${entry.id}/retry`, undefined, apiKey)).status).toBe(202);
+    expect(await h.engine.redis.hexists(h.engine.keys.unrecorded, entry.id)).toBe(0);
+    await settledExecution(h, apiKey, workflowId, ['completed']);
+    await h.engine.recordParkedFailures();
+    expect((await settledExecution(h, apiKey, workflowId, ['completed'])).status).toBe('completed');
   });
 
   it('revives an execution only once each of its parked jobs was retried, however often one is retried', async () => {
@@ -828,6 +860,77 @@ describe('failing steps', () => {
     const provisional = nodeJobId({ executionId: provisionalId, nodeId: 'tag', iteration: 0, arms: [] });
     expect(await h.engine.queues.actionsFor(orgId).getJob(provisional)).toBeUndefined();
     expect(await executions.load(provisionalId)).toMatchObject({ status: 'running', provisional: true });
+  });
+
+  it("hands a trigger job's executions over later when the hand-over fails as it is parked, and only once", async () => {
+    const { apiKey, orgId } = await h.createOrg();
+    const workflowId = await publishWorkflow(h, apiKey, {
+      name: 'Tag arrivals',
+      nodes: [trigger(), { id: 'tag', type: 'add_tag', params: { tag: 'arrived' } }],
+      edges: chain('start', 'tag'),
+    });
+    const { redis, keys, executions, workflows, leads, lifecycle, waiters } = h.engine;
+    const handleEvent = createStarter({
+      redis,
+      keys,
+      executions,
+      workflows,
+      leads,
+      lifecycle,
+      waiters,
+      enqueue: async () => {
+        throw new Error('the action queue is unavailable');
+      },
+      removeTimers: async () => {},
+    });
+    const now = new Date().toISOString();
+    const event = {
+      id: 'handed-over-later',
+      orgId,
+      type: 'new_lead' as const,
+      occurredAt: now,
+      receivedAt: now,
+      lead: { id: 'later' },
+    };
+    // Every attempt strands the execution; the hand-over as the job is parked fails too.
+    let handOvers = 0;
+    const processor = guard(
+      'triggers',
+      () => handleEvent(event),
+      h.engine.deadLetter,
+      h.engine.logger,
+      async () => {
+        handOvers += 1;
+        throw new Error('the action queue is still unavailable');
+      },
+    );
+    const { queue, close } = scratchQueue('triggers-stranded', processor);
+    try {
+      await queue.add('new_lead', event, {
+        jobId: 'stranded-1',
+        attempts: 2,
+        backoff: { type: 'fixed', delay: 10 },
+      });
+      const entryId = 'triggers.stranded-1';
+      await eventually(async () => ((await redis.hexists(keys.unrecorded, entryId)) ? true : undefined));
+      expect(handOvers).toBe(1);
+      const executionId = executionIdFor(orgId, event.id, workflowId);
+      expect(await executions.load(executionId)).toMatchObject({ status: 'running' });
+
+      // The cleanup job hands it over with the engine's own `abandon`, once; its entry stays for the operator.
+      expect(await h.engine.recordParkedFailures()).toBeGreaterThanOrEqual(1);
+      expect(await redis.hexists(keys.unrecorded, entryId)).toBe(0);
+      await h.engine.recordParkedFailures();
+      const completed = await settledExecution(h, apiKey, workflowId, ['completed']);
+      expect(completed.steps.map((step: { nodeId: string }) => step.nodeId)).toEqual(['start', 'tag']);
+      expect(await h.engine.deadLetter.get(entryId)).toMatchObject({
+        queue: 'triggers',
+        jobId: 'stranded-1',
+      });
+    } finally {
+      await close();
+      await h.engine.deadLetter.discard({ id: 'triggers.stranded-1', orgId } as never);
+    }
   });
 
   it('hands over an execution whose inline run reached a wait but whose timer was never queued', async () => {
