@@ -8,6 +8,7 @@ import { HttpError, NonRetryableError } from '../shared/errors.js';
 import type { Keys } from '../shared/keys.js';
 import { attemptsBeforeMove, redelivered, retryOf, wasRedelivered } from './job-marks.js';
 import { isActionQueue, queueNames, type Queues } from './queues.js';
+import { takeLock } from './lock.js';
 import type { RedisClient } from './redis.js';
 
 /**
@@ -65,6 +66,9 @@ export interface DeadLetterDeps {
 
 const entryId = (queue: string, jobId: string) => `${queue}.${jobId}`;
 
+/** The lock a retry of an entry and the recording of its noted failure (`recordNoted`) take in turn. */
+const RECORDING_LOCK_MS = 60_000;
+
 /** How long retry and discard wait for an active original to finish, asking every so often. */
 const FINISHING_WAIT_MS = 2000;
 const FINISHING_POLL_MS = 50;
@@ -91,6 +95,7 @@ export function isEntryId(id: string): boolean {
 
 export function createDeadLetter(deps: DeadLetterDeps) {
   const { redis, keys, queues } = deps;
+  const recordingLock = (id: string) => `${keys.unrecorded}:lock:${id}`;
   const dlq = queues['dead-letter'];
 
   const toView = (job: Job | undefined): DeadLetterView | undefined => {
@@ -230,14 +235,30 @@ export function createDeadLetter(deps: DeadLetterDeps) {
       if (!queue)
         throw new NonRetryableError(`dead-letter entry ${view.id} names an unknown queue ${view.queue}`);
       await refuseUnfinished(view);
-      // The failed original keeps its id in the queue it failed in; removed, the id can be added again. Removed first:
-      // a revive refused (409) leaves the entry to retry later, nothing else changed.
-      await removeOriginal(view, 'retry');
-      await deps.revive?.(view);
-      await queue.add(view.name, view.data, { jobId: view.jobId, lifo: true, ...redelivered(view.failedAt) });
-      // Put back, the job runs on: a failure it could not record as it was parked is not to be recorded now.
-      await redis.hdel(keys.unrecorded, view.id);
-      await forget(view);
+      // Not while the cleanup job records this entry's noted failure (`recordNoted`).
+      const recording = await takeLock(redis, recordingLock(view.id), RECORDING_LOCK_MS);
+      if (!recording)
+        throw new HttpError(
+          409,
+          'conflict',
+          `the failure of ${view.id} is being recorded; retry it in a moment`,
+        );
+      try {
+        // The failed original keeps its id in the queue it failed in; removed, the id can be added again. Removed
+        // first: a revive refused (409) leaves the entry to retry later, nothing else changed.
+        await removeOriginal(view, 'retry');
+        await deps.revive?.(view);
+        // Put back, the job runs on: a failure it could not record as it was parked is not to be recorded any more.
+        await redis.hdel(keys.unrecorded, view.id);
+        await queue.add(view.name, view.data, {
+          jobId: view.jobId,
+          lifo: true,
+          ...redelivered(view.failedAt),
+        });
+        await forget(view);
+      } finally {
+        await recording.release();
+      }
     },
 
     /** Refuses (409) an entry whose original job has not finished: it cannot be retried or discarded yet. */
@@ -263,20 +284,33 @@ export function createDeadLetter(deps: DeadLetterDeps) {
       await redis.hsetnx(keys.unrecorded, entryId(queue, String(job.id)), JSON.stringify(record));
     },
 
-    /** Up to about `limit` parked failures not recorded yet, by entry id (one that cannot be read is skipped). */
-    async unrecorded(limit: number): Promise<{ id: string; record: Unrecorded }[]> {
-      const [, flat] = await redis.hscan(keys.unrecorded, '0', 'COUNT', limit);
-      const found: { id: string; record: Unrecorded }[] = [];
-      for (let i = 0; i + 1 < flat.length; i += 2) {
-        const parsed = Unrecorded.safeParse(parseJson(flat[i + 1]!));
-        if (parsed.success) found.push({ id: flat[i]!, record: parsed.data });
-      }
-      return found;
+    /** Up to `limit` entry ids, picked at random, whose failures are noted as not recorded yet. */
+    async unrecorded(limit: number): Promise<string[]> {
+      return redis.hrandfield(keys.unrecorded, limit) as Promise<string[]>;
     },
 
-    /** The failure of entry `id` is recorded now. */
-    async recorded(id: string): Promise<void> {
-      await redis.hdel(keys.unrecorded, id);
+    /**
+     * Records the noted failure of entry `id` with `record`, then forgets the note, under the entry's recording lock,
+     * which a retry takes too: a retry never interleaves with a recording, so an execution put back to run on is never
+     * failed by a note read before the retry dropped it. Resolves `recorded`, `busy` (the lock is held: a retry, or
+     * another cleanup job), `gone` (no note any more) or `unreadable` (a note that does not parse, dropped).
+     */
+    async recordNoted(
+      id: string,
+      record: (note: Unrecorded) => Promise<void>,
+    ): Promise<'recorded' | 'busy' | 'gone' | 'unreadable'> {
+      const lock = await takeLock(redis, recordingLock(id), RECORDING_LOCK_MS);
+      if (!lock) return 'busy';
+      try {
+        const raw = await redis.hget(keys.unrecorded, id);
+        if (raw === null) return 'gone';
+        const note = Unrecorded.safeParse(parseJson(raw));
+        if (note.success) await record(note.data);
+        await redis.hdel(keys.unrecorded, id);
+        return note.success ? 'recorded' : 'unreadable';
+      } finally {
+        await lock.release();
+      }
     },
 
     /** Whether each job of `queue` is parked (one EXISTS each, sent together). */

@@ -116,7 +116,7 @@ async function recordFailure(
     (abandonError: unknown) => {
       deps.logger.error(
         { queue, jobId: job.id, data: job.data, err: abandonError, error },
-        'could not record a failed job in its execution; the cleanup job tries again once it is parked',
+        'could not record a failed job in its execution; the cleanup job tries again',
       );
       return false;
     },
@@ -132,10 +132,10 @@ async function markUnrecorded(
 ) {
   await deps.deadLetter
     .markUnrecorded(queue, job, error)
-    .catch((error: unknown) =>
+    .catch((markError: unknown) =>
       deps.logger.error(
-        { queue, jobId: job.id, data: job.data, err: error },
-        'could not note a parked job whose failure is not recorded in its execution; it stays unrecorded',
+        { queue, jobId: job.id, data: job.data, err: markError, error },
+        'could not note a failed job whose failure is not recorded in its execution; it stays unrecorded',
       ),
     );
 }
@@ -262,25 +262,24 @@ export function parkUnparked(
     const failed = asFailed(job);
     // The execution records the failure first, whether or not the job can be parked: never left running for good. A
     // job left unparked (the tries failed, or the process died first) is parked by the cleanup job's sweep.
-    const work = (
-      pending.abandon ? recordFailure(queue, failed, pending.error, deps) : Promise.resolve(true)
-    ).then((recorded) =>
-      parkWithRetries(
-        deps.deadLetter,
-        queue,
-        failed,
-        pending.error,
-        LATE_PARK_PAUSES_MS,
-        shutdown?.signal,
-      ).then(
-        () => (recorded ? undefined : markUnrecorded(queue, failed, pending.error, deps)),
-        (parkError: unknown) =>
+    // Noted before it is parked: once parked, a retry of its entry drops the note, which must not come after.
+    const work = (pending.abandon ? recordFailure(queue, failed, pending.error, deps) : Promise.resolve(true))
+      .then((recorded) => (recorded ? undefined : markUnrecorded(queue, failed, pending.error, deps)))
+      .then(() =>
+        parkWithRetries(
+          deps.deadLetter,
+          queue,
+          failed,
+          pending.error,
+          LATE_PARK_PAUSES_MS,
+          shutdown?.signal,
+        ).catch((parkError: unknown) =>
           deps.logger.error(
             { queue, jobId: job.id, data: failed.data, err: parkError, error: pending.error },
             'could not dead-letter a job that failed for good; the cleanup job parks it later',
           ),
-      ),
-    );
+        ),
+      );
     shutdown?.track(work);
   };
 }
@@ -339,7 +338,6 @@ async function parkFound(
     if (!job || !(await job.isFailed())) return false;
     const pending = unparkedFailure(job, new Error(job.failedReason));
     failed = asFailed(job);
-    let unrecorded = false;
     if (pending.abandon && !(await read.recorded())) {
       // Not parked unless recorded, so the next sweep tries both again; marked once recorded (a crash between the
       // two records it again, which counts once).
@@ -352,11 +350,11 @@ async function parkFound(
           { queue: queue.name, jobId, data: failed.data, err: error, error: pending.error },
           'could not record a failed job in its execution for minutes; dead-lettering it, to record later',
         );
-        unrecorded = true;
+        // Noted before it is parked (see `parkUnparked`).
+        await markUnrecorded(queue.name, failed, pending.error, deps);
       }
     }
     await deps.deadLetter.park(queue.name, failed, pending.error);
-    if (unrecorded) await markUnrecorded(queue.name, failed, pending.error, deps);
     deps.logger.warn(
       { queue: queue.name, jobId, error: pending.error },
       'dead-lettered a job found failed for good without an entry',
@@ -548,16 +546,16 @@ export function startWorkers(
   };
 }
 
-/** Parked jobs whose failures `recordParked` records per run, about. */
+/** Noted failures `recordParked` records per run at most (picked at random, so none that keeps failing stops others). */
 const RECORD_PAGE = 200;
 
 /**
- * Records the failures of parked jobs that could not be recorded in their executions as they were parked (noted by
- * `markUnrecorded`): an execution left running by a job that failed for good, or a trigger job's executions not handed
- * over, holding their leads' enrolment. Run by the cleanup job until each is recorded, also after its entry was
- * discarded (the execution still fails); a retried entry is dropped from the list, its job running on. A failure is
- * logged and tried again next time; the others go on. Recording again counts once (`Abandon`). Resolves how many it
- * recorded.
+ * Records the failures noted by `markUnrecorded`, which could not be recorded in their executions when their jobs
+ * failed for good: an execution left running, or a trigger job's executions not handed over, holding their leads'
+ * enrolment. Run by the cleanup job until each is recorded, also after its entry was discarded (the execution still
+ * has to end); a retry drops the note (its job runs on), and never interleaves with a recording (`recordNoted`). A
+ * failure is logged and tried again next time; the others go on. Recording again counts once (`Abandon`). Resolves
+ * how many it recorded.
  */
 export async function recordParked(deps: {
   deadLetter: DeadLetter;
@@ -565,16 +563,22 @@ export async function recordParked(deps: {
   abandon: Abandon;
 }): Promise<number> {
   let recorded = 0;
-  for (const { id, record } of await deps.deadLetter.unrecorded(RECORD_PAGE)) {
+  for (const id of await deps.deadLetter.unrecorded(RECORD_PAGE)) {
     try {
-      const job = { id: record.jobId, name: record.name, data: record.data, attemptsMade: 0, opts: {} };
-      await deps.abandon(record.queue, job, record.error);
-      await deps.deadLetter.recorded(id);
-      recorded += 1;
+      const outcome = await deps.deadLetter.recordNoted(id, (note) =>
+        deps.abandon(
+          note.queue,
+          { id: note.jobId, name: note.name, data: note.data, attemptsMade: 0, opts: {} },
+          note.error,
+        ),
+      );
+      if (outcome === 'recorded') recorded += 1;
+      if (outcome === 'unreadable')
+        deps.logger.error({ deadLetterId: id }, 'dropped a noted failure that could not be read');
     } catch (error) {
       deps.logger.error(
-        { deadLetterId: id, data: record.data, err: error },
-        'could not record a parked job in its execution; the next cleanup tries again',
+        { deadLetterId: id, err: error },
+        'could not record a noted failure in its execution; the next cleanup tries again',
       );
     }
   }
