@@ -8,7 +8,7 @@ import { HttpError, NonRetryableError } from '../shared/errors.js';
 import type { Keys } from '../shared/keys.js';
 import { attemptsBeforeMove, redelivered, retryOf, wasRedelivered } from './job-marks.js';
 import { isActionQueue, queueNames, type Queues } from './queues.js';
-import { takeLock } from './lock.js';
+import { takeLock, type HeldLock } from './lock.js';
 import type { RedisClient } from './redis.js';
 
 /**
@@ -66,8 +66,39 @@ export interface DeadLetterDeps {
 
 const entryId = (queue: string, jobId: string) => `${queue}.${jobId}`;
 
-/** The lock a retry of an entry and the recording of its noted failure (`recordNoted`) take in turn. */
+/**
+ * The lock a retry of an entry and the recording of its noted failure (`recordNoted`) take in turn: renewed every
+ * third of this while held, so it lapses only when its holder stops renewing it (died, or lost Redis that long).
+ */
 const RECORDING_LOCK_MS = 60_000;
+
+/** How long a retry waits for the recording of its entry's noted failure to finish, asking every so often. */
+const RECORDING_WAIT_MS = 2000;
+const RECORDING_POLL_MS = 50;
+
+/**
+ * Deletes a noted failure only if it is still the one read (a new failure of a retried job notes a new one).
+ * KEYS[1] the notes; ARGV[1] the entry id, ARGV[2] the note as read. Returns 1 if deleted.
+ */
+const dropNoteScript = `
+if redis.call('HGET', KEYS[1], ARGV[1]) ~= ARGV[2] then return 0 end
+return redis.call('HDEL', KEYS[1], ARGV[1])
+`;
+
+interface DropNoteClient {
+  atlasDropNote(key: string, id: string, note: string): Promise<number>;
+}
+
+/** Runs `work` while renewing `lock`, then releases it. */
+async function holding<T>(lock: HeldLock, work: () => Promise<T>): Promise<T> {
+  const renewal = setInterval(() => void lock.renew().catch(() => undefined), RECORDING_LOCK_MS / 3);
+  try {
+    return await work();
+  } finally {
+    clearInterval(renewal);
+    await lock.release();
+  }
+}
 
 /** How long retry and discard wait for an active original to finish, asking every so often. */
 const FINISHING_WAIT_MS = 2000;
@@ -96,6 +127,19 @@ export function isEntryId(id: string): boolean {
 export function createDeadLetter(deps: DeadLetterDeps) {
   const { redis, keys, queues } = deps;
   const recordingLock = (id: string) => `${keys.unrecorded}:lock:${id}`;
+  if (!('atlasDropNote' in redis))
+    redis.defineCommand('atlasDropNote', { numberOfKeys: 1, lua: dropNoteScript });
+  const dropNote = (id: string, note: string) =>
+    (redis as RedisClient & DropNoteClient).atlasDropNote(keys.unrecorded, id, note);
+
+  /** Takes an entry's recording lock, waiting a moment while a recording holds it; undefined if it still does. */
+  const takeRecordingLock = async (id: string): Promise<HeldLock | undefined> => {
+    for (let waited = 0; ; waited += RECORDING_POLL_MS) {
+      const lock = await takeLock(redis, recordingLock(id), RECORDING_LOCK_MS);
+      if (lock || waited >= RECORDING_WAIT_MS) return lock;
+      await sleep(RECORDING_POLL_MS);
+    }
+  };
   const dlq = queues['dead-letter'];
 
   const toView = (job: Job | undefined): DeadLetterView | undefined => {
@@ -236,29 +280,35 @@ export function createDeadLetter(deps: DeadLetterDeps) {
         throw new NonRetryableError(`dead-letter entry ${view.id} names an unknown queue ${view.queue}`);
       await refuseUnfinished(view);
       // Not while the cleanup job records this entry's noted failure (`recordNoted`).
-      const recording = await takeLock(redis, recordingLock(view.id), RECORDING_LOCK_MS);
+      const recording = await takeRecordingLock(view.id);
       if (!recording)
         throw new HttpError(
           409,
           'conflict',
           `the failure of ${view.id} is being recorded; retry it in a moment`,
         );
-      try {
+      await holding(recording, async () => {
         // The failed original keeps its id in the queue it failed in; removed, the id can be added again. Removed
         // first: a revive refused (409) leaves the entry to retry later, nothing else changed.
         await removeOriginal(view, 'retry');
         await deps.revive?.(view);
         // Put back, the job runs on: a failure it could not record as it was parked is not to be recorded any more.
-        await redis.hdel(keys.unrecorded, view.id);
-        await queue.add(view.name, view.data, {
-          jobId: view.jobId,
-          lifo: true,
-          ...redelivered(view.failedAt),
-        });
+        // Dropped first (a recording after the add would fail the execution running on), and noted again if the add
+        // fails, since the entry stays.
+        const note = await redis.hget(keys.unrecorded, view.id);
+        if (note !== null) await dropNote(view.id, note);
+        try {
+          await queue.add(view.name, view.data, {
+            jobId: view.jobId,
+            lifo: true,
+            ...redelivered(view.failedAt),
+          });
+        } catch (error) {
+          if (note !== null) await redis.hsetnx(keys.unrecorded, view.id, note).catch(() => undefined);
+          throw error;
+        }
         await forget(view);
-      } finally {
-        await recording.release();
-      }
+      });
     },
 
     /** Refuses (409) an entry whose original job has not finished: it cannot be retried or discarded yet. */
@@ -301,16 +351,14 @@ export function createDeadLetter(deps: DeadLetterDeps) {
     ): Promise<'recorded' | 'busy' | 'gone' | 'unreadable'> {
       const lock = await takeLock(redis, recordingLock(id), RECORDING_LOCK_MS);
       if (!lock) return 'busy';
-      try {
+      return holding(lock, async () => {
         const raw = await redis.hget(keys.unrecorded, id);
         if (raw === null) return 'gone';
         const note = Unrecorded.safeParse(parseJson(raw));
         if (note.success) await record(note.data);
-        await redis.hdel(keys.unrecorded, id);
+        await dropNote(id, raw);
         return note.success ? 'recorded' : 'unreadable';
-      } finally {
-        await lock.release();
-      }
+      });
     },
 
     /** Whether each job of `queue` is parked (one EXISTS each, sent together). */

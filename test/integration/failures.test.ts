@@ -4,6 +4,7 @@ import { createStarter, executionIdFor } from '../../src/engine/start.js';
 import { nodeJobId } from '../../src/engine/jobs.js';
 import { createNodeRunner, StepFailure } from '../../src/nodes/runner.js';
 import { createDeadLetter, ranBefore, type DeadLetter } from '../../src/queue/dead-letter.js';
+import { takeLock } from '../../src/queue/lock.js';
 import { queuePrefix } from '../../src/queue/queues.js';
 import { guard, parkUnparked, STALLED_TOO_OFTEN, sweepUnparked } from '../../src/queue/workers.js';
 import { NonRetryableError } from '../../src/shared/errors.js';
@@ -429,6 +430,31 @@ describe('failing steps', () => {
     expect(await h.engine.redis.zscore(finished, `${workflowId} ${failed.id}`)).not.toBeNull();
     expect(await h.engine.redis.hget(h.engine.keys.stats(orgId), `${workflowId}:failed`)).toBe('1');
     expect(await h.engine.redis.get(h.engine.keys.active(orgId, workflowId, 'lead-end'))).toBeNull();
+  });
+
+  it('never retries an entry while its noted failure is being recorded, nor records it while it is retried', async () => {
+    const { apiKey } = await h.createOrg();
+    server.reply({ status: 404 });
+    const workflowId = await publishWorkflow(h, apiKey, webhookFlow(`${server.url}/locked`));
+    await h.call('POST', '/v1/events', { type: 'new_lead', lead: { id: 'lead-locked' } }, apiKey);
+    const [entry] = await deadLettered(apiKey);
+    await h.engine.deadLetter.markUnrecorded(
+      entry.queue,
+      { id: entry.jobId, name: entry.name, data: entry.data },
+      entry.error,
+    );
+    // Whoever holds the entry's recording lock (a cleanup job recording, a retry) keeps the other out.
+    const held = (await takeLock(h.engine.redis, `${h.engine.keys.unrecorded}:lock:${entry.id}`, 10_000))!;
+    const refused = await h.call('POST', `/v1/dead-letter/${entry.id}/retry`, undefined, apiKey);
+    expect(refused).toMatchObject({ status: 409, body: { error: { code: 'conflict' } } });
+    await h.engine.recordParkedFailures();
+    expect(await h.engine.redis.hexists(h.engine.keys.unrecorded, entry.id)).toBe(1);
+    await held.release();
+
+    server.reply({ status: 200 });
+    expect((await h.call('POST', `/v1/dead-letter/${entry.id}/retry`, undefined, apiKey)).status).toBe(202);
+    expect(await h.engine.redis.hexists(h.engine.keys.unrecorded, entry.id)).toBe(0);
+    expect((await settledExecution(h, apiKey, workflowId, ['completed'])).status).toBe('completed');
   });
 
   it('forgets a failure noted unrecorded once its entry is retried, and does not fail the execution later', async () => {

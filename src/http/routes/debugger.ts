@@ -109,8 +109,9 @@ export const debuggerRoutes: Route<Context>[] = [
           `execution ${id} has no failed step waiting in the dead-letter queue`,
         );
       }
-      // Each entry is checked first, so a refusal (409) comes before any is retried; one that fails later still
-      // leaves the ones retried before it in the audit trail.
+      // Each entry is checked first, so a refusal (409) comes before any is retried; one that fails later (or is
+      // refused while the cleanup job records its noted failure, which is rare) still leaves the ones retried before
+      // it in the audit trail.
       for (const entry of entries) await engine.deadLetter.ensureFinished(entry);
       const retried: typeof entries = [];
       try {
