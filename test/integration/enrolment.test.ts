@@ -1,15 +1,16 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createEnrolment } from '../../src/engine/enrolment.js';
 import { createStarter, executionIdFor } from '../../src/engine/start.js';
-import { createNodeRunner } from '../../src/nodes/runner.js';
 import { RetryableError } from '../../src/shared/errors.js';
 import { triggerJobId } from '../../src/events/ingest.js';
 import { eventually, startHarness, type Harness } from '../support/harness.js';
+import { eventsFor, testStarter } from '../support/starters.js';
 import {
   chain,
   executionsOf,
   publishWorkflow,
   settledExecution,
+  tagging,
   trigger,
   refusedStarts,
 } from '../support/workflows.js';
@@ -42,57 +43,21 @@ const tagOrWaitFirst = {
   ],
 };
 
-/** Builds `new_lead` events of one lead, as the trigger worker gets them. */
-const eventsFor =
-  (orgId: string, leadId: string, now = new Date().toISOString()) =>
-  (id: string, data?: Record<string, unknown>) => ({
-    id,
-    orgId,
-    type: 'new_lead' as const,
-    occurredAt: now,
-    receivedAt: now,
-    lead: { id: leadId },
-    ...(data ? { data } : {}),
-  });
-
 /**
  * A trigger side whose inline runs work as usual, except that with `stopBeforeFirstEnd` the first run to complete an
  * execution stops between its commit and recording the end (as a worker that dies there would).
  */
 function starter(h: Harness, { stopBeforeFirstEnd = false } = {}) {
-  const { redis, keys, executions, workflows, leads, lifecycle, waiters } = h.engine;
   let stopBeforeEnd = stopBeforeFirstEnd;
-  const runNodeJob = createNodeRunner({
-    executions,
-    workflows,
-    leads,
-    waiters,
-    org: h.engine.orgSettings,
-    actions: h.engine.actions,
-    enqueue: async () => {},
+  return testStarter(h, {
+    inline: true,
     finalize: async (state, options) => {
       if (stopBeforeEnd) {
         stopBeforeEnd = false;
         throw new RetryableError('the worker stopped before the end was recorded');
       }
-      await lifecycle.finalize(state, options);
+      await h.engine.lifecycle.finalize(state, options);
     },
-  });
-  return createStarter({
-    redis,
-    keys,
-    executions,
-    workflows,
-    leads,
-    lifecycle,
-    waiters,
-    runInline: async (job, known) => {
-      await runNodeJob(job, { attemptsMade: 0, maxAttempts: 3, inline: true }, known);
-      return true;
-    },
-    inlineNode: () => true,
-    enqueue: async () => {},
-    removeTimers: async () => {},
   });
 }
 
@@ -277,11 +242,7 @@ describe('events, enrolment and cancellation', () => {
 
   it('records the end of an execution again when a retried trigger job finds it ended but not recorded', async () => {
     const { apiKey, orgId } = await h.createOrg();
-    const workflowId = await publishWorkflow(h, apiKey, {
-      name: 'Tag on arrival',
-      nodes: [trigger(), { id: 'tag', type: 'add_tag', params: { tag: 'arrived' } }],
-      edges: chain('start', 'tag'),
-    });
+    const workflowId = await publishWorkflow(h, apiKey, tagging('arrived'));
     const { redis, keys, executions } = h.engine;
     const handleEvent = starter(h, { stopBeforeFirstEnd: true });
     const now = new Date().toISOString();

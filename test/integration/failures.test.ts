@@ -1,8 +1,8 @@
 import { Job, Queue, Worker, type Processor } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createStarter, executionIdFor } from '../../src/engine/start.js';
+import { executionIdFor } from '../../src/engine/start.js';
 import { nodeJobId } from '../../src/engine/jobs.js';
-import { createNodeRunner, StepFailure } from '../../src/nodes/runner.js';
+import { StepFailure } from '../../src/nodes/runner.js';
 import { createDeadLetter, ranBefore, type DeadLetter } from '../../src/queue/dead-letter.js';
 import { takeLock } from '../../src/queue/lock.js';
 import { queuePrefix } from '../../src/queue/queues.js';
@@ -11,7 +11,8 @@ import { NonRetryableError } from '../../src/shared/errors.js';
 import { startFakeServer, type FakeServer } from '../support/fake-http.js';
 import { eventually, startHarness, type Harness } from '../support/harness.js';
 import { capturedLogs } from '../support/logs.js';
-import { chain, publishWorkflow, settledExecution, trigger } from '../support/workflows.js';
+import { eventsFor, testStarter } from '../support/starters.js';
+import { chain, publishWorkflow, settledExecution, tagging, trigger } from '../support/workflows.js';
 
 const webhookFlow = (url: string) => ({
   name: 'Notify the CRM',
@@ -807,6 +808,11 @@ describe('failing steps', () => {
     }
   });
 
+  /** Queueing node jobs, while the action queues are unavailable. */
+  const unavailable = async () => {
+    throw new Error('the action queue is unavailable');
+  };
+
   /** What the workers hand `abandon` for a trigger job of `event` that failed for good. */
   const failedTriggerJob = (event: { id: string; orgId: string; occurredAt: string; receivedAt: string }) =>
     [
@@ -817,36 +823,12 @@ describe('failing steps', () => {
 
   it('hands the executions a trigger job that failed for good started over to their first jobs, never a provisional one', async () => {
     const { apiKey, orgId } = await h.createOrg();
-    const tagFlow = (tag: string) => ({
-      name: `Tag ${tag}`,
-      nodes: [trigger(), { id: 'tag', type: 'add_tag', params: { tag } }],
-      edges: chain('start', 'tag'),
-    });
-    const workflowId = await publishWorkflow(h, apiKey, tagFlow('started'));
-    const { redis, keys, executions, workflows, leads, lifecycle, waiters } = h.engine;
+    const workflowId = await publishWorkflow(h, apiKey, tagging('started'));
+    const { redis, keys, executions, leads } = h.engine;
     // Every attempt of the trigger job fails as it queues the first job, after enrolling and keeping the execution.
-    const handleEvent = createStarter({
-      redis,
-      keys,
-      executions,
-      workflows,
-      leads,
-      lifecycle,
-      waiters,
-      enqueue: async () => {
-        throw new Error('the action queue is unavailable');
-      },
-      removeTimers: async () => {},
-    });
+    const handleEvent = testStarter(h, { enqueue: unavailable });
     const now = new Date().toISOString();
-    const event = {
-      id: 'fails-for-good',
-      orgId,
-      type: 'new_lead' as const,
-      occurredAt: now,
-      receivedAt: now,
-      lead: { id: 'stranded' },
-    };
+    const event = eventsFor(orgId, 'stranded', now)('fails-for-good');
     await expect(handleEvent(event)).rejects.toThrow('unavailable');
     await expect(handleEvent(event, { retried: true })).rejects.toThrow('unavailable');
     const executionId = executionIdFor(orgId, event.id, workflowId);
@@ -855,7 +837,7 @@ describe('failing steps', () => {
     expect(await lock()).toBe(executionId);
 
     // A second workflow whose execution of the same event was created but never kept (its start never answered).
-    const otherId = await publishWorkflow(h, apiKey, tagFlow('never'));
+    const otherId = await publishWorkflow(h, apiKey, tagging('never'));
     const provisionalId = executionIdFor(orgId, event.id, otherId);
     await executions.create({
       id: provisionalId,
@@ -894,34 +876,10 @@ describe('failing steps', () => {
 
   it("hands a trigger job's executions over later when the hand-over fails as it is parked, and only once", async () => {
     const { apiKey, orgId } = await h.createOrg();
-    const workflowId = await publishWorkflow(h, apiKey, {
-      name: 'Tag arrivals',
-      nodes: [trigger(), { id: 'tag', type: 'add_tag', params: { tag: 'arrived' } }],
-      edges: chain('start', 'tag'),
-    });
-    const { redis, keys, executions, workflows, leads, lifecycle, waiters } = h.engine;
-    const handleEvent = createStarter({
-      redis,
-      keys,
-      executions,
-      workflows,
-      leads,
-      lifecycle,
-      waiters,
-      enqueue: async () => {
-        throw new Error('the action queue is unavailable');
-      },
-      removeTimers: async () => {},
-    });
-    const now = new Date().toISOString();
-    const event = {
-      id: 'handed-over-later',
-      orgId,
-      type: 'new_lead' as const,
-      occurredAt: now,
-      receivedAt: now,
-      lead: { id: 'later' },
-    };
+    const workflowId = await publishWorkflow(h, apiKey, tagging('arrived'));
+    const { redis, keys, executions } = h.engine;
+    const handleEvent = testStarter(h, { enqueue: unavailable });
+    const event = eventsFor(orgId, 'later')('handed-over-later');
     // Every attempt strands the execution; the hand-over as the job is parked fails too.
     let handOvers = 0;
     const processor = guard(
@@ -978,46 +936,10 @@ describe('failing steps', () => {
       ],
       edges: chain('start', 'pause', 'tag'),
     });
-    const { redis, keys, executions, workflows, leads, lifecycle, waiters } = h.engine;
-    const unavailable = async () => {
-      throw new Error('the queues are unavailable');
-    };
-    const runNodeJob = createNodeRunner({
-      executions,
-      workflows,
-      leads,
-      waiters,
-      org: h.engine.orgSettings,
-      actions: h.engine.actions,
-      enqueue: unavailable,
-      finalize: (state, options) => lifecycle.finalize(state, options),
-    });
+    const { redis, keys, executions, leads } = h.engine;
     // The first attempt runs the wait inline and cannot queue its timer; the next cannot queue the first job.
-    const handleEvent = createStarter({
-      redis,
-      keys,
-      executions,
-      workflows,
-      leads,
-      lifecycle,
-      waiters,
-      runInline: async (job, known) => {
-        await runNodeJob(job, { attemptsMade: 0, maxAttempts: 3, inline: true }, known);
-        return true;
-      },
-      inlineNode: () => true,
-      enqueue: unavailable,
-      removeTimers: async () => {},
-    });
-    const now = new Date().toISOString();
-    const event = {
-      id: 'timer-lost',
-      orgId,
-      type: 'new_lead' as const,
-      occurredAt: now,
-      receivedAt: now,
-      lead: { id: 'paused' },
-    };
+    const handleEvent = testStarter(h, { enqueue: unavailable, inline: true });
+    const event = eventsFor(orgId, 'paused')('timer-lost');
     await expect(handleEvent(event)).rejects.toThrow('unavailable');
     await expect(handleEvent(event, { retried: true })).rejects.toThrow('unavailable');
     const executionId = executionIdFor(orgId, event.id, workflowId);

@@ -37,6 +37,13 @@ export async function settledExecution(
 export const trigger = (event = 'new_lead') => ({ id: 'start', type: 'trigger', event });
 export const chain = (...ids: string[]) => ids.slice(1).map((to, i) => ({ from: ids[i]!, to }));
 
+/** A workflow that tags each new lead with `tag`. */
+export const tagging = (tag: string) => ({
+  name: `Tag ${tag}`,
+  nodes: [trigger(), { id: 'tag', type: 'add_tag', params: { tag } }],
+  edges: chain('start', 'tag'),
+});
+
 /** Waits until the workflow has refused `count` starts (its `skipped` counter), e.g. by its enrolment rule. */
 export async function refusedStarts(h: Harness, orgId: string, workflowId: string, count = 1): Promise<void> {
   await eventually(
