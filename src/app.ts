@@ -231,7 +231,7 @@ export async function createEngine(config: Config, logger: Logger, options: Engi
     });
   };
 
-  const handOver = createHandOver({ executions, workflows, enqueue: enqueuers.nodeJobs });
+  const handOver = createHandOver({ redis, keys, executions, workflows, enqueue: enqueuers.nodeJobs });
 
   /**
    * A job that failed for good without its execution recording it. A node job the worker gave up on: its execution

@@ -456,15 +456,20 @@ export function createStarter(deps: StartDeps) {
 }
 
 export interface HandOverDeps {
-  executions: Pick<ExecutionStore, 'load'>;
+  redis: RedisClient;
+  keys: Keys;
+  executions: Pick<ExecutionStore, 'load' | 'keep'>;
   workflows: Pick<WorkflowStore, 'ids' | 'getVersion'>;
   /** Enqueues node jobs; must ignore a job id it already holds. */
   enqueue(jobs: NodeJobSpec[], continuation: boolean): Promise<void>;
 }
 
 /**
- * For an event whose trigger job failed for good: the executions it started (enrolled and kept, so not provisional)
- * that have not ended get their first node jobs queued again, as the job's next attempt would have queued them. An
+ * For an event whose trigger job failed for good: the executions it started that have not ended get their first node
+ * jobs queued again, as the job's next attempt would have queued them. Started means enrolled: kept, or still
+ * provisional but listed under its workflow (the enrolment's own script lists it), whose start stopped before the keep;
+ * such an execution is kept first, and listed among its lead's live ones, as that start would have. One never enrolled
+ * is left to expire. An
  * execution whose first jobs, or the jobs its inline run planned, were never queued (every attempt failed there)
  * would otherwise hold its lead's enrolment with nothing to run until the job's dead-letter entry is retried, and for
  * good if it is discarded; a retry still starts whatever the event did not. Nothing runs twice: a node whose steps
@@ -474,8 +479,24 @@ export interface HandOverDeps {
  * Resolves the executions handed over.
  */
 export function createHandOver(deps: HandOverDeps) {
+  const orgIndex = createOrgIndex(deps.redis, deps.keys);
+
+  /** Keeps a provisional execution whose start was enrolled; false when it was not (or has ended, or is gone). */
+  async function keepEnrolled(state: ExecutionState): Promise<boolean> {
+    if ((await orgIndex.listedAt(state.orgId, state.workflowId, state.id)) === undefined) return false;
+    if ((await deps.executions.keep(state.id)) !== 'kept') return false;
+    if (state.leadId)
+      await deps.redis.hset(
+        deps.keys.leadExecutions(state.orgId, state.leadId),
+        state.id,
+        `${state.workflowId} ${state.version}`,
+      );
+    return true;
+  }
+
   async function handOverOne(state: ExecutionState): Promise<boolean> {
-    if (state.provisional || (state.status !== 'running' && state.status !== 'waiting')) return false;
+    if (state.status !== 'running' && state.status !== 'waiting') return false;
+    if (state.provisional && !(await keepEnrolled(state))) return false;
     const entry = await deps.workflows.getVersion(state.orgId, state.workflowId, state.version);
     const trigger = entry?.compiled.nodes.get(state.triggerNodeId);
     if (!entry || !trigger) return false;

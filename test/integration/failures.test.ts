@@ -2,6 +2,7 @@ import { Job, Queue, Worker, type Processor } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { executionIdFor } from '../../src/engine/start.js';
 import { nodeJobId } from '../../src/engine/jobs.js';
+import { createOrgIndex } from '../../src/engine/org-index.js';
 import { StepFailure } from '../../src/nodes/runner.js';
 import { createDeadLetter, ranBefore, type DeadLetter } from '../../src/queue/dead-letter.js';
 import { takeLock } from '../../src/queue/lock.js';
@@ -821,7 +822,7 @@ describe('failing steps', () => {
       { name: 'Error', code: 'internal', message: 'the action queue is unavailable', retryable: true },
     ] as const;
 
-  it('hands the executions a trigger job that failed for good started over to their first jobs, never a provisional one', async () => {
+  it('hands the executions a trigger job that failed for good started over to their first jobs, never one it did not enrol', async () => {
     const { apiKey, orgId } = await h.createOrg();
     const workflowId = await publishWorkflow(h, apiKey, tagging('started'));
     const { redis, keys, executions, leads } = h.engine;
@@ -836,42 +837,55 @@ describe('failing steps', () => {
     expect(await executions.load(executionId)).toMatchObject({ status: 'running', pending: 1 });
     expect(await lock()).toBe(executionId);
 
-    // A second workflow whose execution of the same event was created but never kept (its start never answered).
-    const otherId = await publishWorkflow(h, apiKey, tagging('never'));
-    const provisionalId = executionIdFor(orgId, event.id, otherId);
-    await executions.create({
-      id: provisionalId,
-      orgId,
-      workflowId: otherId,
-      version: 1,
-      leadId: 'stranded',
-      triggerNodeId: 'start',
-      event: { id: event.id, type: event.type, occurredAt: now, data: {} },
-      triggerStep: {
-        nodeId: 'start',
-        type: 'trigger',
-        status: 'completed',
-        attempt: 1,
-        startedAt: now,
-        durationMs: 0,
-      },
-      plan: [{ nodeId: 'tag', arms: [] }],
-      provisionalSeconds: 3600,
-    });
+    // Two more workflows whose executions of the same event were created provisional and never kept (their starts
+    // stopped before the enrolment's answer): one was enrolled (listed under its workflow, holding the lead), one not.
+    const provisionalOf = async (tag: string, enrolled: boolean) => {
+      const id = await publishWorkflow(h, apiKey, tagging(tag));
+      const executionId = executionIdFor(orgId, event.id, id);
+      await executions.create({
+        id: executionId,
+        orgId,
+        workflowId: id,
+        version: 1,
+        leadId: 'stranded',
+        triggerNodeId: 'start',
+        event: { id: event.id, type: event.type, occurredAt: now, data: {} },
+        triggerStep: {
+          nodeId: 'start',
+          type: 'trigger',
+          status: 'completed',
+          attempt: 1,
+          startedAt: now,
+          durationMs: 0,
+        },
+        plan: [{ nodeId: 'tag', arms: [] }],
+        provisionalSeconds: 3600,
+      });
+      if (enrolled) {
+        const orgIndex = createOrgIndex(redis, keys);
+        await orgIndex.started(orgId, id, 'stranded', executionId, Date.now(), 'once_active');
+      }
+      return { workflowId: id, executionId };
+    };
+    const enrolled = await provisionalOf('enrolled', true);
+    const never = await provisionalOf('never', false);
 
-    // Handed over twice at once (the guard, and the listener or the sweep), it runs once.
+    // Handed over twice at once (the guard, and the listener or the sweep), each runs once.
     await Promise.all([
       h.engine.abandon(...failedTriggerJob(event)),
       h.engine.abandon(...failedTriggerJob(event)),
     ]);
     const completed = await settledExecution(h, apiKey, workflowId, ['completed']);
     expect(completed.steps.map((step: { nodeId: string }) => step.nodeId)).toEqual(['start', 'tag']);
-    expect((await leads.get(orgId, 'stranded'))?.tags).toEqual(['started']);
     expect(await lock()).toBeNull();
     expect(await redis.hget(keys.stats(orgId), `${workflowId}:completed`)).toBe('1');
-    const provisional = nodeJobId({ executionId: provisionalId, nodeId: 'tag', iteration: 0, arms: [] });
-    expect(await h.engine.queues.actionsFor(orgId).getJob(provisional)).toBeUndefined();
-    expect(await executions.load(provisionalId)).toMatchObject({ status: 'running', provisional: true });
+    const kept = await settledExecution(h, apiKey, enrolled.workflowId, ['completed']);
+    expect(kept.steps.map((step: { nodeId: string }) => step.nodeId)).toEqual(['start', 'tag']);
+    expect(await redis.get(keys.active(orgId, enrolled.workflowId, 'stranded'))).toBeNull();
+    expect((await leads.get(orgId, 'stranded'))?.tags.sort()).toEqual(['enrolled', 'started']);
+    const neverJob = nodeJobId({ executionId: never.executionId, nodeId: 'tag', iteration: 0, arms: [] });
+    expect(await h.engine.queues.actionsFor(orgId).getJob(neverJob)).toBeUndefined();
+    expect(await executions.load(never.executionId)).toMatchObject({ status: 'running', provisional: true });
   });
 
   it("hands a trigger job's executions over later when the hand-over fails as it is parked, and only once", async () => {
