@@ -8,7 +8,7 @@ import type { Keys } from '../shared/keys.js';
 import { evaluate } from '../triggers/conditions.js';
 import { matchTriggers, type PublishedWorkflow, type TriggerMatch } from '../triggers/match.js';
 import type { WorkflowStore } from '../workflows/store.js';
-import type { WorkflowNode } from '../workflows/schema.js';
+import type { EnrollmentMode, WorkflowNode } from '../workflows/schema.js';
 import { createEnrolment } from './enrolment.js';
 import { terminalStatuses, type ExecutionState, type ExecutionStore, type PlannedJob } from './executions.js';
 import { nodeJobId, type NodeJobData, type NodeJobSpec } from './jobs.js';
@@ -466,10 +466,9 @@ export interface HandOverDeps {
 
 /**
  * For an event whose trigger job failed for good: the executions it started that have not ended get their first node
- * jobs queued again, as the job's next attempt would have queued them. Started means enrolled: kept, or still
- * provisional but listed under its workflow (the enrolment's own script lists it), whose start stopped before the keep;
- * such an execution is kept first, and listed among its lead's live ones, as that start would have. One never enrolled
- * is left to expire. An
+ * jobs queued again, as the job's next attempt would have queued them. One still provisional (its start stopped before
+ * the keep) is enrolled again first, as that attempt would: kept and listed among its lead's live ones unless refused
+ * (another execution holds the lead), when it is left to expire. An
  * execution whose first jobs, or the jobs its inline run planned, were never queued (every attempt failed there)
  * would otherwise hold its lead's enrolment with nothing to run until the job's dead-letter entry is retried, and for
  * good if it is discarded; a retry still starts whatever the event did not. Nothing runs twice: a node whose steps
@@ -479,27 +478,30 @@ export interface HandOverDeps {
  * Resolves the executions handed over.
  */
 export function createHandOver(deps: HandOverDeps) {
-  const orgIndex = createOrgIndex(deps.redis, deps.keys);
+  const { redis, keys } = deps;
+  const enrol = createEnrolment({ redis, keys, executions: deps.executions });
 
-  /** Keeps a provisional execution whose start was enrolled; false when it was not (or has ended, or is gone). */
-  async function keepEnrolled(state: ExecutionState): Promise<boolean> {
-    if ((await orgIndex.listedAt(state.orgId, state.workflowId, state.id)) === undefined) return false;
-    if ((await deps.executions.keep(state.id)) !== 'kept') return false;
-    if (state.leadId)
-      await deps.redis.hset(
-        deps.keys.leadExecutions(state.orgId, state.leadId),
-        state.id,
-        `${state.workflowId} ${state.version}`,
-      );
-    return true;
+  /**
+   * What the start's next attempt does for a provisional execution: enrols it again (a no-op for one that holds its
+   * lead already; refused when another execution does), lists it among its lead's live ones, and keeps it. False when
+   * refused, or when it ended or went meanwhile (its live entry is taken back).
+   */
+  async function keepEnrolled(state: ExecutionState, mode: EnrollmentMode): Promise<boolean> {
+    if (await enrol(state.orgId, state.workflowId, mode, state.leadId, state.id)) return false;
+    const live = state.leadId ? keys.leadExecutions(state.orgId, state.leadId) : undefined;
+    if (live) await redis.hset(live, state.id, `${state.workflowId} ${state.version}`);
+    if ((await deps.executions.keep(state.id)) === 'kept') return true;
+    if (live) await redis.hdel(live, state.id);
+    return false;
   }
 
   async function handOverOne(state: ExecutionState): Promise<boolean> {
     if (state.status !== 'running' && state.status !== 'waiting') return false;
-    if (state.provisional && !(await keepEnrolled(state))) return false;
     const entry = await deps.workflows.getVersion(state.orgId, state.workflowId, state.version);
     const trigger = entry?.compiled.nodes.get(state.triggerNodeId);
     if (!entry || !trigger) return false;
+    if (state.provisional && !(await keepEnrolled(state, entry.compiled.definition.settings.enrollment)))
+      return false;
     await deps.enqueue(firstJobs(state, firstPlan(entry.compiled, trigger)), false);
     return true;
   }

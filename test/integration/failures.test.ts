@@ -822,7 +822,7 @@ describe('failing steps', () => {
       { name: 'Error', code: 'internal', message: 'the action queue is unavailable', retryable: true },
     ] as const;
 
-  it('hands the executions a trigger job that failed for good started over to their first jobs, never one it did not enrol', async () => {
+  it('hands the executions a trigger job that failed for good started over to their first jobs, never one refused its lead', async () => {
     const { apiKey, orgId } = await h.createOrg();
     const workflowId = await publishWorkflow(h, apiKey, tagging('started'));
     const { redis, keys, executions, leads } = h.engine;
@@ -838,14 +838,13 @@ describe('failing steps', () => {
     expect(await lock()).toBe(executionId);
 
     // Two more workflows whose executions of the same event were created provisional and never kept (their starts
-    // stopped before the enrolment's answer): one was enrolled (listed under its workflow, holding the lead), one not.
-    const provisionalOf = async (tag: string, enrolled: boolean) => {
-      const id = await publishWorkflow(h, apiKey, tagging(tag));
-      const executionId = executionIdFor(orgId, event.id, id);
-      await executions.create({
+    // stopped before the enrolment's answer): one whose lead is free, one whose lead another execution holds.
+    const orgIndex = createOrgIndex(redis, keys);
+    const created = (workflowId: string, executionId: string, provisional: boolean) =>
+      executions.create({
         id: executionId,
         orgId,
-        workflowId: id,
+        workflowId,
         version: 1,
         leadId: 'stranded',
         triggerNodeId: 'start',
@@ -859,16 +858,15 @@ describe('failing steps', () => {
           durationMs: 0,
         },
         plan: [{ nodeId: 'tag', arms: [] }],
-        provisionalSeconds: 3600,
+        ...(provisional ? { provisionalSeconds: 3600 } : {}),
       });
-      if (enrolled) {
-        const orgIndex = createOrgIndex(redis, keys);
-        await orgIndex.started(orgId, id, 'stranded', executionId, Date.now(), 'once_active');
-      }
-      return { workflowId: id, executionId };
-    };
-    const enrolled = await provisionalOf('enrolled', true);
-    const never = await provisionalOf('never', false);
+    const enrolled = await publishWorkflow(h, apiKey, tagging('enrolled'));
+    await created(enrolled, executionIdFor(orgId, event.id, enrolled), true);
+    const held = await publishWorkflow(h, apiKey, tagging('held'));
+    const refusedId = executionIdFor(orgId, event.id, held);
+    await created(held, refusedId, true);
+    await created(held, 'x_holder', false);
+    await orgIndex.started(orgId, held, 'stranded', 'x_holder', Date.now(), 'once_active');
 
     // Handed over twice at once (the guard, and the listener or the sweep), each runs once.
     await Promise.all([
@@ -877,15 +875,21 @@ describe('failing steps', () => {
     ]);
     const completed = await settledExecution(h, apiKey, workflowId, ['completed']);
     expect(completed.steps.map((step: { nodeId: string }) => step.nodeId)).toEqual(['start', 'tag']);
-    expect(await lock()).toBeNull();
     expect(await redis.hget(keys.stats(orgId), `${workflowId}:completed`)).toBe('1');
-    const kept = await settledExecution(h, apiKey, enrolled.workflowId, ['completed']);
+    // The provisional one whose lead was free is enrolled and kept, as the start's next attempt would have, and runs.
+    const kept = await settledExecution(h, apiKey, enrolled, ['completed']);
     expect(kept.steps.map((step: { nodeId: string }) => step.nodeId)).toEqual(['start', 'tag']);
-    expect(await redis.get(keys.active(orgId, enrolled.workflowId, 'stranded'))).toBeNull();
     expect((await leads.get(orgId, 'stranded'))?.tags.sort()).toEqual(['enrolled', 'started']);
-    const neverJob = nodeJobId({ executionId: never.executionId, nodeId: 'tag', iteration: 0, arms: [] });
-    expect(await h.engine.queues.actionsFor(orgId).getJob(neverJob)).toBeUndefined();
-    expect(await executions.load(never.executionId)).toMatchObject({ status: 'running', provisional: true });
+    await eventually(async () => ((await lock()) === null ? true : undefined));
+    await eventually(async () =>
+      (await redis.get(keys.active(orgId, enrolled, 'stranded'))) === null ? true : undefined,
+    );
+    expect(await redis.hgetall(keys.leadExecutions(orgId, 'stranded'))).toEqual({});
+    // The one refused is left to expire, its lead still held by the other.
+    const refusedJob = nodeJobId({ executionId: refusedId, nodeId: 'tag', iteration: 0, arms: [] });
+    expect(await h.engine.queues.actionsFor(orgId).getJob(refusedJob)).toBeUndefined();
+    expect(await executions.load(refusedId)).toMatchObject({ status: 'running', provisional: true });
+    expect(await redis.get(keys.active(orgId, held, 'stranded'))).toBe('x_holder');
   });
 
   it("hands a trigger job's executions over later when the hand-over fails as it is parked, and only once", async () => {
