@@ -72,10 +72,6 @@ const entryId = (queue: string, jobId: string) => `${queue}.${jobId}`;
  */
 const RECORDING_LOCK_MS = 60_000;
 
-/** How long a retry waits for the recording of its entry's noted failure to finish, asking every so often. */
-const RECORDING_WAIT_MS = 2000;
-const RECORDING_POLL_MS = 50;
-
 /**
  * Deletes a noted failure only if it is still the one read (a new failure of a retried job notes a new one).
  * KEYS[1] the notes; ARGV[1] the entry id, ARGV[2] the note as read. Returns 1 if deleted.
@@ -89,18 +85,10 @@ interface DropNoteClient {
   atlasDropNote(key: string, id: string, note: string): Promise<number>;
 }
 
-/** Runs `work` while renewing `lock`, then releases it. */
-async function holding<T>(lock: HeldLock, work: () => Promise<T>): Promise<T> {
-  const renewal = setInterval(() => void lock.renew().catch(() => undefined), RECORDING_LOCK_MS / 3);
-  try {
-    return await work();
-  } finally {
-    clearInterval(renewal);
-    await lock.release();
-  }
-}
-
-/** How long retry and discard wait for an active original to finish, asking every so often. */
+/**
+ * How long retry and discard wait for work on an entry to finish (its active original; for a retry, the recording of
+ * its noted failure), asking every so often.
+ */
 const FINISHING_WAIT_MS = 2000;
 const FINISHING_POLL_MS = 50;
 
@@ -134,10 +122,10 @@ export function createDeadLetter(deps: DeadLetterDeps) {
 
   /** Takes an entry's recording lock, waiting a moment while a recording holds it; undefined if it still does. */
   const takeRecordingLock = async (id: string): Promise<HeldLock | undefined> => {
-    for (let waited = 0; ; waited += RECORDING_POLL_MS) {
+    for (let waited = 0; ; waited += FINISHING_POLL_MS) {
       const lock = await takeLock(redis, recordingLock(id), RECORDING_LOCK_MS);
-      if (lock || waited >= RECORDING_WAIT_MS) return lock;
-      await sleep(RECORDING_POLL_MS);
+      if (lock || waited >= FINISHING_WAIT_MS) return lock;
+      await sleep(FINISHING_POLL_MS);
     }
   };
   const dlq = queues['dead-letter'];
@@ -287,7 +275,7 @@ export function createDeadLetter(deps: DeadLetterDeps) {
           'conflict',
           `the failure of ${view.id} is being recorded; retry it in a moment`,
         );
-      await holding(recording, async () => {
+      await recording.hold(async () => {
         // The failed original keeps its id in the queue it failed in; removed, the id can be added again. Removed
         // first: a revive refused (409) leaves the entry to retry later, nothing else changed.
         await removeOriginal(view, 'retry');
@@ -351,7 +339,7 @@ export function createDeadLetter(deps: DeadLetterDeps) {
     ): Promise<'recorded' | 'busy' | 'gone' | 'unreadable'> {
       const lock = await takeLock(redis, recordingLock(id), RECORDING_LOCK_MS);
       if (!lock) return 'busy';
-      return holding(lock, async () => {
+      return lock.hold(async () => {
         const raw = await redis.hget(keys.unrecorded, id);
         if (raw === null) return 'gone';
         const note = Unrecorded.safeParse(parseJson(raw));

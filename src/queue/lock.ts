@@ -23,6 +23,8 @@ export interface HeldLock {
   renew(): Promise<boolean>;
   /** Lets the lock go, if still held. */
   release(): Promise<void>;
+  /** Runs `work` while renewing the lock every third of its TTL, then lets it go. */
+  hold<T>(work: () => Promise<T>): Promise<T>;
 }
 
 /** Takes the lock at `key` for `ttlMs`, or resolves undefined while another caller holds it. */
@@ -35,10 +37,20 @@ export async function takeLock(
   const client = redis as RedisClient & LockClient;
   const token = randomUUID();
   if ((await redis.set(key, token, 'PX', ttlMs, 'NX')) !== 'OK') return undefined;
-  return {
+  const lock: HeldLock = {
     renew: async () => (await client.atlasLock(key, token, ttlMs)) === 1,
     release: async () => {
       await client.atlasLock(key, token, 0);
     },
+    async hold(work) {
+      const renewal = setInterval(() => void lock.renew().catch(() => undefined), ttlMs / 3);
+      try {
+        return await work();
+      } finally {
+        clearInterval(renewal);
+        await lock.release();
+      }
+    },
   };
+  return lock;
 }

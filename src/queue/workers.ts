@@ -101,35 +101,13 @@ async function parkWithRetries(
   throw last;
 }
 
-/**
- * Records a failed job's failure in its execution (`Abandon`); a failure to do so is logged, with the job's data.
- * Resolves whether it recorded it.
- */
-async function recordFailure(
-  queue: string,
-  job: FailedJob,
-  error: StepError,
-  deps: { logger: Logger; abandon: Abandon },
-): Promise<boolean> {
-  return deps.abandon(queue, job, error).then(
-    () => true,
-    (abandonError: unknown) => {
-      deps.logger.error(
-        { queue, jobId: job.id, data: job.data, err: abandonError, error },
-        'could not record a failed job in its execution; the cleanup job tries again',
-      );
-      return false;
-    },
-  );
-}
-
-/** Notes a parked job whose failure is not recorded, for the cleanup job (`recordParked`); a failure is logged. */
-async function markUnrecorded(
+/** Notes a failed job whose failure is not recorded, for the cleanup job (`recordParked`); a failure is logged. */
+async function noteUnrecorded(
   queue: string,
   job: FailedJob,
   error: StepError,
   deps: { deadLetter: DeadLetter; logger: Logger },
-) {
+): Promise<void> {
   await deps.deadLetter
     .markUnrecorded(queue, job, error)
     .catch((markError: unknown) =>
@@ -138,6 +116,27 @@ async function markUnrecorded(
         'could not note a failed job whose failure is not recorded in its execution; it stays unrecorded',
       ),
     );
+}
+
+/**
+ * Records a failed job's failure in its execution (`Abandon`). A failure to do so is logged, with the job's data, and
+ * noted for the cleanup job, which records it later (`noteUnrecorded`).
+ */
+async function recordOrNote(
+  queue: string,
+  job: FailedJob,
+  error: StepError,
+  deps: { deadLetter: DeadLetter; logger: Logger; abandon: Abandon },
+): Promise<void> {
+  try {
+    await deps.abandon(queue, job, error);
+  } catch (abandonError) {
+    deps.logger.error(
+      { queue, jobId: job.id, data: job.data, err: abandonError, error },
+      'could not record a failed job in its execution; the cleanup job tries again',
+    );
+    await noteUnrecorded(queue, job, error, deps);
+  }
 }
 
 /**
@@ -165,8 +164,7 @@ async function parkOrHold(
     await job.moveToDelayed(Date.now() + PARK_HOLD_MS, token);
     throw new DelayedError();
   }
-  if (pending.abandon && !(await recordFailure(queue, asFailed(job), pending.error, deps)))
-    await markUnrecorded(queue, asFailed(job), pending.error, deps);
+  if (pending.abandon) await recordOrNote(queue, asFailed(job), pending.error, deps);
   throw new Parked(pending.error.message);
 }
 
@@ -263,23 +261,23 @@ export function parkUnparked(
     // The execution records the failure first, whether or not the job can be parked: never left running for good. A
     // job left unparked (the tries failed, or the process died first) is parked by the cleanup job's sweep.
     // Noted before it is parked: once parked, a retry of its entry drops the note, which must not come after.
-    const work = (pending.abandon ? recordFailure(queue, failed, pending.error, deps) : Promise.resolve(true))
-      .then((recorded) => (recorded ? undefined : markUnrecorded(queue, failed, pending.error, deps)))
-      .then(() =>
-        parkWithRetries(
-          deps.deadLetter,
-          queue,
-          failed,
-          pending.error,
-          LATE_PARK_PAUSES_MS,
-          shutdown?.signal,
-        ).catch((parkError: unknown) =>
-          deps.logger.error(
-            { queue, jobId: job.id, data: failed.data, err: parkError, error: pending.error },
-            'could not dead-letter a job that failed for good; the cleanup job parks it later',
-          ),
+    const work = (
+      pending.abandon ? recordOrNote(queue, failed, pending.error, deps) : Promise.resolve()
+    ).then(() =>
+      parkWithRetries(
+        deps.deadLetter,
+        queue,
+        failed,
+        pending.error,
+        LATE_PARK_PAUSES_MS,
+        shutdown?.signal,
+      ).catch((parkError: unknown) =>
+        deps.logger.error(
+          { queue, jobId: job.id, data: failed.data, err: parkError, error: pending.error },
+          'could not dead-letter a job that failed for good; the cleanup job parks it later',
         ),
-      );
+      ),
+    );
     shutdown?.track(work);
   };
 }
@@ -351,7 +349,7 @@ async function parkFound(
           'could not record a failed job in its execution for minutes; dead-lettering it, to record later',
         );
         // Noted before it is parked (see `parkUnparked`).
-        await markUnrecorded(queue.name, failed, pending.error, deps);
+        await noteUnrecorded(queue.name, failed, pending.error, deps);
       }
     }
     await deps.deadLetter.park(queue.name, failed, pending.error);
@@ -550,7 +548,7 @@ export function startWorkers(
 const RECORD_PAGE = 200;
 
 /**
- * Records the failures noted by `markUnrecorded`, which could not be recorded in their executions when their jobs
+ * Records the failures noted by `noteUnrecorded`, which could not be recorded in their executions when their jobs
  * failed for good: an execution left running, or a trigger job's executions not handed over, holding their leads'
  * enrolment. Run by the cleanup job until each is recorded, also after its entry was discarded (the execution still
  * has to end); a retry drops the note (its job runs on), and never interleaves with a recording (`recordNoted`). A
