@@ -4,7 +4,7 @@ import { createStarter, executionIdFor } from '../../src/engine/start.js';
 import { RetryableError } from '../../src/shared/errors.js';
 import { triggerJobId } from '../../src/events/ingest.js';
 import { eventually, startHarness, type Harness } from '../support/harness.js';
-import { eventsFor, testStarter } from '../support/starters.js';
+import { afterTrigger, eventsFor, testStarter } from '../support/starters.js';
 import {
   chain,
   executionsOf,
@@ -365,25 +365,20 @@ describe('events, enrolment and cancellation', () => {
     // A provisional execution found by a refused re-run is left alone (it may be another delivery's, about to be
     // kept; or left by a refused attempt that died, and it expires by itself), and the start counts as skipped.
     const leftover = executionIdFor(orgId, 'third-call', workflowId);
-    await executions.create({
-      id: leftover,
-      orgId,
-      workflowId,
-      version: 1,
-      leadId: 'caller',
-      triggerNodeId: 'start',
-      event: { id: 'third-call', type: 'new_lead', occurredAt: now, data: {} },
-      triggerStep: {
-        nodeId: 'start',
-        type: 'trigger',
-        status: 'completed',
-        attempt: 1,
-        startedAt: now,
-        durationMs: 0,
-      },
-      plan: [{ nodeId: 'pause', arms: [] }],
-      provisionalSeconds: 3600,
-    });
+    await executions.create(
+      afterTrigger(
+        {
+          id: leftover,
+          orgId,
+          workflowId,
+          leadId: 'caller',
+          event: { id: 'third-call', type: 'new_lead', occurredAt: now, data: {} },
+          provisionalSeconds: 3600,
+        },
+        ['pause'],
+        now,
+      ),
+    );
     expect((await handleEvent(eventOf('third-call'), { retried: true })).skipped).toHaveLength(1);
     expect(await stat('skipped')).toBe('1');
     expect(await executions.load(leftover)).toMatchObject({ status: 'running' });
@@ -431,29 +426,23 @@ describe('events, enrolment and cancellation', () => {
   it('lets a provisional execution expire unless it is kept, and never takes the expiry off one that has ended', async () => {
     const { orgId } = await h.createOrg();
     const { executions, redis, keys } = h.engine;
-    const create = (id: string, plan: { nodeId: string; arms: string[] }[]) =>
-      executions.create({
-        id,
-        orgId,
-        workflowId: 'wf_x',
-        version: 1,
-        leadId: null,
-        triggerNodeId: 'start',
-        event: { id: id, type: 'new_lead' },
-        triggerStep: {
-          nodeId: 'start',
-          type: 'trigger',
-          status: 'completed',
-          attempt: 1,
-          startedAt: new Date().toISOString(),
-          durationMs: 0,
-        },
-        plan,
-        provisionalSeconds: 600,
-      });
+    const create = (id: string, next: string[]) =>
+      executions.create(
+        afterTrigger(
+          {
+            id,
+            orgId,
+            workflowId: 'wf_x',
+            leadId: null,
+            event: { id: id, type: 'new_lead' },
+            provisionalSeconds: 600,
+          },
+          next,
+        ),
+      );
     const created = ['state', 'steps', 'done', 'event'] as const;
 
-    expect(await create('x_provisional', [{ nodeId: 'next', arms: [] }])).toBe(true);
+    expect(await create('x_provisional', ['next'])).toBe(true);
     for (const name of created)
       expect(await redis.ttl(keys.execution('x_provisional')[name])).toBeGreaterThan(500);
     expect(await executions.keep('x_provisional')).toBe('kept');
@@ -463,7 +452,7 @@ describe('events, enrolment and cancellation', () => {
     await executions.expire('x_provisional', 3600);
     await executions.discard('x_provisional');
     expect(await redis.exists(keys.execution('x_provisional').state)).toBe(1);
-    expect(await create('x_refused', [{ nodeId: 'next', arms: [] }])).toBe(true);
+    expect(await create('x_refused', ['next'])).toBe(true);
     await executions.discard('x_refused');
     expect(await redis.exists(...created.map((name) => keys.execution('x_refused')[name]))).toBe(0);
     expect(await executions.keep('x_refused')).toBe('missing');

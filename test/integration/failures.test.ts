@@ -12,7 +12,7 @@ import { NonRetryableError } from '../../src/shared/errors.js';
 import { startFakeServer, type FakeServer } from '../support/fake-http.js';
 import { eventually, startHarness, type Harness } from '../support/harness.js';
 import { capturedLogs } from '../support/logs.js';
-import { eventsFor, testStarter } from '../support/starters.js';
+import { afterTrigger, eventsFor, testStarter } from '../support/starters.js';
 import { chain, publishWorkflow, settledExecution, tagging, trigger } from '../support/workflows.js';
 
 const webhookFlow = (url: string) => ({
@@ -83,6 +83,24 @@ describe('failing steps', () => {
     logger: h.engine.logger,
     abandon: async (_queue: string, job: { id?: string | undefined }) => void abandoned.push(String(job.id)),
   });
+
+  /**
+   * A step that failed for good at its first attempt (a 404 from `/<path>`), parked, and noted as if its failure could
+   * not be recorded as it was parked.
+   */
+  const notedEntry = async (path: string) => {
+    const { apiKey } = await h.createOrg();
+    server.reply({ status: 404 });
+    const workflowId = await publishWorkflow(h, apiKey, webhookFlow(`${server.url}/${path}`));
+    await h.call('POST', '/v1/events', { type: 'new_lead', lead: { id: `lead-${path}` } }, apiKey);
+    const [entry] = await deadLettered(apiKey);
+    await h.engine.deadLetter.markUnrecorded(
+      entry.queue,
+      { id: entry.jobId, name: entry.name, data: entry.data },
+      entry.error,
+    );
+    return { apiKey, workflowId, entry };
+  };
 
   /** The organization's dead-letter entries, once there is one. */
   const deadLettered = (apiKey: string): Promise<any[]> =>
@@ -435,16 +453,7 @@ describe('failing steps', () => {
   });
 
   it('never retries an entry while its noted failure is being recorded, nor records it while it is retried', async () => {
-    const { apiKey } = await h.createOrg();
-    server.reply({ status: 404 });
-    const workflowId = await publishWorkflow(h, apiKey, webhookFlow(`${server.url}/locked`));
-    await h.call('POST', '/v1/events', { type: 'new_lead', lead: { id: 'lead-locked' } }, apiKey);
-    const [entry] = await deadLettered(apiKey);
-    await h.engine.deadLetter.markUnrecorded(
-      entry.queue,
-      { id: entry.jobId, name: entry.name, data: entry.data },
-      entry.error,
-    );
+    const { apiKey, workflowId, entry } = await notedEntry('locked');
     // Whoever holds the entry's recording lock (a cleanup job recording, a retry) keeps the other out.
     const held = (await takeLock(h.engine.redis, `${h.engine.keys.unrecorded}:lock:${entry.id}`, 10_000))!;
     const refused = await h.call('POST', `/v1/dead-letter/${entry.id}/retry`, undefined, apiKey);
@@ -460,17 +469,7 @@ describe('failing steps', () => {
   });
 
   it('forgets a failure noted unrecorded once its entry is retried, and does not fail the execution later', async () => {
-    const { apiKey } = await h.createOrg();
-    server.reply({ status: 404 });
-    const workflowId = await publishWorkflow(h, apiKey, webhookFlow(`${server.url}/noted`));
-    await h.call('POST', '/v1/events', { type: 'new_lead', lead: { id: 'lead-noted' } }, apiKey);
-    const [entry] = await deadLettered(apiKey);
-    // As if its failure could not be recorded as it was parked.
-    await h.engine.deadLetter.markUnrecorded(
-      entry.queue,
-      { id: entry.jobId, name: entry.name, data: entry.data },
-      entry.error,
-    );
+    const { apiKey, workflowId, entry } = await notedEntry('noted');
 
     // The cleanup job records noted failures while the retried step is running: this one's note is gone.
     server.reply({ status: 200, before: () => h.engine.recordParkedFailures() });
@@ -841,25 +840,20 @@ describe('failing steps', () => {
     // stopped before the enrolment's answer): one whose lead is free, one whose lead another execution holds.
     const orgIndex = createOrgIndex(redis, keys);
     const created = (workflowId: string, executionId: string, provisional: boolean) =>
-      executions.create({
-        id: executionId,
-        orgId,
-        workflowId,
-        version: 1,
-        leadId: 'stranded',
-        triggerNodeId: 'start',
-        event: { id: event.id, type: event.type, occurredAt: now, data: {} },
-        triggerStep: {
-          nodeId: 'start',
-          type: 'trigger',
-          status: 'completed',
-          attempt: 1,
-          startedAt: now,
-          durationMs: 0,
-        },
-        plan: [{ nodeId: 'tag', arms: [] }],
-        ...(provisional ? { provisionalSeconds: 3600 } : {}),
-      });
+      executions.create(
+        afterTrigger(
+          {
+            id: executionId,
+            orgId,
+            workflowId,
+            leadId: 'stranded',
+            event: { id: event.id, type: event.type, occurredAt: now, data: {} },
+            ...(provisional ? { provisionalSeconds: 3600 } : {}),
+          },
+          ['tag'],
+          now,
+        ),
+      );
     const enrolled = await publishWorkflow(h, apiKey, tagging('enrolled'));
     await created(enrolled, executionIdFor(orgId, event.id, enrolled), true);
     const held = await publishWorkflow(h, apiKey, tagging('held'));

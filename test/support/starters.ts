@@ -1,5 +1,6 @@
 // The trigger side of the harness's engine, composed as the engine composes it, with its queueing (and the inline run's
 // end) replaced: for tests of what a trigger job leaves behind when it is cut short.
+import type { NewExecution } from '../../src/engine/executions.js';
 import { createStarter } from '../../src/engine/start.js';
 import { createNodeRunner, type NodeRunnerDeps } from '../../src/nodes/runner.js';
 import type { Harness } from './harness.js';
@@ -60,3 +61,28 @@ export const eventsFor =
     lead: { id: leadId },
     ...(data ? { data } : {}),
   });
+
+/**
+ * What `executions.create` takes for an execution that has run only its trigger (`start`, version 1), planning `next`
+ * (each node at its first iteration, outside any parallel arm).
+ */
+export function afterTrigger(
+  execution: Pick<NewExecution, 'id' | 'orgId' | 'workflowId' | 'leadId' | 'event' | 'provisionalSeconds'>,
+  next: string[],
+  startedAt = new Date().toISOString(),
+): NewExecution {
+  return {
+    version: 1,
+    triggerNodeId: 'start',
+    triggerStep: {
+      nodeId: 'start',
+      type: 'trigger',
+      status: 'completed',
+      attempt: 1,
+      startedAt,
+      durationMs: 0,
+    },
+    plan: next.map((nodeId) => ({ nodeId, arms: [] })),
+    ...execution,
+  };
+}
